@@ -1,0 +1,53 @@
+"""symgrad: a symbolic expression compiler for gradients.
+
+Parse a program such as ``tanh(a*b + c)``, differentiate it by the reverse-mode
+chain rule, and get straight-line Python that computes its value and gradient,
+checked against SymPy and finite differences.
+
+>>> import symgrad
+>>> f = symgrad.compile("tanh(a*b + c)")
+>>> f.variables
+('a', 'b', 'c')
+>>> value, grad = f.value_and_grad(a=1.0, b=0.0, c=0.0)
+>>> value, grad["a"]
+(0.0, 0.0)
+"""
+
+from .errors import EvaluationError, ParseError, SymgradError
+from .expression import Expression
+from .syntax import parse
+
+__all__ = [
+    "CompiledFunction", "EvaluationError", "Expression", "ParseError", "SymgradError",
+    "check", "compile", "parse",
+]
+__version__ = "0.1.0"
+
+
+def compile(program, wrt=None):
+    """Compile a program (text or ``Expression``) into a ``CompiledFunction``.
+
+    ``wrt`` limits the gradient to those inputs; by default it covers all of them.
+    """
+    from .compiled import CompiledFunction
+
+    expression = program if isinstance(program, Expression) else parse(program)
+    return CompiledFunction(expression, wrt)
+
+
+def check(program, **options):
+    """Cross-check the gradients of a program against SymPy and finite differences.
+
+    Returns a ``CheckReport``; ``report.ok`` says whether everything agreed.
+    """
+    from .crosscheck import check as run_check
+
+    return run_check(program, **options)
+
+
+def __getattr__(name):
+    if name == "CompiledFunction":
+        from .compiled import CompiledFunction
+
+        return CompiledFunction
+    raise AttributeError(f"module 'symgrad' has no attribute {name!r}")

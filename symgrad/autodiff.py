@@ -1,0 +1,89 @@
+"""Reverse mode over the IR: the chain rule, one operator template at a time.
+
+Walking from the output back to the inputs, every operand of every node gets the
+contribution ``grad[node] * local``, where ``local`` is the operator's partial
+from the table, instantiated on this node.  The result is IR again: a list of
+steps (for code generation) and, on request, one gradient node per input.
+"""
+
+from collections import namedtuple
+from functools import lru_cache
+
+from . import ir
+from .ops import OPS
+
+Step = namedtuple("Step", "node index operand local")
+Step.__doc__ = "One chain-rule contribution: grad[operand] += grad[node] * local."
+
+
+@lru_cache(maxsize=None)
+def _pattern(op_name, index):
+    """The partial's IR over the pattern variables x, y and out, in evaluation order."""
+    from .syntax import parse  # the partials are written in the language itself
+
+    return ir.topological_order([parse(OPS[op_name].partials[index]).root])
+
+
+def local_derivative(node, index):
+    """d node / d node.args[index], as IR built on the node's own operands."""
+    binding = dict(zip(("x", "y"), node.args), out=node)
+    built = {}
+    for pattern in _pattern(node.op, index):
+        if pattern.op == "var":
+            built[pattern] = binding[pattern.value]
+        elif pattern.op == "const":
+            built[pattern] = pattern
+        else:
+            built[pattern] = ir.apply(pattern.op, *(built[a] for a in pattern.args))
+    return built[pattern]
+
+
+def backward_steps(root, wrt=None):
+    """The chain-rule steps from ``root`` back to its inputs, in the order they run.
+
+    Every node's gradient is complete before it is passed on, because nodes are
+    visited in reverse evaluation order.  Operands that no input (of ``wrt``, when
+    given) lies below get no gradient: constants never do.
+    """
+    order = ir.topological_order([root])
+    needed = _needed(order, wrt)
+    has_grad = {root}
+    steps = []
+    for node in reversed(order):
+        if node not in has_grad:
+            continue
+        for index, operand in enumerate(node.args):
+            if operand not in needed:
+                continue
+            local = local_derivative(node, index)
+            if ir.is_const(local, 0):
+                continue
+            steps.append(Step(node, index, operand, local))
+            has_grad.add(operand)
+    return steps
+
+
+def _needed(order, wrt):
+    """Nodes with a wanted input below them."""
+    wanted = None if wrt is None else set(wrt)
+    needed = set()
+    for node in order:
+        if node.op == "var":
+            if wanted is None or node.value in wanted:
+                needed.add(node)
+        elif any(arg in needed for arg in node.args):
+            needed.add(node)
+    return needed
+
+
+def gradient_nodes(root, variables, steps=None):
+    """{name: IR of d root / d name} for every name in ``variables``."""
+    steps = backward_steps(root, variables) if steps is None else steps
+    adjoint = {root: ir.const(1.0)}
+    for step in steps:
+        contribution = ir.apply("mul", adjoint[step.node], step.local)
+        previous = adjoint.get(step.operand)
+        adjoint[step.operand] = (
+            contribution if previous is None else ir.apply("add", previous, contribution))
+    zero = ir.const(0.0)
+    return {name: adjoint.get(ir.var(name), zero) for name in variables}

@@ -1,0 +1,190 @@
+"""The SymPy bridge and the cross-check of symgrad's gradients.
+
+SymPy expressions are built from the IR, never from text: ``sympify`` uses
+``eval`` and would turn names such as ``E``, ``I``, ``S`` or ``beta`` into SymPy
+objects.  Every gradient is compared with ``sympy.diff`` (symbolically where
+``simplify`` proves equality, numerically at random points always) and with
+central finite differences.
+"""
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import sympy
+
+from . import ir
+from .errors import EvaluationError
+from .ops import OPS
+
+SYMPY_TOLERANCE = 1e-8  # relative: symgrad and SymPy compute the same formula
+FD_TOLERANCE = 1e-5  # relative: central differences carry truncation error
+SIMPLIFY_LIMIT = 400  # operations beyond which simplify is not attempted
+
+
+def symbols_for(names):
+    """A real SymPy symbol per input name (``lambda`` and ``E`` stay plain symbols)."""
+    return {name: sympy.Symbol(name, real=True) for name in names}
+
+
+def to_sympy(root, symbols=None):
+    """The SymPy expression of an IR node, built bottom-up without recursion."""
+    symbols = symbols or {}
+    built = {}
+    for node in ir.topological_order([root]):
+        if node.op == "var":
+            built[node] = symbols.get(node.value) or sympy.Symbol(node.value, real=True)
+        elif node.op == "const":
+            built[node] = _sympy_number(node.value)
+        else:
+            built[node] = OPS[node.op].sympy(sympy, *(built[a] for a in node.args))
+    return built[root]
+
+
+def _sympy_number(value):
+    if math.isinf(value):
+        return sympy.oo if value > 0 else -sympy.oo
+    if math.isnan(value):
+        return sympy.nan
+    return sympy.Rational(repr(value))  # 0.1 stays 1/10, as the user wrote it
+
+
+@dataclass
+class GradientCheck:
+    """How one input's gradient compared with SymPy and finite differences."""
+
+    variable: str
+    symbolic: object  # True: simplify proved equality; False: proved different; None: unknown
+    sympy_error: float = 0.0  # worst relative difference to SymPy's numbers
+    fd_error: float = 0.0  # worst relative difference to finite differences
+    mismatches: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return self.symbolic is not False and not self.mismatches
+
+
+@dataclass
+class CheckReport:
+    """The agreement report of ``symgrad.check``."""
+
+    expression: str
+    points: list
+    rows: list
+    rules: tuple  # the operators involved
+
+    @property
+    def ok(self):
+        return bool(self.points) and all(row.ok for row in self.rows)
+
+    def __bool__(self):
+        return self.ok
+
+    def __str__(self):
+        lines = [f"check of {self.expression} at {len(self.points)} points: "
+                 + ("all gradients agree" if self.ok else "MISMATCH")]
+        if not self.points:
+            lines.append("  no point was found where the program can be evaluated")
+        for row in self.rows:
+            proof = {True: "equal (simplify)", False: "DIFFERENT", None: "numeric only"}
+            lines.append(f"  d/d{row.variable}: sympy {proof[row.symbolic]}, "
+                         f"max rel. error vs sympy {row.sympy_error:.1e}, "
+                         f"vs finite differences {row.fd_error:.1e}")
+            lines += [f"    {m}" for m in row.mismatches]
+        if not self.ok:
+            lines.append(f"  rules involved: {', '.join(self.rules)}")
+        return "\n".join(lines)
+
+
+def check(program, points=5, seed=0, at=None, symbolic=True):
+    """Compare every gradient of ``program`` with SymPy and finite differences.
+
+    ``points`` random points are drawn (reproducibly from ``seed``), plus ``at``
+    (a dict of input values) when given.  Points where the program is undefined
+    are skipped.  ``symbolic=False`` skips ``simplify``, which can be slow.
+    """
+    from .compiled import CompiledFunction
+
+    f = program if isinstance(program, CompiledFunction) else _compile(program)
+    symbols = symbols_for(f.variables)
+    value = to_sympy(f.expression.root, symbols)
+    ours = {name: to_sympy(g.root, symbols) for name, g in f.gradients.items()}
+    expected = {name: sympy.diff(value, symbols[name]) for name in f.wrt}
+    rows = [GradientCheck(name, _provably_equal(expected[name], ours[name]) if symbolic else None)
+            for name in f.wrt]
+    chosen = _points(f, points, seed, at)
+    for point in chosen:
+        _compare_at(f, point, symbols, expected, rows)
+    rules = tuple(sorted({n.op for n in ir.topological_order([f.expression.root]) if n.args}))
+    return CheckReport(str(f.expression), chosen, rows, rules)
+
+
+def _compile(program):
+    from . import compile
+
+    return compile(program)
+
+
+def _provably_equal(a, b):
+    """True if simplify shows a == b, False if it shows a constant difference, else None."""
+    if sympy.count_ops(a) + sympy.count_ops(b) > SIMPLIFY_LIMIT:
+        return None
+    # Heaviside(x, 0) is symgrad's step; sympy.diff writes Heaviside(x).  They differ
+    # only at 0, which is the documented kink convention, not a mismatch.
+    difference = (a - b).replace(sympy.Heaviside, lambda x, *_: sympy.Heaviside(x))
+    difference = sympy.simplify(difference)
+    if difference == 0:
+        return True
+    return False if difference.is_number and difference.is_zero is False else None
+
+
+def _points(f, count, seed, at):
+    """Up to ``count`` random points where ``f`` and its gradient exist, plus ``at``."""
+    rng = random.Random(seed)
+    chosen = [dict(at)] if at else []
+    for attempt in range(count * 20):
+        if len(chosen) >= count + bool(at):
+            break
+        low, high = (-2.0, 2.0) if attempt % 2 == 0 else (0.1, 2.0)
+        point = {name: rng.uniform(low, high) for name in f.variables}
+        try:
+            f.value_and_grad(**point)
+        except EvaluationError:
+            continue
+        chosen.append(point)
+    return chosen
+
+
+def _relative(a, b):
+    return abs(a - b) / max(1.0, abs(a), abs(b))
+
+
+def _compare_at(f, point, symbols, expected, rows):
+    _, grads = f.value_and_grad(**point)
+    substitution = {symbols[name]: sympy.Float(x, 30) for name, x in point.items()}
+    for row in rows:
+        name = row.variable
+        reference = complex(expected[name].evalf(30, subs=substitution))
+        fd = _central_difference(f, point, name)
+        ref_error = _relative(grads[name], reference.real) if reference.imag == 0 else math.inf
+        fd_error = _relative(grads[name], fd) if fd is not None else 0.0
+        row.sympy_error = max(row.sympy_error, ref_error)
+        row.fd_error = max(row.fd_error, fd_error)
+        shown = ", ".join(f"{k}={v:.6g}" for k, v in point.items())
+        if ref_error > SYMPY_TOLERANCE:
+            row.mismatches.append(f"at {shown}: symgrad {grads[name]!r}, sympy "
+                                  f"{reference.real!r} (rel. error {ref_error:.1e})")
+        if fd_error > FD_TOLERANCE:
+            row.mismatches.append(f"at {shown}: symgrad {grads[name]!r}, finite differences "
+                                  f"{fd!r} (rel. error {fd_error:.1e})")
+
+
+def _central_difference(f, point, name, step=1e-6):
+    """(f(x + h) - f(x - h)) / 2h, or None where f is undefined nearby."""
+    h = step * max(1.0, abs(point[name]))
+    try:
+        above = f(**{**point, name: point[name] + h})
+        below = f(**{**point, name: point[name] - h})
+    except EvaluationError:
+        return None
+    return (above - below) / (2 * h)

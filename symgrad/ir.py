@@ -1,0 +1,181 @@
+"""The expression graph: immutable, hash-consed nodes and iterative traversals.
+
+Build nodes only through ``var``, ``const`` and ``apply``.  They return the
+existing node for an identical (op, args), so equal subexpressions are one node
+and node identity is structural equality.  ``apply`` also performs cheap local
+simplification: constant folding, ``x*1``, ``x*0``, ``x+0``, ``--x``, ``x**1``.
+"""
+
+import math
+import weakref
+
+from .ops import OPS
+from .runtime import scalar_function
+
+
+class Node:
+    """One vertex of the graph: an input variable, a constant or an operation.
+
+    ``op`` is "var", "const" or an operator name from ``OPS``; ``args`` the
+    operand nodes; ``value`` the variable's name or the constant's float;
+    ``depends`` whether any input variable lies below.  Nodes never change.
+    """
+
+    __slots__ = ("op", "args", "value", "depends", "__weakref__")
+
+    def __repr__(self):
+        return f"Node({structure(self)})"
+
+
+_NODES = weakref.WeakValueDictionary()
+
+
+def _intern(key, op, args, value, depends):
+    node = _NODES.get(key)
+    if node is None:
+        node = Node()
+        node.op, node.args, node.value, node.depends = op, args, value, depends
+        _NODES[key] = node
+    return node
+
+
+def var(name):
+    """The input variable called ``name``."""
+    return _intern(("var", name), "var", (), name, True)
+
+
+def const(value):
+    """The constant ``value`` (a float)."""
+    value = float(value)
+    return _intern(("const", value.hex()), "const", (), value, False)
+
+
+def is_const(node, value=None):
+    """Whether ``node`` is a constant (equal to ``value`` when one is given)."""
+    return node.op == "const" and (value is None or node.value == value)
+
+
+def apply(op_name, *args):
+    """The node for operator ``op_name`` on ``args``, simplified where it is cheap."""
+    simpler = _SIMPLIFY.get(op_name, _no_rule)(*args)
+    if simpler is not None:
+        return simpler
+    if all(arg.op == "const" for arg in args):
+        folded = _fold(op_name, args)
+        if folded is not None:
+            return folded
+    depends = any(arg.depends for arg in args)
+    return _intern((op_name, *args), op_name, args, None, depends)
+
+
+def _fold(op_name, args):
+    """The constant result, or None where evaluation fails or leaves the reals."""
+    try:
+        result = scalar_function(op_name)(*(arg.value for arg in args))
+    except (ArithmeticError, ValueError):
+        return None  # left in the graph, so evaluation reports it where it is
+    if not math.isfinite(result):
+        return None
+    return const(result)
+
+
+def _no_rule(*args):
+    return None
+
+
+def _simplify_add(x, y):
+    if is_const(y, 0):
+        return x
+    if is_const(x, 0):
+        return y
+    return None
+
+
+def _simplify_sub(x, y):
+    if is_const(y, 0):
+        return x
+    if is_const(x, 0):
+        return apply("neg", y)
+    return None
+
+
+def _simplify_mul(x, y):
+    for a, b in ((x, y), (y, x)):
+        if is_const(a, 1):
+            return b
+        if is_const(a, 0) and b.depends:
+            return a
+        if is_const(a, -1):
+            return apply("neg", b)
+    return None
+
+
+def _simplify_div(x, y):
+    return x if is_const(y, 1) else None
+
+
+def _simplify_pow(x, y):
+    if is_const(y, 1):
+        return x
+    if is_const(y, 0):
+        return const(1.0)
+    return None
+
+
+def _simplify_neg(x):
+    return x.args[0] if x.op == "neg" else None
+
+
+_SIMPLIFY = {
+    "add": _simplify_add,
+    "sub": _simplify_sub,
+    "mul": _simplify_mul,
+    "div": _simplify_div,
+    "pow": _simplify_pow,
+    "neg": _simplify_neg,
+}
+
+
+def topological_order(roots, leaves=()):
+    """Every node below ``roots``, each after its operands, in evaluation order.
+
+    Iterative depth-first search, operands left to right: deterministic and free
+    of Python's recursion limit.  Nodes in ``leaves`` (any container) are not
+    looked into, except the roots themselves.
+    """
+    order, seen = [], set()
+    for root in roots:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(root.args))]
+        while stack:
+            node, operands = stack[-1]
+            for child in operands:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append((child, iter(() if child in leaves else child.args)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def variables_of(roots):
+    """Names of the input variables below ``roots``, in order of first use."""
+    return tuple(n.value for n in topological_order(roots) if n.op == "var")
+
+
+def structure(root):
+    """A fully parenthesised prefix rendering, e.g. ``add(mul(a, b), c)``, for tests."""
+    text = {}
+    for node in topological_order([root]):
+        if node.op == "var":
+            text[node] = node.value
+        elif node.op == "const":
+            text[node] = repr(node.value)
+        else:
+            text[node] = f"{node.op}({', '.join(text[a] for a in node.args)})"
+    return text[root]
+

@@ -1,0 +1,167 @@
+"""IR back to text in symgrad's own language, with Python's precedence rules.
+
+Sums print with spaces (``a*b + c``), products and powers without, as SymPy
+does.  Printing is iterative, so deep graphs print without recursion.
+"""
+
+import math
+import re
+import string
+
+from .ir import topological_order
+from .ops import OPS
+
+ATOM = 5  # precedence of names, numbers and calls
+UNARY = 3
+POWER = 4
+
+
+def format_number(value):
+    """A constant as the language writes it: ``2``, ``0.5``, ``1e999`` for infinity."""
+    if math.isinf(value):
+        return "1e999" if value > 0 else "-1e999"
+    if math.isnan(value):
+        return "(1e999 - 1e999)"
+    if value == 0 and math.copysign(1.0, value) < 0:
+        return "-0.0"
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def to_text(root, names=None, limit=None):
+    """``root`` as one expression; nodes found in ``names`` print as that name.
+
+    With ``limit``, printing stops a little after that many characters and ends
+    in "...", so a short description of a huge graph costs little.
+    """
+    return render(root, names or {}, language_leaf, language_template, limit)
+
+
+def language_leaf(node):
+    """(text, precedence) of a variable or constant in the language."""
+    if node.op == "var":
+        return node.value, ATOM
+    text = format_number(node.value)
+    return text, UNARY if text.startswith("-") else ATOM
+
+
+def language_template(op, node):
+    """How the language writes a function application: ``tanh({x})``; None for infix."""
+    if op.symbol is not None:
+        return None
+    return f"{op.name}({', '.join('{' + key + '}' for key in 'xy'[:op.arity])})"
+
+
+_FORMATTER = string.Formatter()
+_CALL = re.compile(r"^[\w.]+\(.*\)$")
+
+
+def render(root, names, leaf, template, limit=None):
+    """Precedence-aware text of ``root``, written left to right with an explicit stack.
+
+    ``names`` maps nodes to the name that stands for them; ``leaf(node)`` gives
+    (text, precedence) for variables and constants; ``template(op, node)`` gives
+    a format string over {x} and {y} for a node written as a call, or None to use
+    the infix rules.  Time is linear in the length of the text.
+    """
+    pieces, length = [], 0
+    stack = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            pieces.append(item)
+            length += len(item)
+            if limit is not None and length > limit:
+                pieces.append("...")
+                break
+        elif item in names and item is not root:
+            stack.append(names[item])
+        elif not item.args:
+            stack.append(leaf(item)[0])
+        else:
+            stack.extend(reversed(_layout(item, names, leaf, template)))
+    return "".join(pieces)
+
+
+def precedence(node, names, leaf, template):
+    """How tightly the text of ``node`` binds, to decide on parentheses around it."""
+    if node in names:
+        return ATOM
+    if not node.args:
+        return leaf(node)[1]
+    op = OPS[node.op]
+    form = template(op, node) if op.symbol is None or op.name == "pow" else None
+    if form is not None:
+        return ATOM if _CALL.match(form) else 0
+    return op.precedence
+
+
+def _layout(node, names, leaf, template):
+    """The pieces of one node's text: strings and operand nodes, left to right."""
+    op = OPS[node.op]
+    form = template(op, node) if op.symbol is None or op.name == "pow" else None
+    if form is not None:
+        pieces = []
+        for text, key, _, _ in _FORMATTER.parse(form):
+            pieces.append(text)
+            if key is not None:
+                operand = node.args["xy".index(key)]
+                alone = re.search(r"[(,]\s*\{" + key + r"\}\s*[,)]", form)
+                pieces += _maybe_wrapped(operand, not alone and precedence(
+                    operand, names, leaf, template) < ATOM)
+        return pieces
+    levels = [precedence(arg, names, leaf, template) for arg in node.args]
+    if op.arity == 1:
+        return [op.symbol] + _maybe_wrapped(node.args[0], levels[0] <= UNARY)
+    left, right = node.args
+    if op.precedence == POWER:  # right-associative; the exponent may be unary
+        return (_maybe_wrapped(left, levels[0] <= POWER) + ["**"]
+                + _maybe_wrapped(right, levels[1] < UNARY))
+    # Equal precedence on the right keeps its parentheses: a - (b - c), a + (b + c).
+    symbol = f" {op.symbol} " if op.precedence == 1 else op.symbol
+    return (_maybe_wrapped(left, levels[0] < op.precedence) + [symbol]
+            + _maybe_wrapped(right, levels[1] <= op.precedence))
+
+
+def _maybe_wrapped(node, parens):
+    return ["(", node, ")"] if parens else [node]
+
+
+def inline_size(root):
+    """Length the inline text of ``root`` would roughly have, without building it."""
+    size = {}
+    for node in topological_order([root]):
+        size[node] = sum(size[a] for a in node.args) + 4
+    return size[root]
+
+
+def to_program(root, labels=None, limit=200, reserved=()):
+    """Text of ``root``: inline when short, else shared parts as named lines first.
+
+    Returns a list of lines; all but the last are ``name = expression``.
+    """
+    labels = dict(labels or {})
+    if not labels and inline_size(root) <= limit:
+        return [to_text(root)]
+    uses = {}
+    order = topological_order([root])
+    for node in order:
+        for arg in node.args:
+            uses[arg] = uses.get(arg, 0) + 1
+    taken = set(reserved) | set(labels.values()) | {n.value for n in order if n.op == "var"}
+    names, counter = {}, 0
+    for node in order:
+        if node is root or not node.args:
+            continue
+        if node in labels:
+            names[node] = labels[node]
+        elif uses.get(node, 0) > 1:
+            counter += 1
+            while f"t{counter}" in taken:
+                counter += 1
+            names[node] = f"t{counter}"
+    lines = [f"{names[n]} = {to_text(n, names)}" for n in order if n in names]
+    if root in labels:  # keep the program's own name for its result
+        return lines + [f"{labels[root]} = {to_text(root, names)}", labels[root]]
+    return lines + [to_text(root, names)]

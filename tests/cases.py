@@ -1,0 +1,110 @@
+"""A shared corpus of programs used by several tests: (text, note) rows.
+
+Hand-written rows cover the lecture, precedence traps, programs and awkward
+names; generated rows apply every operator to several kinds of operands.
+"""
+
+from symgrad.ops import FUNCTIONS
+
+HAND_WRITTEN = [
+    ("tanh(a*b+c)", "the lecture's first example"),
+    ("(a*b + c)*f", "L = (a*b + c)*f"),
+    ("e = a*b; d = e + c; L = d*f; L", "the lecture's program"),
+    ("tanh(x1*w1 + x2*w2 + b)", "the lecture's neuron"),
+    ("n = x1*w1 + x2*w2 + b; o = tanh(n); o", "the neuron as a program"),
+    ("n = x1*w1 + x2*w2 + b\ne = exp(2*n)\no = (e - 1)/(e + 1)\no", "tanh spelled out"),
+    ("a + a", "fan-out: the += bug from the lecture"),
+    ("b = a*a; b*b", "fan-out through a name"),
+    ("x*x*x", "repeated operand"),
+    ("x**2", "constant exponent"),
+    ("x**y", "variable exponent"),
+    ("2**x", "constant base"),
+    ("x**-1", "negative exponent"),
+    ("x**0.5", "fractional exponent"),
+    ("x**3 - 2*x**2 + x - 7", "a polynomial"),
+    ("-x**2", "minus binds looser than **"),
+    ("(-x)**2", "parenthesised base"),
+    ("a**b**c", "** is right-associative"),
+    ("a - b - c", "- is left-associative"),
+    ("a/b/c", "/ is left-associative"),
+    ("a - (b - c)", "explicit grouping"),
+    ("a/(b/c)", "explicit grouping"),
+    ("-a*b", "unary minus on a product"),
+    ("+a - -b", "unary plus and double minus"),
+    ("--x", "double negation"),
+    ("x^2 + y^3", "^ means **"),
+    ("1/(1 + exp(-x))", "sigmoid by hand"),
+    ("sigmoid(x)*(1 - sigmoid(x))", "sigmoid's derivative"),
+    ("log(exp(x))", "inverse functions"),
+    ("exp(log(x))", "inverse functions"),
+    ("sqrt(x*x + y*y)", "a norm"),
+    ("sin(x)**2 + cos(x)**2", "always 1"),
+    ("relu(x) - relu(-x)", "relu pair"),
+    ("abs(x*y - 1)", "abs of a product"),
+    ("tanh(tanh(tanh(x)))", "nested functions"),
+    ("exp(-x**2/2)", "a gaussian"),
+    ("log(1 + exp(x))", "softplus"),
+    ("x*log(x)", "entropy term"),
+    ("sqrt(x)*sqrt(x)", "sqrt squared"),
+    ("x/(1 + abs(x))", "softsign"),
+    ("(x - y)**2", "squared error"),
+    ("h = x*w + b; relu(h)**2", "a relu neuron"),
+    ("x = x*2; x = x + 1; x*x", "reassignment"),
+    ("a = x\nb = a\nc = b\nc*c", "chains of names"),
+    ("# comment\nn = a + b  # more\n\n; n * n", "comments and blank lines"),
+    ("lambda*2 + import", "Python keywords as names"),
+    ("math + np + out + t1 + grad_x + x", "names generated code might use"),
+    ("self*kwargs + sum*max", "names of Python builtins"),
+    ("E*I + S*beta + N", "names SymPy would misread"),
+    ("e*pi + inf - nan", "no built-in constants"),
+    ("__import__ + __builtins__ + os", "injection-shaped names"),
+    ("None_ + True_ + False_", "near-keywords"),
+    ("x*0 + y", "x disappears but stays an input"),
+    ("x + 1e-3*y", "scientific notation"),
+    ("x*.5 + 2.5*y", "leading-dot numbers"),
+    ("x*6.8813735870195432", "long literals"),
+    ("2*3*x", "constant folding"),
+    ("x*1 + 0 + y**1", "identities"),
+    ("exp(x)/exp(x)", "shared subexpression"),
+    ("t = tanh(x); t*t + t", "shared named subexpression"),
+    ("sigmoid(x*y) + sigmoid(y*x)", "commuted products are distinct nodes"),
+    ("x1*x2*x3*x4*x5*x6*x7*x8", "many inputs"),
+    ("(x + y)*(x - y)", "difference of squares"),
+    ("step(x) + sign(y)", "the helper operators"),
+    ("c = a + b; d = a*b + b**3; c = c + c + 1; c = c + 1 + c + (-a)\n"
+     "d = d + d*2 + relu(b + a); d = d + 3*d + relu(b - a)\n"
+     "e = c - d; f = e**2; g = f/2.0; g = g + 10.0/f; g", "micrograd's README example"),
+    ("a = 2*x; b = a*a; c = b*b; d = c*c; d", "repeated squaring"),
+    ("u = x*y; v = u + x; w = v*u; w + v + u", "a small DAG"),
+    ("p = sigmoid(z); -(y*log(p) + (1 - y)*log(1 - p))", "logistic loss"),
+    ("s = w1*x1 + w2*x2 + b; (tanh(s) - y)**2", "squared error of a neuron"),
+    ("h1 = relu(w11*x + b1); h2 = relu(w12*x + b2); v1*h1 + v2*h2", "a tiny network"),
+    ("m = (a + b + c)/3; (a - m)**2 + (b - m)**2 + (c - m)**2", "a variance"),
+    ("exp(x)/(exp(x) + exp(y))", "a softmax entry"),
+    ("q = x**2; r = q**2; s = r**2; s/q", "powers of powers"),
+    ("k = 3; k*x**k", "a constant by name"),
+    ("sqrt(1 + x**2) - log(x + sqrt(1 + x**2))", "asinh pieces"),
+    ("abs(x) + abs(-x) + relu(x)*relu(-x)", "kinks together"),
+]
+
+
+def _generated():
+    """Every function applied to several operand shapes, every infix operator to pairs."""
+    operands = ["x", "2*x + 1", "x*y", "x - y", "x**2 + 1", "-x", "y/3"]
+    positive = ["x**2 + 1", "exp(x)", "y*y + 0.5", "sqrt(x*x + 1)"]
+    rows = []
+    for name in sorted(FUNCTIONS):
+        shapes = positive if name in ("log", "sqrt") else operands
+        rows += [(f"{name}({shape})", f"{name} of {shape}") for shape in shapes]
+    pairs = [("x", "y"), ("x*y", "y + 1"), ("sin(x)", "cos(y)"), ("tanh(x)", "x")]
+    for symbol in ["+", "-", "*", "/"]:
+        rows += [(f"({a}) {symbol} ({b})", f"{symbol} of {a} and {b}") for a, b in pairs]
+    rows += [(f"({a})**2", f"square of {a}") for a, _ in pairs]
+    rows += [(f"exp({a})**({b})", f"power of {a} and {b}") for a, b in pairs]
+    smooth = ["tanh", "exp", "sin", "cos", "sigmoid", "log", "sqrt"]
+    rows += [(f"{f}({g}(x)**2 + y)" if f in ("log", "sqrt") else f"{f}({g}(x)*y + 1)",
+              f"{f} after {g}") for f in smooth for g in smooth if g not in ("log", "sqrt")]
+    return rows
+
+
+CORPUS = HAND_WRITTEN + _generated()

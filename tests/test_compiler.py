@@ -1,0 +1,157 @@
+"""Compiled gradients agree with SymPy and finite differences; the lecture's numbers come out."""
+
+import math
+
+import pytest
+
+import symgrad
+from cases import CORPUS
+
+
+@pytest.mark.parametrize("text, note", CORPUS, ids=[note for _, note in CORPUS])
+def test_corpus_gradients_agree_with_sympy_and_finite_differences(text, note):
+    report = symgrad.check(text, points=3, symbolic=False)
+    assert report.ok, str(report)
+    assert len(report.points) == 3
+
+
+SYMBOLIC = ["tanh(a*b+c)", "(a*b + c)*f", "x**y", "log(1 + exp(x))", "relu(x*y) + abs(x)",
+            "sigmoid(x)", "sqrt(x*x + y*y)", "x = x*2; x = x + 1; x*x", "sin(x)*cos(y)"]
+
+
+@pytest.mark.parametrize("text", SYMBOLIC)
+def test_gradients_are_symbolically_equal_to_sympy_diff(text):
+    report = symgrad.check(text)
+    assert report.ok, str(report)
+    assert all(row.symbolic is True for row in report.rows), str(report)
+
+
+def test_lecture_expression():
+    value, grad = symgrad.compile("(a*b + c)*f").value_and_grad(a=2, b=-3, c=10, f=-2)
+    assert value == -8.0
+    assert grad == {"a": 6.0, "b": -4.0, "c": -2.0, "f": 4.0}
+
+
+def test_lecture_neuron():
+    f = symgrad.compile("tanh(x1*w1 + x2*w2 + b)")
+    value, grad = f.value_and_grad(x1=2, x2=0, w1=-3, w2=1, b=6.8813735870195432)
+    assert value == pytest.approx(0.7071, abs=1e-4)
+    expected = {"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0, "b": 0.5}
+    assert grad == pytest.approx(expected, abs=1e-6)
+
+
+MICROGRAD_README = """\
+c = a + b
+d = a * b + b**3
+c = c + c + 1
+c = c + 1 + c + (-a)
+d = d + d * 2 + relu(b + a)
+d = d + 3 * d + relu(b - a)
+e = c - d
+f = e**2
+g = f / 2.0
+g = g + 10.0 / f
+g"""
+
+
+def test_micrograd_readme_example():
+    value, grad = symgrad.compile(MICROGRAD_README).value_and_grad(a=-4.0, b=2.0)
+    assert value == pytest.approx(24.7041, abs=1e-4)
+    assert grad["a"] == pytest.approx(138.8338, abs=1e-4)
+    assert grad["b"] == pytest.approx(645.5773, abs=1e-4)
+
+
+def test_values_and_gradients_are_python_floats():
+    value, grad = symgrad.compile("x**2 + 3").value_and_grad(x=2)
+    assert type(value) is float and all(type(g) is float for g in grad.values())
+
+
+def test_constant_program_has_a_float_value_and_no_gradients():
+    f = symgrad.compile("2+3")
+    assert f.variables == ()
+    assert f() == 5.0 and type(f()) is float
+    assert f.value_and_grad() == (5.0, {})
+
+
+def test_value_and_grad_is_pure_and_call_gives_the_value():
+    f = symgrad.compile("a*a + b")
+    first = f.value_and_grad(a=3.0, b=1.0)
+    assert f.value_and_grad(a=3.0, b=1.0) == first == (10.0, {"a": 6.0, "b": 1.0})
+    assert f(a=3.0, b=1.0) == 10.0 and f(3.0, 1.0) == 10.0
+
+
+def test_fan_out_accumulates_instead_of_overwriting():
+    # The lecture's bug: b = a + a must give db/da = 2, not 1.
+    assert symgrad.compile("a + a").value_and_grad(a=3.0)[1] == {"a": 2.0}
+    assert "+=" in symgrad.compile("a + a").source
+
+
+def test_inputs_that_vanish_still_get_a_zero_gradient():
+    f = symgrad.compile("x*0 + y")
+    assert f.variables == ("x", "y")
+    assert f.value_and_grad(x=5.0, y=2.0) == (2.0, {"x": 0.0, "y": 1.0})
+
+
+def test_wrt_restricts_the_gradient():
+    f = symgrad.compile("a*b + c", wrt=["c", "a"])
+    assert f.value_and_grad(a=2.0, b=3.0, c=1.0) == (7.0, {"c": 1.0, "a": 3.0})
+    assert "grad_b" not in f.source
+    with pytest.raises(ValueError, match="not an input"):
+        symgrad.compile("a*b", wrt=["z"])
+
+
+def test_derivatives_are_text_in_the_language_that_parses_back():
+    f = symgrad.compile("tanh(a*b + c)")
+    assert f.derivatives["c"] == "1 - tanh(a*b + c)**2"
+    for name, text in f.derivatives.items():
+        g = symgrad.compile(text)
+        point = {"a": 0.3, "b": -0.7, "c": 0.2}
+        assert g(**{k: point[k] for k in g.variables}) == pytest.approx(
+            f.value_and_grad(**point)[1][name], rel=1e-12)
+
+
+def test_shared_parts_of_large_derivatives_are_named_once():
+    text = "x1 = tanh(x*x); x2 = tanh(x1*x1); x3 = tanh(x2*x2); x4 = tanh(x3*x3); x4"
+    derivative = symgrad.compile(text).derivatives["x"]
+    assert ";" in derivative and len(derivative) < 1000
+    g = symgrad.compile(derivative)
+    assert g(x=0.4) == pytest.approx(symgrad.compile(text).value_and_grad(x=0.4)[1]["x"])
+
+
+def test_gradients_are_ir_and_can_be_differentiated_again():
+    f = symgrad.compile("x**3")
+    second = symgrad.compile(f.gradients["x"])
+    value, grad = second.value_and_grad(x=2.0)
+    assert value == 12.0 and grad == {"x": 12.0}  # 3x**2 and 6x at 2
+
+
+def test_check_reports_a_mismatch_with_variable_values_and_rules(monkeypatch):
+    import dataclasses
+
+    from symgrad import autodiff, ops
+
+    wrong = dataclasses.replace(ops.OPS["tanh"], partials=("1 - out",))
+    monkeypatch.setitem(ops.OPS, "tanh", wrong)
+    autodiff._pattern.cache_clear()
+    try:
+        report = symgrad.check("tanh(x*y)", points=2)
+    finally:
+        monkeypatch.undo()
+        autodiff._pattern.cache_clear()
+    assert not report.ok
+    text = str(report)
+    assert "MISMATCH" in text and "d/dx" in text and "tanh" in text and "symgrad" in text
+
+
+def test_check_at_a_given_point_and_batch_agree():
+    f = symgrad.compile("x*log(y) + exp(-x)")
+    report = symgrad.check(f, points=1, at={"x": 0.5, "y": 2.0})
+    assert report.ok and report.points[0] == {"x": 0.5, "y": 2.0}
+    values, grads = f.batch(x=[0.5, 1.0], y=[2.0, 3.0])
+    for i, (x, y) in enumerate([(0.5, 2.0), (1.0, 3.0)]):
+        value, grad = f.value_and_grad(x=x, y=y)
+        assert values[i] == pytest.approx(value, rel=1e-14)
+        assert grads["y"][i] == pytest.approx(grad["y"], rel=1e-14)
+    assert math.isnan(symgrad.compile("log(x)").batch(x=[-1.0])[0][0])
+    with pytest.raises(symgrad.EvaluationError):
+        symgrad.compile("log(x)").batch(x=[-1.0], strict=True)
