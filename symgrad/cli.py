@@ -1,32 +1,318 @@
-"""The ``symgrad`` command: a thin shell over the library."""
+"""The ``symgrad`` command: a thin shell over the library.
+
+Bad input exits with status 2 and a message (with line, column and a caret
+where there is a position), an internal error with status 1 and one line;
+``--traceback`` shows Python's traceback instead.  SymPy and NumPy are imported
+only by the options that need them.
+"""
 
 import argparse
 import sys
 
-from . import __version__, compile
-from .errors import SymgradError
+from . import __version__, compile, parse
+from .errors import EvaluationError, SymgradError
+
+EXAMPLES = """\
+examples:
+  symgrad "tanh(a*b + c)"                       derivatives, by symgrad's backward pass
+  symgrad "tanh(a*b + c)" --at a=2 b=-3 c=10    value and gradient at a point
+  symgrad "tanh(a*b + c)" --at a=2,b=-3,c=10 --explain
+  symgrad "tanh(a*b + c)" --code                the generated Python
+  symgrad "tanh(a*b + c)" --json --at a=2 b=-3 c=10
+  symgrad "tanh(a*b + c)" --check               compare with SymPy and finite differences
+  symgrad "x**2*y" --wrt x --simplify
+  symgrad "tanh(a*b + c)" --at a=2 b=-3 c=10 --svg graph.svg
+  symgrad -f model.sg --graph                   a program from a file ('-' reads stdin)
+
+Put the program before --at (or end --at's list with --).
+--json prints {"expression", "variables", "derivatives"} and, with --at,
+{"value", "gradient"}; with --simplify also "simplified".
+"""
+
+
+class InputError(SymgradError):
+    """Bad command-line input, such as an --at value that is not a number."""
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="symgrad",
-        description="Differentiate a program by the chain rule and show its derivatives.",
-        epilog='example: symgrad "tanh(a*b + c)"',
+        description="Differentiate a program by the chain rule and show its derivatives, "
+                    "values, generated code, graph, or a step-by-step explanation.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("program", help="the program, e.g. 'tanh(a*b + c)'")
+    parser.add_argument("program", nargs="?",
+                        help="the program, e.g. 'tanh(a*b + c)'; '-' reads it from stdin")
+    parser.add_argument("-f", "--file", metavar="FILE", help="read the program from FILE")
+    parser.add_argument("--at", nargs="+", metavar="NAME=VALUE",
+                        help="the point: a=2 b=-3 c=10 or a=2,b=-3,c=10")
+    parser.add_argument("--wrt", metavar="NAMES",
+                        help="differentiate only with respect to these inputs, e.g. a,c")
+    parser.add_argument("--simplify", action="store_true",
+                        help="also print the derivatives simplified by SymPy")
+    parser.add_argument("--check", action="store_true",
+                        help="cross-check with SymPy and finite differences at random points "
+                             "(and at --at); exit status 1 on a mismatch")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help="print one JSON object (a stable format, see below)")
+    output.add_argument("--code", action="store_true",
+                        help="print the generated Python, exactly what runs")
+    output.add_argument("--explain", action="store_true",
+                        help="walk the backward pass step by step at --at")
+    output.add_argument("--dot", action="store_true",
+                        help="print the graph as Graphviz DOT text")
+    output.add_argument("--graph", action="store_true",
+                        help="print the graph as a tree in the terminal")
+    parser.add_argument("--svg", metavar="FILE", help="draw the graph into FILE (needs Graphviz)")
+    parser.add_argument("--png", metavar="FILE", help="draw the graph into FILE (needs Graphviz)")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show Python's traceback on errors (for debugging symgrad)")
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     return parser
 
 
 def main(argv=None):
-    """Run the command; return the exit status (2 for bad input)."""
-    args = build_parser().parse_args(argv)
+    """Run the command; return the exit status (0 fine, 1 mismatch or internal error, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.program is None) == (args.file is None):
+        parser.error("give a program or -f FILE (not both)")
+    if args.explain and not args.at:
+        parser.error("--explain needs --at, the point to explain")
     try:
-        f = compile(args.program)
+        return run(args)
     except SymgradError as error:
-        print(f"symgrad: {error}", file=sys.stderr)
+        if args.traceback:
+            raise
+        print(f"symgrad: error: {error}", file=sys.stderr)
         return 2
-    print(f.expression)
-    for name, text in f.derivatives.items():
-        print(f"  ∂/∂{name} = {text}")
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader left (symgrad ... | head); nothing more to say
+        return 0
+    except Exception as error:  # an internal error: say so in one line
+        if args.traceback:
+            raise
+        print(f"symgrad: internal error: {type(error).__name__}: {error} "
+              "(run again with --traceback for details)", file=sys.stderr)
+        return 1
+
+
+def run(args):
+    """Everything after parsing the options; errors propagate to ``main``."""
+    text = read_program(args)
+    expression = parse(text)
+    wrt = parse_wrt(args.wrt, expression.variables)
+    f = compile(expression, wrt=wrt)
+    point = parse_point(args.at, f.variables) if args.at else None
+    if point is not None:
+        try:
+            value, gradient = f.value_and_grad(**point)
+        except EvaluationError as error:
+            raise EvaluationError(locate(str(error), error.expression, text)) from None
+    if args.svg or args.png:
+        write_images(args, f, point)
+    if args.json:
+        print_json(f, point, args.simplify)
+    elif args.code:
+        sys.stdout.write(f.source)
+    elif args.explain:
+        from .explain import explain
+
+        print_program(f)
+        print(f"backward pass at {format_point(point)}, from the output back:")
+        print("\n".join(explain(f, point)))
+    elif args.dot or args.graph:
+        from . import viz
+
+        values, grads = viz.node_values(f, point) if point else (None, None)
+        draw = viz.to_dot if args.dot else viz.to_text
+        sys.stdout.write(draw(f.expression, values, grads))
+    else:
+        print_derivatives(f, args.simplify)
+        if point is not None:
+            print_table(f, point, value, gradient)
+    if args.check:
+        return print_check(f, point)
     return 0
+
+
+def read_program(args):
+    if args.file is not None:
+        try:
+            with open(args.file, encoding="utf-8") as stream:
+                return stream.read()
+        except (OSError, UnicodeDecodeError) as error:
+            raise InputError(f"cannot read {args.file}: {getattr(error, 'strerror', error)}")
+    if args.program == "-":
+        return sys.stdin.read()
+    return args.program
+
+
+def parse_wrt(text, variables):
+    """The --wrt names as a list (None for all); an error naming any that is not an input."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in variables]
+    if unknown or not names:
+        raise InputError(f"--wrt {text}: {', '.join(unknown) or 'no name'} is not an input "
+                         f"(inputs: {', '.join(variables) or 'none'})")
+    return list(dict.fromkeys(names))
+
+
+def parse_point(words, variables):
+    """{input: float} from --at's words (``a=2 b=-3`` or ``a=2,b=-3``); every input, once."""
+    point = {}
+    line = "--at " + " ".join(words)
+    start = len("--at ")  # where the current item begins in ``line``
+    for word in words:
+        for item in word.split(","):
+            name, equals, value = item.partition("=")
+            name = name.strip()
+            if not equals or not name:
+                raise point_error(f"expected NAME=VALUE, got {item!r}", line, start)
+            if name not in variables:
+                raise point_error(f"{name} is not an input (inputs: "
+                                  f"{', '.join(variables) or 'none'})", line, start)
+            if name in point:
+                raise point_error(f"{name} is given twice", line, start)
+            point[name] = parse_number(value, line, start + item.index("=") + 1)
+            start += len(item) + 1  # the comma or the blank after it
+    missing = [name for name in variables if name not in point]
+    if missing:
+        raise InputError(f"--at is missing {', '.join(missing)} "
+                         f"(inputs: {', '.join(variables)})\n  {line}\n  {' ' * len(line)}^")
+    return point
+
+
+def parse_number(text, line, column):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        raise point_error(f"{text.strip()!r} is not a finite number", line, column)
+    return value
+
+
+def point_error(message, line, column):
+    """An ``InputError`` showing the --at words with a caret at ``column`` (0-based)."""
+    return InputError(f"--at: {message}\n  {line}\n  {' ' * column}^")
+
+
+def locate(message, subexpression, text):
+    """``message`` with line, column and a caret when ``subexpression`` occurs once in ``text``."""
+    if not subexpression:
+        return message
+    squeezed, where = [], []  # the text without blanks, and each kept character's index
+    for index, char in enumerate(text):
+        if char not in " \t":
+            squeezed.append(char)
+            where.append(index)
+    squeezed, target = "".join(squeezed), subexpression.replace(" ", "")
+    start = squeezed.find(target)
+    if start < 0 or squeezed.find(target, start + 1) >= 0:
+        return message
+    index = where[start]
+    line = text.count("\n", 0, index) + 1
+    line_start = text.rfind("\n", 0, index) + 1
+    column = index - line_start + 1
+    source = text.split("\n")[line - 1].expandtabs(1)
+    return f"line {line}, column {column}: {message}\n  {source}\n  {' ' * (column - 1)}^"
+
+
+def print_derivatives(f, simplify):
+    """The program, then d/d(each input): one line, or its shared parts as named lines."""
+    print_program(f)
+    for name, text in f.derivatives.items():
+        parts = text.split("; ")  # the language has no strings, so '; ' only separates lines
+        if len(parts) == 1:
+            print(f"  ∂/∂{name} = {text}")
+        else:
+            print(f"  ∂/∂{name}:")
+            for part in parts[:-1]:
+                print(f"    {part}")
+            print(f"    ∂/∂{name} = {parts[-1]}")
+    if simplify:
+        print("simplified by SymPy:")
+        for name, text in simplified(f).items():
+            print(f"  ∂/∂{name} = {text}")
+
+
+def print_program(f):
+    """The program as symgrad prints it, one statement a line."""
+    print("\n".join(str(f.expression).split("; ")))
+
+
+def simplified(f):
+    """{input: SymPy's simplified derivative, as text}, built from the IR (never from text)."""
+    import sympy
+
+    from .crosscheck import SIMPLIFY_LIMIT, symbols_for, to_sympy
+
+    symbols = symbols_for(f.variables)
+    result = {}
+    for name, gradient in f.gradients.items():
+        expression = to_sympy(gradient.root, symbols)
+        if sympy.count_ops(expression) <= SIMPLIFY_LIMIT:
+            expression = sympy.simplify(expression)
+        result[name] = str(expression)
+    return result
+
+
+def print_table(f, point, value, gradient):
+    """The value and gradient at the point, aligned in two columns."""
+    print(f"at {format_point(point)}:")
+    rows = [("value", value)] + [(f"∂/∂{name}", x) for name, x in gradient.items()]
+    width = max(len(label) for label, _ in rows)
+    for label, x in rows:
+        sign_column = "" if x < 0 else " "  # so the digits line up
+        print(f"  {label:<{width}}  {sign_column}{x!r}")
+
+
+def format_point(point):
+    return ", ".join(f"{name} = {format_number(x)}" for name, x in point.items())
+
+
+def format_number(x):
+    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
+
+
+def print_json(f, point, simplify):
+    import json
+
+    result = {"expression": str(f.expression), "variables": list(f.variables),
+              "derivatives": f.derivatives}
+    if point is not None:
+        value, gradient = f.value_and_grad(**point)
+        result["value"], result["gradient"] = value, gradient
+    if simplify:
+        result["simplified"] = simplified(f)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+def print_check(f, point):
+    """The SymPy and finite-difference report; status 1 if anything disagrees."""
+    from . import check
+
+    report = check(f, at=point)
+    print(report)
+    return 0 if report.ok else 1
+
+
+def write_images(args, f, point):
+    from . import viz
+
+    values, grads = viz.node_values(f, point) if point else (None, None)
+    dot_text = viz.to_dot(f.expression, values, grads)
+    for fmt, path in (("svg", args.svg), ("png", args.png)):
+        if path:
+            image = viz.render(dot_text, fmt)
+            try:
+                with open(path, "wb") as stream:
+                    stream.write(image)
+            except OSError as error:
+                raise InputError(f"cannot write {path}: {error.strerror}") from None
+            print(f"symgrad: wrote {path}", file=sys.stderr)
