@@ -19,7 +19,7 @@ from .syntax import parse
 
 __all__ = [
     "CompiledFunction", "EvaluationError", "Expression", "ParseError", "SymgradError",
-    "check", "compile", "parse",
+    "check", "compile", "draw", "parse",
 ]
 __version__ = "0.1.0"
 
@@ -43,6 +43,18 @@ def check(program, **options):
     from .crosscheck import check as run_check
 
     return run_check(program, **options)
+
+
+def draw(expression, values=None, backward=False, rankdir="LR"):
+    """The graph of text, an ``Expression``, a ``CompiledFunction`` or a ``Value``.
+
+    Returns a ``graphviz.Source`` (``pip install 'symgrad[viz]'``).  ``values``
+    ({input: number}) puts each node's value and gradient on it; ``backward=True``
+    adds the backward edges labelled with their local derivatives.
+    """
+    from .display import draw as draw_graph
+
+    return draw_graph(expression, values, backward, rankdir)
 
 
 def __getattr__(name):

@@ -60,9 +60,26 @@ class CompiledFunction:
         self._value = None
         self._batch = None
         self._derivatives = None
+        self.last_point = None  # inputs of the last value_and_grad, in variables order
 
     def __repr__(self):
         return f"<symgrad compiled {self._label!r} of ({', '.join(self.variables)})>"
+
+    # Jupyter and IPython display (see symgrad.display).
+    def _repr_html_(self):
+        from .display import html_view
+
+        return html_view(self)
+
+    def _repr_latex_(self):
+        from .display import latex
+
+        return latex(self)
+
+    def _repr_svg_(self):
+        from .display import svg
+
+        return svg(self)
 
     def __call__(self, /, *args, **inputs):
         """The value at the given inputs, as a float."""
@@ -89,6 +106,7 @@ class CompiledFunction:
             problem = self._diagnose(point, None)
             if problem is not None:
                 raise problem
+        self.last_point = point  # the notebook display draws values and gradients here
         return float(value), dict(zip(self.wrt, grads))
 
     def batch(self, /, strict=False, **inputs):

@@ -31,3 +31,19 @@ class Expression:
 
     def __hash__(self):
         return hash((self.root, self.variables))
+
+    # Jupyter and IPython display (see symgrad.display).
+    def _repr_html_(self):
+        from .display import html_view
+
+        return html_view(self)
+
+    def _repr_latex_(self):
+        from .display import latex
+
+        return latex(self)
+
+    def _repr_svg_(self):
+        from .display import svg
+
+        return svg(self)
