@@ -1,0 +1,171 @@
+"""symgrad's Value: micrograd's behaviour, table-driven partials, no recursion, no cycles."""
+
+import gc
+import math
+import weakref
+
+import pytest
+
+import symgrad
+from symgrad.engine import Value, topological_order
+from symgrad.errors import EvaluationError
+from symgrad.ops import OPS
+
+
+def test_value_is_importable_from_the_package():
+    assert symgrad.Value is Value
+
+
+def test_micrograd_sanity_check_matches_torch_numbers():
+    # The numbers are PyTorch's, from micrograd's own test suite.
+    x = Value(-4.0)
+    z = 2 * x + 2 + x
+    q = z.relu() + z * x
+    h = (z * z).relu()
+    y = h + q + q * x
+    y.backward()
+    assert y.data == pytest.approx(-20.0)
+    assert x.grad == pytest.approx(46.0)
+
+
+def test_micrograd_more_ops_match_torch_numbers():
+    a, b = Value(-4.0), Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    assert g.data == pytest.approx(24.70408163265306, rel=1e-12)
+    assert a.grad == pytest.approx(138.83381924198252, rel=1e-12)
+    assert b.grad == pytest.approx(645.5772594752186, rel=1e-12)
+
+
+def _central_difference(function, point, index, h=1e-6):
+    up, down = list(point), list(point)
+    up[index] += h
+    down[index] -= h
+    return (function(*up) - function(*down)) / (2 * h)
+
+
+@pytest.mark.parametrize("op_name", [name for name, op in OPS.items() if not op.helper])
+def test_every_operator_gradient_agrees_with_finite_differences(op_name):
+    op = OPS[op_name]
+    point = [0.3 * low + 0.7 * high for low, high in op.domain]
+
+    def forward(*numbers):
+        return _call(op_name, *numbers)
+
+    values = [Value(x) for x in point]
+    out = _call(op_name, *values)
+    out.backward()
+    assert out.data == pytest.approx(forward(*point), rel=1e-12)
+    for index, value in enumerate(values):
+        expected = _central_difference(lambda *p: forward(*p), point, index)
+        assert value.grad == pytest.approx(expected, rel=1e-6, abs=1e-8)
+
+
+def _call(op_name, *operands):
+    symbols = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "div": "__truediv__",
+               "pow": "__pow__", "neg": "__neg__", "abs": "__abs__"}
+    if isinstance(operands[0], Value):
+        return getattr(operands[0], symbols.get(op_name, op_name))(*operands[1:])
+    import symgrad.runtime as runtime
+
+    return runtime.scalar_function(op_name)(*operands)
+
+
+def test_numbers_on_either_side_and_value_to_a_value_power():
+    x, y = Value(3.0), Value(2.0)
+    out = 2 ** x + 1 / y - (5 - x) + x**y
+    out.backward()
+    assert out.data == pytest.approx(8 + 0.5 - 2 + 9)
+    assert x.grad == pytest.approx(8 * math.log(2) + 1 + 2 * 3)
+    assert y.grad == pytest.approx(-0.25 + 9 * math.log(3))
+
+
+def test_fan_out_accumulates_and_gradients_add_up_across_backward_calls():
+    a = Value(3.0)
+    b = a + a
+    b.backward()
+    assert a.grad == 2.0
+    b.backward()
+    assert a.grad == 4.0  # micrograd's semantics: call zero_grad between steps
+
+
+def test_children_are_ordered_tuples_and_ops_are_named():
+    a, b = Value(1.0), Value(2.0)
+    c = a - b
+    assert c._prev == (a, b) and c._op == "-"
+    assert (b - a)._prev == (b, a)
+    assert a.tanh()._op == "tanh"
+    assert "Value(data=" in repr(c)
+
+
+def test_a_graph_100000_deep_backpropagates_without_recursion():
+    leaf = Value(0.5)
+    out = leaf
+    for _ in range(100_000):
+        out = -out
+    out.backward()
+    assert leaf.grad == 1.0
+    assert len(topological_order(out)) == 100_001
+
+
+def test_a_graph_is_freed_without_the_cyclic_collector():
+    gc.disable()
+    try:
+        a = Value(2.0)
+        out = (a * a + 1).tanh()
+        out.backward()
+        probe = weakref.ref(out)
+        del out
+        assert probe() is None  # reference counting alone freed it: no cycles
+    finally:
+        gc.enable()
+
+
+def test_undefined_values_and_gradients_raise_clear_errors():
+    with pytest.raises(EvaluationError, match="log"):
+        Value(-1.0).log()
+    with pytest.raises(EvaluationError, match="div"):
+        Value(1.0) / 0
+    base = Value(-2.0)
+    out = base ** Value(2.0)
+    assert out.data == 4.0
+    with pytest.raises(EvaluationError, match="gradient"):
+        out.backward()
+    (Value(-2.0) ** 2).backward()  # a constant exponent needs no log(x)
+
+
+def test_unsupported_operands_are_refused():
+    with pytest.raises(TypeError):
+        Value(1.0) + "a"
+
+
+def test_to_expression_names_leaves_by_label_and_compiles():
+    a, b, c, f = (Value(v, label=n) for v, n in [(2, "a"), (-3, "b"), (10, "c"), (-2, "f")])
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.backward()
+    expression = L.to_expression()
+    assert str(expression) == "e = a*b; d = e + c; d*f"
+    value, grads = symgrad.compile(expression).value_and_grad(a=2, b=-3, c=10, f=-2)
+    assert value == L.data
+    assert grads == {"a": a.grad, "b": b.grad, "c": c.grad, "f": f.grad}
+    assert symgrad.check(expression).ok
+
+
+def test_to_expression_invents_names_and_keeps_constants():
+    x, y = Value(1.0), Value(2.0, label="1bad")
+    expression = (x * 3 + y).to_expression()
+    assert str(expression) == "v1*3 + v2"
+    assert expression.variables == ("v1", "v2")
