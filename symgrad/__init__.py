@@ -62,4 +62,8 @@ def __getattr__(name):
         from .compiled import CompiledFunction
 
         return CompiledFunction
+    if name == "Value":
+        from .engine import Value
+
+        return Value
     raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
