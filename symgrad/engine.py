@@ -97,6 +97,22 @@ class Value:
         root, variables, labels = to_ir(self, names)
         return Expression(root, variables, labels)
 
+    # Jupyter and IPython display (see symgrad.display): the graph at this graph's data.
+    def _repr_html_(self):
+        from .display import html_view
+
+        return html_view(self)
+
+    def _repr_latex_(self):
+        from .display import latex
+
+        return latex(self)
+
+    def _repr_svg_(self):
+        from .display import svg
+
+        return svg(self)
+
 
 class Constant(Value):
     """A number that met a Value: part of the graph, never differentiated."""

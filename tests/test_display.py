@@ -128,3 +128,16 @@ def test_import_symgrad_loads_no_display_dependencies():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_value_displays_its_graph_at_its_own_data(fake_dot):
+    x1, w1 = symgrad.Value(2.0, label="x1"), symgrad.Value(-3.0, label="w1")
+    x2, w2 = symgrad.Value(0.0, label="x2"), symgrad.Value(1.0, label="w2")
+    o = (x1*w1 + x2*w2 + symgrad.Value(6.8813735870195432, label="b")).tanh()
+    svg = o._repr_svg_()
+    for box in ["{ x1 | data 2 | grad -1.5 }", "{ w1 | data -3 | grad 1 }",  # the lecture's
+                "{ x2 | data 0 | grad 0.5 }", "{ w2 | data 1 | grad 0 }", "{ b | data 6.881"]:
+        assert box in svg
+    assert "\\frac{\\partial f}{\\partial x_{1}}" in o._repr_latex_()
+    assert "<svg>digraph" in o._repr_html_()
+    assert "{ x1 | data 2 | grad -1.5 }" in symgrad.draw(o).source
