@@ -1,0 +1,131 @@
+"""Every code block in README.md and docs/*.md runs and prints what the page shows.
+
+Python blocks with ``>>>`` run as doctests, one namespace per page; other Python
+blocks must run without error; ``$ symgrad ...`` lines run the command in-process
+and compare its output.  Shell lines that install or run other tools are listed
+in ``NOT_RUN_HERE``; any other block must be a plain-text illustration.
+"""
+
+import contextlib
+import doctest
+import io
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from symgrad import cli
+
+ROOT = Path(__file__).parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+PYTHON = {"python", "py", "pycon"}
+SHELL = {"bash", "sh", "shell", "console"}
+# Commands shown for people to type that a unit test cannot run (installs, the test
+# suite itself, the picture generator that needs Graphviz and matplotlib).
+NOT_RUN_HERE = ("python3 -m venv", ". .venv/bin/activate", "pip install", "pytest",
+                "python docs/make_images.py", "python examples/")
+OPTIONS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+
+
+def blocks(path):
+    """(language, text, line number) of each fenced block of a Markdown page."""
+    text = path.read_text(encoding="utf-8")
+    return [(m.group(1), m.group(2), text.count("\n", 0, m.start()) + 1)
+            for m in FENCE.finditer(text)]
+
+
+def run_doctest(text, name, line, namespace):
+    """Failures of the ``>>>`` examples in ``text``, as the report doctest prints."""
+    test = doctest.DocTestParser().get_doctest(text, {}, name, name, line)
+    test.globs = namespace  # DocTest copies its globals; the page's blocks share one namespace
+    runner = doctest.DocTestRunner(optionflags=OPTIONS)
+    report = io.StringIO()
+    runner.run(test, out=report.write, clear_globs=False)
+    return report.getvalue()
+
+
+def run_symgrad(command):
+    """What ``symgrad ...`` prints (stdout and stderr), and its exit status."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        try:
+            status = cli.main(shlex.split(command)[1:])
+        except SystemExit as exit_:  # argparse's --help and usage errors
+            status = exit_.code
+    return output.getvalue(), status
+
+
+def shell_failures(text, where):
+    """Problems with a block of ``$ command`` lines and their shown output."""
+    failures, sessions = [], re.split(r"^\$ ", text, flags=re.M)[1:]
+    for session in sessions:
+        command, _, shown = session.partition("\n")
+        if command.startswith("symgrad"):
+            printed, _ = run_symgrad(command)
+            if _lines(printed) != _lines(shown):
+                failures.append(f"{where}: `{command}` printed\n{printed}\ninstead of\n{shown}")
+        elif not command.startswith(NOT_RUN_HERE):
+            failures.append(f"{where}: no rule to run `{command}`")
+    return failures
+
+
+def script_failures(text, where):
+    """Problems with a shell block without prompts: every command must be known."""
+    failures = []
+    for line in filter(None, (ln.strip() for ln in text.splitlines())):
+        for command in (part.strip() for part in line.split("&&")):
+            if command.startswith("symgrad"):
+                printed, status = run_symgrad(command)
+                if status != 0:
+                    failures.append(f"{where}: `{command}` failed:\n{printed}")
+            elif not command.startswith(NOT_RUN_HERE):
+                failures.append(f"{where}: no rule to run `{command}`")
+    return failures
+
+
+def _lines(text):
+    return [line.rstrip() for line in text.strip("\n").splitlines()]
+
+
+def page_failures(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    namespace, failures = {"__name__": "__docs__"}, []
+    for language, text, line in blocks(path):
+        where = f"{path.name}:{line}"
+        if language in PYTHON and ">>>" in text:
+            report = run_doctest(text, where, line, namespace)
+            failures += [report] if report else []
+        elif language in PYTHON:
+            exec(compile(text, where, "exec"), namespace)  # the page's own code
+        elif text.startswith("$ "):
+            failures += shell_failures(text, where)
+        elif language in SHELL:
+            failures += script_failures(text, where)
+        elif language not in ("", "text"):
+            failures.append(f"{where}: no rule to run a {language!r} block")
+    return failures
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])
+def test_every_block_runs_and_prints_what_the_page_shows(path, tmp_path, monkeypatch):
+    failures = page_failures(path, tmp_path, monkeypatch)
+    assert not failures, "\n\n".join(failures)
+
+
+def test_the_tutorial_exists_and_is_mostly_examples():
+    tutorial = ROOT / "docs" / "tutorial.md"
+    examples = sum(text.count(">>> ") for language, text, _ in blocks(tutorial))
+    assert examples >= 40
+
+
+def test_a_wrong_shown_output_is_caught(tmp_path, monkeypatch):
+    page = tmp_path / "page.md"
+    page.write_text("```python\n>>> 1 + 1\n3\n```\n\n```\n$ symgrad x*y\nwrong\n```\n"
+                    "```bash\nrm -rf /\n```\n")
+    failures = page_failures(page, tmp_path, monkeypatch)
+    assert len(failures) == 3
+    assert "Expected:\n    3" in failures[0]
+    assert "∂/∂x = y" in failures[1]
+    assert "no rule to run `rm -rf /`" in failures[2]
