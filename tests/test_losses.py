@@ -1,0 +1,108 @@
+"""Compiled losses: batch values and gradients agree with the Value engine and finite differences."""
+
+import random
+
+import numpy as np
+import pytest
+
+from symgrad.engine import Value
+from symgrad.losses import compile_loss
+from symgrad.nn import MLP, Module
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(12, 2))
+Y = np.where(RNG.uniform(size=12) > 0.5, 1.0, -1.0)
+
+
+def svm(score, y):
+    return (1 + -y * score).relu()
+
+
+def _engine_loss(model, loss, X, Y, l2):
+    """Mean loss and gradient by micrograd's route, on symgrad's Value engine."""
+    model.zero_grad()
+    total = sum(loss(model(list(map(Value, x))), y) for x, y in zip(X.tolist(), Y.tolist()))
+    total = total * (1.0 / len(Y)) + l2 * sum(p * p for p in model.parameters())
+    total.backward()
+    return total.data, np.array([p.grad for p in model.parameters()])
+
+
+def _finite_differences(loss, params, h=1e-6):
+    grad = np.zeros_like(params)
+    for i in range(params.size):
+        step = np.zeros_like(params)
+        step[i] = h
+        grad[i] = (loss(params + step, X, Y)[0] - loss(params - step, X, Y)[0]) / (2 * h)
+    return grad
+
+
+def _model(seed, sizes):
+    random.seed(seed)
+    model = MLP(2, sizes)
+    for p in model.parameters():
+        p.data += 0.05  # biases off zero, away from relu's kink
+    return model
+
+
+def test_mlp_svm_loss_matches_the_value_engine_and_finite_differences():
+    model = _model(1, [5, 4, 1])
+    loss = compile_loss(model, svm, n_inputs=2, l2=1e-3)
+    params = loss.parameters()
+    value, grad = loss(params, X, Y)
+    expected_value, expected_grad = _engine_loss(model, svm, X, Y, 1e-3)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(grad, _finite_differences(loss, params), rtol=1e-5, atol=1e-8)
+
+
+def test_whole_layers_become_single_matrix_products():
+    loss = compile_loss(_model(2, [16, 16, 1]), svm, n_inputs=2)
+    assert loss.size()["forward"] < 20 and loss.size()["backward"] < 25
+    assert loss.source.count(" @ ") >= 3
+
+
+class TanhNet(Module):
+    """Shares one parameter between a layer and the output: part vectorized, part scalar."""
+
+    def __init__(self):
+        self.inner = MLP(2, [3])
+        self.scale = Value(0.7)
+
+    def __call__(self, x):
+        hidden = [h.tanh() for h in self.inner(x)]
+        return self.scale * hidden[0] + hidden[1] * hidden[2] + self.scale**2
+
+    def parameters(self):
+        return self.inner.parameters() + [self.scale]
+
+
+def test_arbitrary_models_and_losses_fall_back_to_scalar_lines_correctly():
+    random.seed(3)
+    model = TanhNet()
+
+    def squared(score, y):
+        return (score - y) ** 2
+
+    loss = compile_loss(model, squared, n_inputs=2)
+    params = loss.parameters()
+    value, grad = loss(params, X, Y)
+    expected_value, expected_grad = _engine_loss(model, squared, X, Y, 0.0)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(grad, _finite_differences(loss, params), rtol=1e-5, atol=1e-8)
+
+
+def test_parameters_round_trip_through_the_model():
+    model = _model(4, [3, 1])
+    loss = compile_loss(model, svm, n_inputs=2)
+    params = loss.parameters() * 2
+    loss.load(params)
+    assert [p.data for p in model.parameters()] == params.tolist()
+
+
+def test_bad_shapes_and_losses_are_refused_clearly():
+    loss = compile_loss(_model(5, [3, 1]), svm, n_inputs=2)
+    with pytest.raises(ValueError, match="one sample per row"):
+        loss(loss.parameters(), X[0], Y)
+    with pytest.raises(TypeError, match="the loss must be computed"):
+        compile_loss(_model(5, [3, 1]), lambda score, y: 1.0, n_inputs=2)
