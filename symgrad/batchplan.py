@@ -40,9 +40,12 @@ class Vector:
     extra: dict = field(default_factory=dict)
 
 
-def plan_loss(root, n_params, n_inputs, target):
-    """(source, {"forward": n, "backward": m}, constants) for the batch loss of ``root``."""
-    return _Planner(root, n_params, n_inputs, target).emit()
+def plan_loss(root, n_params, n_inputs, target, gradients=True):
+    """(source, {"forward": n, "backward": m}, constants) for the batch loss of ``root``.
+
+    Without ``gradients`` the function returns ``root`` per sample instead.
+    """
+    return _Planner(root, n_params, n_inputs, target).emit(gradients)
 
 
 class _Planner:
@@ -176,7 +179,7 @@ class _Planner:
         items.sort(key=lambda item: (item[0], item[1]))
         return [item[2] for item in items]
 
-    def emit(self):
+    def emit(self, gradients=True):
         items = self._items()
         lines = ["def loss_and_grad(P, X, Y, K):", "    n = X.shape[1]"]
         for node, index in self.param.items():
@@ -194,6 +197,9 @@ class _Planner:
                 operands = [NUMPY.atom(a, self.names, item.depends) for a in item.args]
                 lines.append(f"    s{counter} = {NUMPY.apply(item, operands)}")
         forward = len(lines) - 1
+        if not gradients:
+            lines.append(f"    return np.broadcast_to({self.names[self.root]}, (n,))")
+            return "\n".join(lines) + "\n", {"forward": forward}, tuple(self.constants)
         lines.append(f"    value = np.sum({self.names[self.root]}) / n")
         self.grad_lines, self.grads = [], {}
         self.grad_lines.append("    G = np.zeros(P.shape[0])")

@@ -38,7 +38,9 @@ class CompiledLoss:
         names = {p: f"p{i}" for i, p in enumerate(self._params)}
         inputs = symbols(*(f"x{i}" for i in range(n_inputs)), values=names)
         (target,) = symbols("y", values=names)
-        out = loss(model(inputs), target)
+        self._n_inputs, self._score = n_inputs, model(inputs)
+        self._predict = None
+        out = loss(self._score, target)
         if not isinstance(out, Symbol):
             raise TypeError("the loss must be computed from the model's output and the target, "
                             f"got {type(out).__name__}")
@@ -58,6 +60,20 @@ class CompiledLoss:
             value = value + self.l2 * (params @ params)
             grad += (2 * self.l2) * params
         return float(value), grad
+
+    def predict(self, params, X):
+        """The model's output for every row of ``X`` (single-output models)."""
+        if not isinstance(self._score, Symbol):
+            raise TypeError("predict needs a model with one output")
+        if self._predict is None:
+            source, _, constants = plan_loss(self._score.node, len(self._params),
+                                             self._n_inputs, "y", gradients=False)
+            function = compile_source(source, "loss_and_grad", "model output", self,
+                                      NUMPY_GLOBALS)
+            self._predict = function, constants
+        function, constants = self._predict
+        X = np.asarray(X, dtype=float)
+        return np.array(function(params, X.T, None, constants))
 
     def parameters(self):
         """The model's parameters as one flat vector, in ``model.parameters()`` order."""
