@@ -129,3 +129,22 @@ def test_a_wrong_shown_output_is_caught(tmp_path, monkeypatch):
     assert "Expected:\n    3" in failures[0]
     assert "∂/∂x = y" in failures[1]
     assert "no rule to run `rm -rf /`" in failures[2]
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])
+def test_every_picture_a_page_shows_is_committed(path):
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", path.read_text(encoding="utf-8"))
+    missing = [p for p in pictures if not (path.parent / p).is_file()]
+    assert not missing
+
+
+def test_make_images_draws_the_neuron_with_symgrads_own_code(tmp_path, monkeypatch):
+    program = tmp_path / "dot"  # a stand-in for Graphviz: echoes the DOT text it is given
+    program.write_text("#!/bin/sh\n/bin/cat\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.syspath_prepend(str(ROOT / "docs"))
+    import make_images
+
+    dot = make_images.neuron_svg().decode()
+    assert "{ x1 | data 2 | grad -1.5 }" in dot and "{ o | data 0.7071 | grad 1 }" in dot
