@@ -6,6 +6,8 @@ Every Lark error is translated into a ``ParseError``; users never see Lark types
 """
 
 import difflib
+import hashlib
+import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -36,7 +38,32 @@ def grammar_text():
 
 @lru_cache(maxsize=None)
 def _parser():
-    return Lark(grammar_text(), parser="lalr", maybe_placeholders=False)
+    # Building the LALR tables costs more than the rest of a small command-line run,
+    # so Lark caches them in a file; it rebuilds them unless the file matches the
+    # grammar and the versions of Lark and Python.
+    text = grammar_text()
+    return Lark(text, parser="lalr", maybe_placeholders=False, cache=_cache_file(text) or False)
+
+
+def _cache_file(grammar):
+    """A path for Lark's parser cache in a directory only this user can write, or None.
+
+    Lark unpickles the file, so it must never live where someone else could plant it
+    (a shared temporary directory).
+    """
+    if not hasattr(os, "getuid"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "symgrad")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.stat(folder)
+    except OSError:
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        return None
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    return os.path.join(folder, f"lark-lalr-{digest}.cache")
 
 
 def parse(text):
