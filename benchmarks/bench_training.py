@@ -1,0 +1,276 @@
+"""One training step of micrograd's moons demo, timed side by side on every system.
+
+A step is: forward over the 100 samples, backward, SGD update, for micrograd's
+``MLP(2, [16, 16, 1])`` with loss mean(relu(1 - y*score)) + 1e-4*sum(p**2).
+Every system starts from the same weights and data; their losses and gradients
+are checked to agree before anything is timed.  Peers are optional:
+
+    pip install -e '.[bench]'        # micrograd, jax, numpy
+    pip install -e '.[torch]'        # torch==2.13.0
+    python benchmarks/bench_training.py [--quick]
+"""
+
+import argparse
+import gc
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+from moons import make_moons  # noqa: E402
+
+from symgrad import engine, nn  # noqa: E402
+from symgrad.losses import compile_loss  # noqa: E402
+
+SIZES = [16, 16, 1]
+L2, RATE = 1e-4, 0.1
+
+
+def median_time(step, repeat, number=1, gc_off=False):
+    """Median seconds per call of ``step`` over ``repeat`` rounds of ``number`` calls."""
+    times = []
+    for _ in range(repeat):
+        if gc_off:
+            gc.disable()
+        try:
+            started = time.perf_counter()
+            for _ in range(number):
+                step()
+            times.append((time.perf_counter() - started) / number)
+        finally:
+            gc.enable()
+    return statistics.median(times)
+
+
+def value_engine_step(Value, model, X, y):
+    """micrograd's own training step, for micrograd or symgrad's Value engine."""
+    def step(update=True):
+        inputs = [list(map(Value, row)) for row in X.tolist()]
+        scores = list(map(model, inputs))
+        losses = [(1 + -t * s).relu() for t, s in zip(y.tolist(), scores)]
+        total = sum(losses) * (1.0 / len(losses)) + L2 * sum(p * p for p in model.parameters())
+        model.zero_grad()
+        total.backward()
+        grad = np.array([p.grad for p in model.parameters()])
+        if update:
+            for p in model.parameters():
+                p.data -= RATE * p.grad
+        return total.data, grad
+    return step
+
+
+def unpack(P):
+    """Weights and biases per layer from micrograd's flat order (per neuron: weights, bias)."""
+    layers, start = [], 0
+    for nin, nout in zip([2] + SIZES, SIZES):
+        block = P[start:start + nout * (nin + 1)].reshape(nout, nin + 1)
+        layers.append((block[:, :nin], block[:, nin]))
+        start += nout * (nin + 1)
+    return layers
+
+
+def numpy_loss_and_grad(P, X, y):
+    """Hand-written NumPy forward and backward."""
+    layers = unpack(P)
+    acts, pre = [X.T], []
+    for i, (W, b) in enumerate(layers):
+        z = W @ acts[-1] + b[:, None]
+        pre.append(z)
+        acts.append(np.maximum(z, 0) if i < len(layers) - 1 else z)
+    margin = 1 - y * acts[-1][0]
+    value = np.maximum(margin, 0).mean() + L2 * (P @ P)
+    grads = []
+    g = ((margin > 0) * (-y / len(y)))[None, :]
+    for i in reversed(range(len(layers))):
+        W, _ = layers[i]
+        if i < len(layers) - 1:
+            g = g * (pre[i] > 0)
+        grads.append(np.c_[g @ acts[i].T, g.sum(axis=1)].ravel())
+        g = W.T @ g
+    return value, np.concatenate(grads[::-1]) + 2 * L2 * P
+
+
+def torch_system(P0, X, y):
+    import torch
+
+    torch.set_num_threads(1)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    params = torch.tensor(P0, requires_grad=True)
+
+    def loss_fn(P):
+        start, h = 0, Xt
+        for i, (nin, nout) in enumerate(zip([2] + SIZES, SIZES)):
+            block = P[start:start + nout * (nin + 1)].reshape(nout, nin + 1)
+            start += nout * (nin + 1)
+            h = h @ block[:, :nin].T + block[:, nin]
+            if i < len(SIZES) - 1:
+                h = torch.relu(h)
+        return torch.relu(1 - yt * h[:, 0]).mean() + L2 * (P * P).sum()
+
+    def step(update=True):
+        params.grad = None
+        loss = loss_fn(params)
+        loss.backward()
+        if update:
+            with torch.no_grad():
+                params.sub_(RATE * params.grad)
+        return loss.item(), params.grad.numpy().copy()
+    return step, params
+
+
+def jax_system(P0, X, y):
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+
+    def loss_fn(P):
+        start, h = 0, Xj
+        for i, (nin, nout) in enumerate(zip([2] + SIZES, SIZES)):
+            block = P[start:start + nout * (nin + 1)].reshape(nout, nin + 1)
+            start += nout * (nin + 1)
+            h = h @ block[:, :nin].T + block[:, nin]
+            if i < len(SIZES) - 1:
+                h = jax.nn.relu(h)
+        return jax.nn.relu(1 - yj * h[:, 0]).mean() + L2 * (P * P).sum()
+
+    @jax.jit
+    def train_step(P):
+        value, grad = jax.value_and_grad(loss_fn)(P)
+        return P - RATE * grad, value, grad
+
+    return train_step, jnp.asarray(P0)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args(argv)
+    slow_repeat, fast_repeat = (1, 3) if args.quick else (3, 7)
+    X, y = make_moons()
+
+    random.seed(1337)
+    model = nn.MLP(2, SIZES)
+    P0 = np.array([p.data for p in model.parameters()])
+    expected_value, expected_grad = numpy_loss_and_grad(P0, X, y)
+    results, checks = {}, []
+
+    def check(name, value, grad):
+        ok = abs(value - expected_value) <= 1e-9 * abs(expected_value) and np.allclose(
+            grad, expected_grad, rtol=1e-9, atol=1e-12)
+        checks.append((name, ok, abs(value - expected_value), np.abs(grad - expected_grad).max()))
+        if not ok:
+            raise SystemExit(f"{name} disagrees with hand-written NumPy: not timing it")
+
+    def fresh_model(module):
+        random.seed(1337)
+        return module.MLP(2, SIZES)
+
+    # symgrad compiled loss
+    started = time.perf_counter()
+    model = fresh_model(nn)
+    loss = compile_loss(model, lambda s, t: (1 + -t * s).relu(), n_inputs=2, l2=L2)
+    compile_seconds = time.perf_counter() - started
+    params = loss.parameters()
+    check("symgrad compiled loss", *loss(params, X, y))
+
+    def compiled_step():
+        value, grad = loss(params, X, y)
+        params[:] -= RATE * grad
+    results["symgrad compiled loss"] = median_time(compiled_step, fast_repeat, 200)
+
+    # hand-written NumPy
+    P = P0.copy()
+    check("hand-written NumPy", *numpy_loss_and_grad(P, X, y))
+
+    def numpy_step():
+        value, grad = numpy_loss_and_grad(P, X, y)
+        P[:] -= RATE * grad
+    results["hand-written NumPy"] = median_time(numpy_step, fast_repeat, 200)
+
+    try:
+        step, torch_params = torch_system(P0, X, y)
+        check("PyTorch (1 thread)", *step(update=False))
+        results["PyTorch (1 thread)"] = median_time(step, fast_repeat, 100)
+    except ImportError:
+        print("PyTorch is not installed: pip install torch==2.13.0")
+
+    try:
+        train_step, jax_params = jax_system(P0, X, y)
+        _, value, grad = train_step(jax_params)
+        check("JAX (whole step in one jit)", float(value), np.asarray(grad))
+        state = [jax_params]
+
+        def jax_step():
+            state[0], _, _ = train_step(state[0])
+            state[0].block_until_ready()
+        results["JAX (whole step in one jit)"] = median_time(jax_step, fast_repeat, 200)
+    except ImportError:
+        print("JAX is not installed: pip install jax")
+
+    for name, gc_off in (("symgrad Value engine", True), ("symgrad Value engine", False)):
+        step = value_engine_step(engine.Value, fresh_model(nn), X, y)
+        check(name, *step(update=False))
+        label = f"{name}, gc {'off' if gc_off else 'on (default)'}"
+        results[label] = median_time(step, slow_repeat, gc_off=gc_off)
+
+    try:
+        import micrograd.engine
+        import micrograd.nn
+        for gc_off in (True, False):
+            step = value_engine_step(micrograd.engine.Value, fresh_model(micrograd.nn), X, y)
+            check("micrograd", *step(update=False))
+            label = f"micrograd, gc {'off' if gc_off else 'on (default)'}"
+            results[label] = median_time(step, slow_repeat, gc_off=gc_off)
+    except ImportError:
+        print("micrograd is not installed: pip install micrograd")
+
+    print("agreement with hand-written NumPy (loss, gradient), before timing:")
+    for name, ok, dv, dg in checks:
+        print(f"  {name:32s} {'ok' if ok else 'DIFFERENT'}  |dloss| {dv:.1e}  max|dgrad| {dg:.1e}")
+    print(f"\none training step of MLP(2, {SIZES}) on 100 samples (median):")
+    refs = [("micrograd", "micrograd, gc on (default)"), ("micrograd gc off", "micrograd, gc off"),
+            ("NumPy", "hand-written NumPy")]
+    refs = [(short, results[name]) for short, name in refs if name in results]
+    print(f"  {'system':38s} {'per step':>10s}  " + "  ".join(f"{'vs ' + s:>18s}" for s, _ in refs))
+    for name, seconds in sorted(results.items(), key=lambda item: item[1]):
+        ratios = "  ".join(f"{ref / seconds:>17.1f}x" for _, ref in refs)
+        print(f"  {name:38s} {_format(seconds):>10s}  {ratios}")
+    print("  (ratios: how many times faster than the reference; below 1 means slower)")
+    print(f"\ncompiling the 337-parameter loss took {compile_seconds * 1e3:.0f} ms")
+    compile_growth()
+
+
+def compile_growth():
+    print("compile time of the loss as the model grows:")
+    for width in (16, 32, 64):
+        random.seed(0)
+        model = nn.MLP(2, [width, width, 1])
+        started = time.perf_counter()
+        loss = compile_loss(model, lambda s, t: (1 + -t * s).relu(), n_inputs=2)
+        seconds = time.perf_counter() - started
+        n = len(model.parameters())
+        print(f"  MLP(2, [{width}, {width}, 1]): {n:5d} parameters, {seconds * 1e3:7.1f} ms, "
+              f"{seconds / n * 1e6:6.1f} µs per parameter, {sum(loss.size().values())} lines")
+
+
+def _format(seconds):
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+if __name__ == "__main__":
+    main()
