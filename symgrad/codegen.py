@@ -20,6 +20,9 @@ from .printer import ATOM, UNARY, render, to_text
 # Names generated code needs for itself (module names, Python's own words).
 RESERVED = frozenset(keyword.kwlist) | {"math", "np", "__debug__", "__builtins__"}
 COMMENT_LIMIT = 60  # longest subexpression quoted in a forward comment
+# Beyond this many operations nobody reads the code line by line: comments are left
+# out, which halves the cost of emitting and compiling it.
+COMMENTED_SIZE = 20_000
 
 
 class Names:
@@ -29,6 +32,7 @@ class Names:
         self.user = set(user_names)
         self.taken = set()
         self.counter = 0
+        self.suffix = {}  # base -> last number tried, so renaming stays linear
 
     def user_name(self, wanted):
         """The user's own name where Python allows it, else a close renaming."""
@@ -39,10 +43,13 @@ class Names:
 
     def fresh(self, base):
         """``base``, or ``base_2``, ``base_3``...: the first that nobody uses."""
-        candidate, number = base, 1
+        # Names are never given back, so candidates tried before for ``base`` stay taken.
+        number = self.suffix.get(base, 1)
+        candidate = base if number == 1 else f"{base}_{number}"
         while candidate in self.taken or candidate in self.user or candidate in RESERVED:
             number += 1
             candidate = f"{base}_{number}"
+        self.suffix[base] = number
         self.taken.add(candidate)
         return candidate
 
@@ -184,7 +191,8 @@ def emit(plan, backend=PYTHON, function_name="value_and_grad", gradients=True):
     """Python source of one function: the forward pass and, if asked, the backward pass."""
     names = plan.names
     lines = [f"def {function_name}({', '.join(plan.params)}):", "    # forward pass"]
-    comments = _comments(plan.forward, plan.labels)
+    commented = len(plan.forward) <= COMMENTED_SIZE
+    comments = _comments(plan.forward, plan.labels) if commented else {}
     for node in plan.forward:
         # Whole numbers print as 2, not 2.0, unless no input makes the result a float.
         rhs = backend.apply(node, [backend.atom(a, names, node.depends) for a in node.args])
@@ -194,14 +202,14 @@ def emit(plan, backend=PYTHON, function_name="value_and_grad", gradients=True):
     if not gradients:
         lines.append(f"    return {value}")
         return "\n".join(lines) + "\n"
-    lines += _backward_lines(plan, backend)
+    lines += _backward_lines(plan, backend, commented)
     grads = [plan.grads[var(name)] for name in plan.wrt]
     tuple_text = ", ".join(grads) + ("," if len(grads) == 1 else "")
     lines.append(f"    return {value}, ({tuple_text})")
     return "\n".join(lines) + "\n"
 
 
-def _backward_lines(plan, backend):
+def _backward_lines(plan, backend, commented=True):
     names, grads = plan.names, plan.grads
     lines = ["    # backward pass: the chain rule, from the output back to the inputs"]
     if plan.root in grads:
@@ -210,7 +218,7 @@ def _backward_lines(plan, backend):
     current = None
     for step in plan.steps:
         node, operand = step.node, step.operand
-        if node is not current:
+        if node is not current and commented:
             current = node
             op = OPS[node.op]
             quoted = to_text(node, names)
@@ -219,6 +227,9 @@ def _backward_lines(plan, backend):
         sign = "+=" if operand in assigned else "="
         assigned.add(operand)
         rhs = _contribution(grads[node], step.local, names, backend)
+        if not commented:
+            lines.append(f"    {target} {sign} {rhs}")
+            continue
         local_text = names.get(step.local) or to_text(step.local, names)
         lines.append(f"    {target} {sign} {rhs}  "
                      f"# {node.op}: d {names[node]}/d {names[operand]} = {local_text}")

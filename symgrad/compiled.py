@@ -62,6 +62,16 @@ class CompiledFunction:
         self._derivatives = None
         self.last_point = None  # inputs of the last value_and_grad, in variables order
 
+    def __reduce__(self):
+        """Pickle as the graph in plain rows; unpickling compiles it again."""
+        expression = self.expression
+        rows = ir.to_rows([expression.root, *expression.labels])
+        index = {node: i for i, node in enumerate(ir.topological_order(
+            [expression.root, *expression.labels]))}
+        labels = [(index[node], name) for node, name in expression.labels.items()]
+        return (_rebuild, (rows, index[expression.root], expression.variables, labels,
+                           expression.text, self.wrt))
+
     def __repr__(self):
         return f"<symgrad compiled {self._label!r} of ({', '.join(self.variables)})>"
 
@@ -114,7 +124,8 @@ class CompiledFunction:
 
         Inputs may be arrays or numbers; they broadcast against each other and
         every result has their common shape.  NumPy's rules apply (log(-1) is
-        nan), unless ``strict`` turns floating-point problems into errors.
+        nan), unless ``strict``: then a non-finite input or result raises
+        ``EvaluationError`` naming the subexpression and the batch index.
         """
         import numpy as np
 
@@ -131,14 +142,37 @@ class CompiledFunction:
                             f"unexpected inputs: {', '.join(unexpected) or 'none'}")
         arrays = [np.asarray(inputs[name], dtype=float) for name in self.variables]
         shape = np.broadcast_shapes(*(a.shape for a in arrays))
-        with np.errstate(all="raise" if strict else "ignore"):
+        arrays = [np.broadcast_to(a, shape) for a in arrays]
+        mode = "raise" if strict else "ignore"
+        # Underflow to zero (sigmoid far out) is a correct result, never an error.
+        with np.errstate(divide=mode, over=mode, invalid=mode, under="ignore"):
             try:
                 value, grads = self._batch(*arrays)
             except (ArithmeticError, FloatingPointError, ValueError) as error:
-                raise EvaluationError(f"batch evaluation failed: {error}") from None
+                raise self._diagnose_batch(arrays, error) from None
         value = np.broadcast_to(value, shape).astype(float, copy=True)
-        return value, {name: np.broadcast_to(g, shape).astype(float, copy=True)
-                       for name, g in zip(self.wrt, grads)}
+        grads = {name: np.broadcast_to(g, shape).astype(float, copy=True)
+                 for name, g in zip(self.wrt, grads)}
+        if strict and not all(np.isfinite(a).all() for a in [value, *grads.values()]):
+            raise self._diagnose_batch(arrays, None)
+        return value, grads
+
+    def _diagnose_batch(self, arrays, error, limit=100_000):
+        """The scalar path's error at the first failing element of a batch."""
+        import numpy as np
+
+        for count, index in enumerate(np.ndindex(arrays[0].shape if arrays else ())):
+            if count == limit:
+                break
+            point = [float(a[index]) for a in arrays]
+            for name, x in zip(self.variables, point):
+                if not math.isfinite(x):
+                    return EvaluationError(f"input {name} = {x} is not a finite number "
+                                           f"(batch index {index})", name)
+            problem = self._diagnose(point, None)
+            if problem is not None:
+                return EvaluationError(f"{problem} (batch index {index})", problem.expression)
+        return EvaluationError(f"batch evaluation failed: {error or 'a result is not finite'}")
 
     @property
     def gradients(self):
@@ -253,6 +287,14 @@ class Diagnosis:
         """The node in the user's terms, short enough to read."""
         labels = {n: name for n, name in self.function.expression.labels.items() if n is not node}
         return to_text(node, labels, limit=100)
+
+
+def _rebuild(rows, root, variables, labels, text, wrt):
+    """A ``CompiledFunction`` from its pickled form (see ``__reduce__``)."""
+    nodes = ir.from_rows(rows)
+    expression = Expression(nodes[root], tuple(variables),
+                            {nodes[i]: name for i, name in labels}, text)
+    return CompiledFunction(expression, wrt)
 
 
 def _reason(error):

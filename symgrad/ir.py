@@ -162,6 +162,33 @@ def topological_order(roots, leaves=()):
     return order
 
 
+def to_rows(roots):
+    """The graph below ``roots`` as plain rows ``(op, operand row numbers, value)``.
+
+    Rows are in evaluation order; with ``from_rows`` they carry a graph through
+    pickling or any other plain-data format.
+    """
+    order = topological_order(roots)
+    number = {node: index for index, node in enumerate(order)}
+    return [(node.op, tuple(number[a] for a in node.args), node.value) for node in order]
+
+
+def from_rows(rows):
+    """The nodes of ``to_rows`` output, rebuilt through the constructors, in row order."""
+    nodes = []
+    for op, operands, value in rows:
+        if op == "var":
+            nodes.append(var(str(value)))
+        elif op == "const":
+            nodes.append(const(value))
+        elif op in OPS and len(operands) == OPS[op].arity and all(
+                0 <= i < len(nodes) for i in operands):
+            nodes.append(apply(op, *(nodes[i] for i in operands)))
+        else:
+            raise ValueError(f"not a symgrad graph row: {(op, operands, value)!r}")
+    return nodes
+
+
 def variables_of(roots):
     """Names of the input variables below ``roots``, in order of first use."""
     return tuple(n.value for n in topological_order(roots) if n.op == "var")

@@ -7,6 +7,7 @@ does.  Printing is iterative, so deep graphs print without recursion.
 import math
 import re
 import string
+from functools import lru_cache
 
 from .ir import topological_order
 from .ops import OPS
@@ -50,7 +51,12 @@ def language_template(op, node):
     """How the language writes a function application: ``tanh({x})``; None for infix."""
     if op.symbol is not None:
         return None
-    return f"{op.name}({', '.join('{' + key + '}' for key in 'xy'[:op.arity])})"
+    return _call_template(op.name, op.arity)
+
+
+@lru_cache(maxsize=None)
+def _call_template(name, arity):
+    return f"{name}({', '.join('{' + key + '}' for key in 'xy'[:arity])})"
 
 
 _FORMATTER = string.Formatter()
@@ -103,11 +109,10 @@ def _layout(node, names, leaf, template):
     form = template(op, node) if op.symbol is None or op.name == "pow" else None
     if form is not None:
         pieces = []
-        for text, key, _, _ in _FORMATTER.parse(form):
+        for text, index, alone in _parsed_template(form):
             pieces.append(text)
-            if key is not None:
-                operand = node.args["xy".index(key)]
-                alone = re.search(r"[(,]\s*\{" + key + r"\}\s*[,)]", form)
+            if index is not None:
+                operand = node.args[index]
                 pieces += _maybe_wrapped(operand, not alone and precedence(
                     operand, names, leaf, template) < ATOM)
         return pieces
@@ -122,6 +127,16 @@ def _layout(node, names, leaf, template):
     symbol = f" {op.symbol} " if op.precedence == 1 else op.symbol
     return (_maybe_wrapped(left, levels[0] < op.precedence) + [symbol]
             + _maybe_wrapped(right, levels[1] <= op.precedence))
+
+
+@lru_cache(maxsize=None)
+def _parsed_template(form):
+    """(text, operand index or None, whether the operand stands alone as an argument)."""
+    pieces = []
+    for text, key, _, _ in _FORMATTER.parse(form):
+        alone = key is not None and re.search(r"[(,]\s*\{" + key + r"\}\s*[,)]", form)
+        pieces.append((text, None if key is None else "xy".index(key), bool(alone)))
+    return tuple(pieces)
 
 
 def _maybe_wrapped(node, parens):

@@ -1,0 +1,147 @@
+"""Scale: end-to-end cost of symgrad on programs of 10^3 .. 10^6 graph nodes, per node.
+
+Each (shape, size) runs in a fresh subprocess, so the peak memory (max RSS) is its
+own.  Stages: parse (text -> graph), backward (chain-rule steps), code (schedule +
+emit), compile (CPython), eval (one value_and_grad).  SymPy's route (``sympy.diff``
+for every input, ``cse``, ``lambdify``) is measured in the same run on the same
+graph, as far as it finishes within ``--sympy-cap`` seconds.
+
+    python benchmarks/bench_scale.py                 # 10^3 .. 10^5, all shapes
+    python benchmarks/bench_scale.py --max 1000000   # include 10^6
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+SHAPES = ("sum", "chain", "layers")
+
+
+def program(shape, nodes):
+    """A program text with about ``nodes`` graph nodes."""
+    if shape == "sum":  # a long sum over 100 inputs: one add node per term
+        return " + ".join(f"x{i % 100}" for i in range(nodes))
+    if shape == "chain":  # a deep composition: one node per call
+        funcs = ("sin", "tanh", "cos")
+        return "".join(f"{funcs[i % 3]}(" for i in range(nodes)) + "x" + ")" * nodes
+    # wide DAG with heavy sharing: h = tanh(h*w + b) layers, three nodes each
+    lines = ["h = x"] + [f"h = tanh(h*w{i % 10} + b{i % 10})" for i in range(nodes // 3)]
+    return "\n".join(lines + ["h"])
+
+
+def measure_symgrad(shape, nodes):
+    """Stage times in seconds and the peak RSS, measured in this (fresh) process."""
+    import resource
+
+    import symgrad
+    from symgrad import ir
+    from symgrad.autodiff import backward_steps
+    from symgrad.compiled import CompiledFunction
+
+    symgrad.compile("tanh(sin(cos(a*b + c)))").value_and_grad(a=1, b=2, c=3)  # warm up
+    text = program(shape, nodes)
+    times = {}
+    start = time.perf_counter()
+    expression = symgrad.parse(text)
+    times["parse"] = time.perf_counter() - start
+    times["nodes"] = len(ir.topological_order([expression.root]))
+    start = time.perf_counter()
+    backward_steps(expression.root)
+    times["backward"] = time.perf_counter() - start
+    start = time.perf_counter()
+    try:
+        f = CompiledFunction(expression)  # backward again + code + compile
+    except symgrad.SymgradError as error:
+        times["refused"] = str(error).splitlines()[0]
+        return times
+    times["code+compile"] = time.perf_counter() - start
+    point = {name: 0.1 for name in f.variables}
+    start = time.perf_counter()
+    f.value_and_grad(**point)
+    times["eval"] = time.perf_counter() - start
+    times["lines"] = f.source.count("\n")
+    times["peak_MiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return times
+
+
+def measure_sympy(shape, nodes):
+    """SymPy's route on the same graph: diff for every input, cse, lambdify."""
+    import sympy
+
+    import symgrad
+    from symgrad.crosscheck import symbols_for, to_sympy
+
+    expression = symgrad.parse(program(shape, nodes))
+    symbols = symbols_for(expression.variables)
+    start = time.perf_counter()
+    value = to_sympy(expression.root, symbols)
+    grads = [sympy.diff(value, symbols[name]) for name in expression.variables]
+    replacements, reduced = sympy.cse([value] + grads)
+    function = sympy.lambdify(list(symbols.values()), [replacements, reduced], "math")
+    function(*[0.1] * len(symbols))
+    return {"sympy": time.perf_counter() - start}
+
+
+def run_child(kind, shape, nodes, cap):
+    """Run one measurement in a subprocess; None if it exceeds ``cap`` seconds or fails."""
+    command = [sys.executable, __file__, "--child", kind, shape, str(nodes)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=cap)
+    except subprocess.TimeoutExpired:
+        return {"timeout": cap}
+    if done.returncode != 0:
+        return {"failed": (done.stderr.strip().splitlines() or ["?"])[-1].split(":")[0]}
+    return json.loads(done.stdout)
+
+
+def report(shape, nodes, ours, theirs):
+    if "refused" in ours or "timeout" in ours or "failed" in ours:
+        print(f"{shape:7} {nodes:>8}  {ours}")
+        return
+    n = ours["nodes"]
+    total = sum(ours[k] for k in ("parse", "code+compile", "eval"))
+    per = {k: ours[k] / n * 1e6 for k in ("parse", "backward", "code+compile", "eval")}
+    sympy_text = (f"{theirs['sympy']:8.2f} s" if "sympy" in theirs
+                  else f"  > {theirs['timeout']} s" if "timeout" in theirs else theirs["failed"])
+    ratio = f"{theirs['sympy'] / total:7.1f}x" if "sympy" in theirs else "      -"
+    print(f"{shape:7} {n:>8} {total:8.2f} s {total / n * 1e6:8.1f} "
+          f"{per['parse']:7.1f} {per['backward']:7.1f} {per['code+compile']:7.1f} "
+          f"{per['eval']:6.2f} {ours['peak_MiB']:8.0f}   {sympy_text} {ratio}")
+    return total / n
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max", type=int, default=100_000, help="largest size (nodes)")
+    parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=SHAPES)
+    parser.add_argument("--cap", type=float, default=300, help="seconds per symgrad run")
+    parser.add_argument("--sympy-cap", type=float, default=60, help="seconds per SymPy run")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, shape, nodes = args.child
+        measure = measure_symgrad if kind == "symgrad" else measure_sympy
+        print(json.dumps(measure(shape, int(nodes))))
+        return 0
+    sizes = [n for n in (1_000, 10_000, 100_000, 1_000_000) if n <= args.max]
+    print("per-node times in microseconds; total = parse + code + compile + one evaluation")
+    print(f"{'shape':7} {'nodes':>8} {'total':>10} {'us/node':>8} {'parse':>7} {'backw.':>7} "
+          f"{'code+c.':>7} {'eval':>6} {'peak MiB':>8}   {'sympy':>10} {'ratio':>7}")
+    for shape in args.shapes:
+        per_node, sympy_done = {}, True
+        for nodes in sizes:
+            ours = run_child("symgrad", shape, nodes, args.cap)
+            theirs = (run_child("sympy", shape, nodes, args.sympy_cap) if sympy_done
+                      else {"timeout": args.sympy_cap})
+            sympy_done = "sympy" in theirs
+            per_node[nodes] = report(shape, nodes, ours, theirs)
+        if per_node.get(1_000) and per_node.get(100_000):
+            print(f"{shape:7} per-node cost at 10^5 / at 10^3: "
+                  f"{per_node[100_000] / per_node[1_000]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
