@@ -74,13 +74,15 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the command; return the exit status (0 fine, 1 mismatch or internal error, 2 bad input)."""
+    """Run the command and return its exit status (1: mismatch or internal error, 2: bad input)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if (args.program is None) == (args.file is None):
         parser.error("give a program or -f FILE (not both)")
     if args.explain and not args.at:
         parser.error("--explain needs --at, the point to explain")
+    if args.check and args.json:
+        parser.error("--check prints a report, which would not be JSON; run it separately")
     try:
         return run(args)
     except SymgradError as error:
@@ -91,6 +93,8 @@ def main(argv=None):
     except BrokenPipeError:
         sys.stderr.close()  # the reader left (symgrad ... | head); nothing more to say
         return 0
+    except KeyboardInterrupt:
+        return 130
     except Exception as error:  # an internal error: say so in one line
         if args.traceback:
             raise
@@ -103,16 +107,21 @@ def run(args):
     """Everything after parsing the options; errors propagate to ``main``."""
     text = read_program(args)
     expression = parse(text)
-    wrt = parse_wrt(args.wrt, expression.variables)
-    f = compile(expression, wrt=wrt)
+    f = compile(expression, wrt=parse_wrt(args.wrt, expression.variables))
     point = parse_point(args.at, f.variables) if args.at else None
     if point is not None:
         try:
-            value, gradient = f.value_and_grad(**point)
+            f.value_and_grad(**point)  # fails here, located, if the point is outside the domain
         except EvaluationError as error:
             raise EvaluationError(locate(str(error), error.expression, text)) from None
     if args.svg or args.png:
         write_images(args, f, point)
+    print_output(args, f, point)
+    return print_check(f, point) if args.check else 0
+
+
+def print_output(args, f, point):
+    """What the options ask to see on stdout (the derivatives, by default)."""
     if args.json:
         print_json(f, point, args.simplify)
     elif args.code:
@@ -132,10 +141,7 @@ def run(args):
     else:
         print_derivatives(f, args.simplify)
         if point is not None:
-            print_table(f, point, value, gradient)
-    if args.check:
-        return print_check(f, point)
-    return 0
+            print_table(f, point)
 
 
 def read_program(args):
@@ -144,7 +150,8 @@ def read_program(args):
             with open(args.file, encoding="utf-8") as stream:
                 return stream.read()
         except (OSError, UnicodeDecodeError) as error:
-            raise InputError(f"cannot read {args.file}: {getattr(error, 'strerror', error)}")
+            reason = getattr(error, "strerror", None) or error
+            raise InputError(f"cannot read {args.file}: {reason}") from None
     if args.program == "-":
         return sys.stdin.read()
     return args.program
@@ -262,8 +269,9 @@ def simplified(f):
     return result
 
 
-def print_table(f, point, value, gradient):
+def print_table(f, point):
     """The value and gradient at the point, aligned in two columns."""
+    value, gradient = f.value_and_grad(**point)
     print(f"at {format_point(point)}:")
     rows = [("value", value)] + [(f"∂/∂{name}", x) for name, x in gradient.items()]
     width = max(len(label) for label, _ in rows)

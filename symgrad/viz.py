@@ -61,7 +61,8 @@ def to_dot(expression, values=None, grads=None, backward=False, rankdir="LR"):
         lines.append(f'  {ids[node]} [shape=record, label="{{ {label} }}"];')
         if node.args:
             op = OPS[node.op]
-            lines.append(f'  {ids[node]}_op [shape=ellipse, label="{_escape(op.symbol or op.name)}"];')
+            symbol = _escape(op.symbol or op.name)
+            lines.append(f'  {ids[node]}_op [shape=ellipse, label="{symbol}"];')
             lines.append(f"  {ids[node]}_op -> {ids[node]};")
             for position, operand in enumerate(node.args):
                 label = f' [label="{"xy"[position]}"]' if node.op in NON_COMMUTATIVE else ""
@@ -71,8 +72,9 @@ def to_dot(expression, values=None, grads=None, backward=False, rankdir="LR"):
             local = plan.names.get(step.local) or expression_text(step.local, plan.names, limit=40)
             if step.local.args and step.local not in plan.names:
                 local = f"({local})"
-            lines.append(f"  {ids[step.node]} -> {ids[step.operand]} [style=dashed, "
-                         f'color=red, fontcolor=red, constraint=false, label="× {_escape(local)}"];')
+            style = "style=dashed, color=red, fontcolor=red, constraint=false"
+            lines.append(f"  {ids[step.node]} -> {ids[step.operand]} "
+                         f'[{style}, label="× {_escape(local)}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -264,6 +264,7 @@ def test_bad_wrt_and_unreadable_file():
     (["--bogus", LECTURE], "unrecognized arguments: --bogus"),
     ([LECTURE, "--explain"], "--explain needs --at"),
     ([], "give a program or -f FILE"),
+    ([LECTURE, "--json", "--check"], "would not be JSON"),
 ])
 def test_usage_errors_come_from_argparse(args, phrase):
     status, out, err = run(*args)

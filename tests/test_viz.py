@@ -71,7 +71,8 @@ def test_text_tree_draws_shared_values_once_and_any_depth():
         "└─ t (above)",
     ]
     deep = "".join(f"x = tanh(x + {i})\n" for i in range(1, 401)) + "x"  # 1200 levels
-    assert len(viz.to_text(symgrad.parse(deep)).splitlines()) == 3 * 400 + 1  # x = tanh(t), t = x + i, i
+    rows = viz.to_text(symgrad.parse(deep)).splitlines()
+    assert len(rows) == 3 * 400 + 1  # per level: x = tanh(t), t = x + i, i
 
 
 def test_render_without_graphviz_says_how_to_install_it(monkeypatch):
