@@ -37,7 +37,7 @@ class InputError(SymgradError):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="symgrad",
-        description="Differentiate a program by the chain rule and show its derivatives, "
+        description="Differentiate a program by the chain rule and show its derivatives,\n"
                     "values, generated code, graph, or a step-by-step explanation.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
