@@ -13,13 +13,13 @@ checked against SymPy and finite differences.
 (0.0, 0.0)
 """
 
-from .errors import EvaluationError, ParseError, SymgradError
+from .errors import EvaluationError, ParseError, SymgradError, TooLargeError
 from .expression import Expression
 from .syntax import parse
 
 __all__ = [
     "CompiledFunction", "EvaluationError", "Expression", "ParseError", "SymgradError",
-    "check", "compile", "draw", "parse",
+    "TooLargeError", "check", "compile", "draw", "parse",
 ]
 __version__ = "0.1.0"
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .autodiff import backward_steps
+from .errors import TooLargeError
 from .ir import topological_order, var
 from .ops import OPS
 from .printer import ATOM, UNARY, render, to_text
@@ -23,6 +24,7 @@ COMMENT_LIMIT = 60  # longest subexpression quoted in a forward comment
 # Beyond this many operations nobody reads the code line by line: comments are left
 # out, which halves the cost of emitting and compiling it.
 COMMENTED_SIZE = 20_000
+MAX_OPERATIONS = 300_000  # memory grows by about 7 KiB per operation
 
 
 class Names:
@@ -90,6 +92,10 @@ def schedule(expression, wrt=None):
     node_names = {var(name): names.user_name(name) for name in expression.variables}
     order = topological_order([expression.root])
     forward = [node for node in order if node.args]
+    if len(forward) > MAX_OPERATIONS:
+        raise TooLargeError(f"the program has {len(forward):,} operations; symgrad compiles at "
+                            f"most {MAX_OPERATIONS:,} (about 2 GiB of memory): split it into "
+                            "smaller programs")
     root = expression.root
     for node in forward:
         if node in labels:

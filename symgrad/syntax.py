@@ -16,10 +16,11 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ir
-from .errors import ParseError
+from .errors import ParseError, TooLargeError
 from .expression import Expression
 from .ops import FUNCTIONS
 
+MAX_TEXT = 2_000_000  # characters: each token may become a graph node (see codegen)
 OPERAND_STARTS = {"NAME", "NUMBER", "LPAR", "MINUS", "PLUS"}
 SPELLING = {
     "NAME": "a name", "NUMBER": "a number", "LPAR": "'('", "RPAR": "')'",
@@ -70,6 +71,9 @@ def parse(text):
     """Parse a symgrad program into an ``Expression``; raise ``ParseError`` if it is invalid."""
     if not isinstance(text, str):
         raise TypeError(f"symgrad.parse expects a str, not {type(text).__name__}")
+    if len(text) > MAX_TEXT:
+        raise TooLargeError(f"the program is {len(text):,} characters long; symgrad reads at "
+                            f"most {MAX_TEXT:,}: split it into smaller programs")
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
