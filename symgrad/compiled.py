@@ -198,6 +198,16 @@ class CompiledFunction:
 
     def _bind(self, args, inputs):
         """The inputs as floats in ``variables`` order; TypeError naming what is wrong."""
+        if not args and len(inputs) == len(self.variables):
+            try:
+                point = [inputs[name] for name in self.variables]
+            except KeyError:
+                pass  # the slow path below names what is missing
+            else:
+                # Fast path for the common call: finite floats (x - x is nan for inf and nan).
+                if all(type(x) is float and x - x == 0.0 for x in point):
+                    return point
+                return [_as_float(name, x) for name, x in zip(self.variables, point)]
         if len(args) > len(self.variables):
             raise TypeError(f"expected at most {len(self.variables)} positional inputs "
                             f"({', '.join(self.variables)}), got {len(args)}")
@@ -304,9 +314,12 @@ def _reason(error):
 
 
 def _as_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
         raise TypeError(f"input {name} must be a real number, not {type(value).__name__}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the floats
+        value = math.inf
     if not math.isfinite(value):
         raise EvaluationError(f"input {name} = {value} is not a finite number", name)
     return value

@@ -106,6 +106,11 @@ def test_bad_inputs_raise_type_error_naming_them(call, words):
         call(symgrad.compile("a*b"))
 
 
+def test_an_int_beyond_the_floats_is_refused_by_name():
+    with pytest.raises(symgrad.EvaluationError, match="input x = inf"):
+        symgrad.compile("x + 1")(x=10**400)
+
+
 def test_non_finite_inputs_are_refused():
     with pytest.raises(symgrad.EvaluationError, match="x = nan"):
         symgrad.compile("x + 1").value_and_grad(x=float("nan"))
