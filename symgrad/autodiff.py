@@ -17,7 +17,7 @@ Step.__doc__ = "One chain-rule contribution: grad[operand] += grad[node] * local
 
 
 @lru_cache(maxsize=None)
-def _pattern(op_name, index):
+def partial_pattern(op_name, index):
     """The partial's IR over the pattern variables x, y and out, in evaluation order."""
     from .syntax import parse  # the partials are written in the language itself
 
@@ -28,7 +28,7 @@ def local_derivative(node, index):
     """d node / d node.args[index], as IR built on the node's own operands."""
     binding = dict(zip(("x", "y"), node.args), out=node)
     built = {}
-    for pattern in _pattern(node.op, index):
+    for pattern in partial_pattern(node.op, index):
         if pattern.op == "var":
             built[pattern] = binding[pattern.value]
         elif pattern.op == "const":

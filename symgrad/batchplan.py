@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import ir
-from .autodiff import _pattern, local_derivative
-from .codegen import NUMPY, _inline
+from .autodiff import local_derivative, partial_pattern
+from .codegen import NUMPY, inline_code
 from .ops import OPS
 
 
@@ -270,7 +270,7 @@ class _Planner:
             elif ir.is_const(local, -1.0):
                 self._accumulate(operand, f"-{grad}")
             else:
-                text = _inline(NUMPY, local, self.names)
+                text = inline_code(NUMPY, local, self.names)
                 self._accumulate(operand, f"{grad} * ({text})")
 
     def _backward_vector(self, vector):
@@ -284,7 +284,7 @@ class _Planner:
         elif vector.kind == "map":
             if any(r in self.needs for r in source.rows):
                 names = {ir.var("x"): source.name, ir.var("out"): vector.name}
-                partial = _inline(NUMPY, _pattern(vector.op, 0)[-1], names)
+                partial = inline_code(NUMPY, partial_pattern(vector.op, 0)[-1], names)
                 self._accumulate_vector(source, f"{grad} * ({partial})")
         else:
             self.grad_lines.append(

@@ -159,7 +159,7 @@ def _small_int_exponent(node):
     return None
 
 
-def _inline(backend, root, names):
+def inline_code(backend, root, names):
     """An expression over already named values, in the backend's syntax."""
     if root in names:
         return names[root]
@@ -250,6 +250,6 @@ def _contribution(grad_name, local, names, backend):
     """``grad * local``, written without multiplying by one."""
     if local.op == "const" and local.value in (1.0, -1.0):
         return grad_name if local.value == 1.0 else f"-{grad_name}"
-    text = _inline(backend, local, names)
+    text = inline_code(backend, local, names)
     simple = local in names or (not local.args and not text.startswith("-"))
     return f"{grad_name} * {text}" if simple else f"{grad_name} * ({text})"

@@ -17,6 +17,7 @@ from .autodiff import gradient_nodes
 from .codegen import NUMPY, emit, schedule
 from .errors import EvaluationError
 from .expression import Expression
+from .notebook import NotebookDisplay
 from .printer import to_program, to_text
 from .runtime import PYTHON_GLOBALS, scalar_function
 
@@ -37,7 +38,7 @@ def compile_source(source, function_name, label, owner, globals_=PYTHON_GLOBALS)
     return namespace[function_name]
 
 
-class CompiledFunction:
+class CompiledFunction(NotebookDisplay):
     """A program compiled to straight-line Python that returns its value and gradient.
 
     ``variables`` are the inputs in order of first appearance; call it with them
@@ -75,21 +76,6 @@ class CompiledFunction:
     def __repr__(self):
         return f"<symgrad compiled {self._label!r} of ({', '.join(self.variables)})>"
 
-    # Jupyter and IPython display (see symgrad.display).
-    def _repr_html_(self):
-        from .display import html_view
-
-        return html_view(self)
-
-    def _repr_latex_(self):
-        from .display import latex
-
-        return latex(self)
-
-    def _repr_svg_(self):
-        from .display import svg
-
-        return svg(self)
 
     def __call__(self, /, *args, **inputs):
         """The value at the given inputs, as a float."""

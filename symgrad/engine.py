@@ -9,16 +9,19 @@ is iterative (no recursion limit) and operands are kept in order.
 """
 
 import re
+from operator import attrgetter
 
 from . import ir
-from .codegen import PYTHON, _inline
-from .autodiff import _pattern
+from .autodiff import partial_pattern
+from .codegen import PYTHON, inline_code
 from .errors import EvaluationError
 from .expression import Expression
+from .notebook import NotebookDisplay
 from .ops import FUNCTIONS, OPS
 from .runtime import PYTHON_GLOBALS, scalar_function
 
 _NUMBER = (int, float)
+_OPERANDS = attrgetter("_prev")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -32,7 +35,7 @@ def _backward_source(op_name, wanted):
              f"    x = a.data" + ("; y = b.data" if op.arity == 2 else ""),
              "    out = node.data; g = node.grad"]
     for index in wanted:
-        partial = _inline(PYTHON, _pattern(op_name, index)[-1], names)
+        partial = inline_code(PYTHON, partial_pattern(op_name, index)[-1], names)
         lines.append(f"    {operands[index]}.grad += g * ({partial})")
     return "\n".join(lines) + "\n"
 
@@ -53,7 +56,7 @@ _SPELLING = {name: op.symbol or name for name, op in OPS.items()}
 _OP_OF = {(op.symbol or name, op.arity): name for name, op in OPS.items()}
 
 
-class Value:
+class Value(NotebookDisplay):
     """A scalar and its gradient, as in micrograd: ``Value(2.0) * 3`` builds a graph.
 
     ``data`` is the value, ``grad`` d(output)/d(this value) after ``backward()``,
@@ -97,21 +100,6 @@ class Value:
         root, variables, labels = to_ir(self, names)
         return Expression(root, variables, labels)
 
-    # Jupyter and IPython display (see symgrad.display): the graph at this graph's data.
-    def _repr_html_(self):
-        from .display import html_view
-
-        return html_view(self)
-
-    def _repr_latex_(self):
-        from .display import latex
-
-        return latex(self)
-
-    def _repr_svg_(self):
-        from .display import svg
-
-        return svg(self)
 
 
 class Constant(Value):
@@ -186,19 +174,7 @@ for _name, _op in FUNCTIONS.items():  # relu, tanh, exp, log, sigmoid, sqrt, sin
 
 def topological_order(root):
     """Every Value below ``root``, each after its operands; iterative, operands in order."""
-    order, seen = [], {root}
-    stack = [(root, iter(root._prev))]
-    while stack:
-        node, operands = stack[-1]
-        for child in operands:
-            if child not in seen:
-                seen.add(child)
-                stack.append((child, iter(child._prev)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
+    return ir.topological_order([root], operands=_OPERANDS)
 
 
 def to_ir(root, names=None):

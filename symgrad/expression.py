@@ -1,10 +1,11 @@
 """``Expression``: a program's output node with its inputs and the names it gave to values."""
 
 from .ir import topological_order, variables_of
+from .notebook import NotebookDisplay
 from .printer import to_program
 
 
-class Expression:
+class Expression(NotebookDisplay):
     """The graph of one program.
 
     ``root`` is the output node; ``variables`` the input names in order of first
@@ -32,18 +33,3 @@ class Expression:
     def __hash__(self):
         return hash((self.root, self.variables))
 
-    # Jupyter and IPython display (see symgrad.display).
-    def _repr_html_(self):
-        from .display import html_view
-
-        return html_view(self)
-
-    def _repr_latex_(self):
-        from .display import latex
-
-        return latex(self)
-
-    def _repr_svg_(self):
-        from .display import svg
-
-        return svg(self)

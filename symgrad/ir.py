@@ -8,6 +8,7 @@ simplification: constant folding, ``x*1``, ``x*0``, ``x+0``, ``--x``, ``x**1``.
 
 import math
 import weakref
+from operator import attrgetter
 
 from .ops import OPS
 from .runtime import scalar_function
@@ -136,25 +137,26 @@ _SIMPLIFY = {
 }
 
 
-def topological_order(roots, leaves=()):
+def topological_order(roots, leaves=(), operands=attrgetter("args")):
     """Every node below ``roots``, each after its operands, in evaluation order.
 
     Iterative depth-first search, operands left to right: deterministic and free
     of Python's recursion limit.  Nodes in ``leaves`` (any container) are not
-    looked into, except the roots themselves.
+    looked into, except the roots themselves.  ``operands`` gives a node's
+    operands, so graphs of other node types (``Value``) share this walk.
     """
     order, seen = [], set()
     for root in roots:
         if root in seen:
             continue
         seen.add(root)
-        stack = [(root, iter(root.args))]
+        stack = [(root, iter(operands(root)))]
         while stack:
-            node, operands = stack[-1]
-            for child in operands:
+            node, pending = stack[-1]
+            for child in pending:
                 if child not in seen:
                     seen.add(child)
-                    stack.append((child, iter(() if child in leaves else child.args)))
+                    stack.append((child, iter(() if child in leaves else operands(child))))
                     break
             else:
                 stack.pop()

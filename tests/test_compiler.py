@@ -132,12 +132,12 @@ def test_check_reports_a_mismatch_with_variable_values_and_rules(monkeypatch):
 
     wrong = dataclasses.replace(ops.OPS["tanh"], partials=("1 - out",))
     monkeypatch.setitem(ops.OPS, "tanh", wrong)
-    autodiff._pattern.cache_clear()
+    autodiff.partial_pattern.cache_clear()
     try:
         report = symgrad.check("tanh(x*y)", points=2)
     finally:
         monkeypatch.undo()
-        autodiff._pattern.cache_clear()
+        autodiff.partial_pattern.cache_clear()
     assert not report.ok
     text = str(report)
     assert "MISMATCH" in text and "d/dx" in text and "tanh" in text and "symgrad" in text
