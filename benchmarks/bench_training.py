@@ -99,6 +99,18 @@ def numpy_loss_and_grad(P, X, y):
     return value, np.concatenate(grads[::-1]) + 2 * L2 * P
 
 
+def array_loss(P, X, y, relu):
+    """The demo's loss on a flat parameter vector, in any NumPy-like array library."""
+    start, h = 0, X
+    for i, (nin, nout) in enumerate(zip([2] + SIZES, SIZES)):
+        block = P[start:start + nout * (nin + 1)].reshape(nout, nin + 1)
+        start += nout * (nin + 1)
+        h = h @ block[:, :nin].T + block[:, nin]
+        if i < len(SIZES) - 1:
+            h = relu(h)
+    return relu(1 - y * h[:, 0]).mean() + L2 * (P * P).sum()
+
+
 def torch_system(P0, X, y):
     import torch
 
@@ -107,14 +119,7 @@ def torch_system(P0, X, y):
     params = torch.tensor(P0, requires_grad=True)
 
     def loss_fn(P):
-        start, h = 0, Xt
-        for i, (nin, nout) in enumerate(zip([2] + SIZES, SIZES)):
-            block = P[start:start + nout * (nin + 1)].reshape(nout, nin + 1)
-            start += nout * (nin + 1)
-            h = h @ block[:, :nin].T + block[:, nin]
-            if i < len(SIZES) - 1:
-                h = torch.relu(h)
-        return torch.relu(1 - yt * h[:, 0]).mean() + L2 * (P * P).sum()
+        return array_loss(P, Xt, yt, torch.relu)
 
     def step(update=True):
         params.grad = None
@@ -135,14 +140,7 @@ def jax_system(P0, X, y):
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
 
     def loss_fn(P):
-        start, h = 0, Xj
-        for i, (nin, nout) in enumerate(zip([2] + SIZES, SIZES)):
-            block = P[start:start + nout * (nin + 1)].reshape(nout, nin + 1)
-            start += nout * (nin + 1)
-            h = h @ block[:, :nin].T + block[:, nin]
-            if i < len(SIZES) - 1:
-                h = jax.nn.relu(h)
-        return jax.nn.relu(1 - yj * h[:, 0]).mean() + L2 * (P * P).sum()
+        return array_loss(P, Xj, yj, jax.nn.relu)
 
     @jax.jit
     def train_step(P):
