@@ -155,3 +155,14 @@ def test_check_at_a_given_point_and_batch_agree():
     assert math.isnan(symgrad.compile("log(x)").batch(x=[-1.0])[0][0])
     with pytest.raises(symgrad.EvaluationError):
         symgrad.compile("log(x)").batch(x=[-1.0], strict=True)
+
+
+def test_check_allows_for_ill_conditioned_points_without_hiding_errors():
+    # cos(exp(exp(2x))) near x = 1.54: the argument is about 1e10, so float rounding
+    # moves the exact gradient by about 1e-5 and finite differences are meaningless.
+    report = symgrad.check("x = x + x; cos(exp(exp(x)))", points=0,
+                           at={"x": 1.5401133655865746}, symbolic=False)
+    assert report.ok, str(report)
+    assert report.rows[0].sympy_error > 1e-8  # the float result really does differ
+    # A well-conditioned point keeps the tight tolerance.
+    assert symgrad.check("cos(exp(exp(x)))", points=3, symbolic=False).rows[0].sympy_error < 1e-12
