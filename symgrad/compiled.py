@@ -22,6 +22,7 @@ from .printer import to_program, to_text
 from .runtime import PYTHON_GLOBALS, scalar_function
 
 _serial = itertools.count(1)
+_FLOAT = {float}
 
 
 def compile_source(source, function_name, label, owner, globals_=PYTHON_GLOBALS):
@@ -55,13 +56,14 @@ class CompiledFunction(NotebookDisplay):
                              f"not an input (inputs: {', '.join(self.variables) or 'none'})")
         self.wrt = tuple(self.variables if wrt is None else wrt)
         self._plan = schedule(expression, self.wrt)
+        self._by_keyword = self._plan.params == self.variables  # no input was renamed
+        self._last_inputs = None
         self.source = emit(self._plan)
         self._label = to_text(expression.root, expression.labels, limit=40)
         self._value_and_grad = compile_source(self.source, "value_and_grad", self._label, self)
         self._value = None
         self._batch = None
         self._derivatives = None
-        self.last_point = None  # inputs of the last value_and_grad, in variables order
 
     def __reduce__(self):
         """Pickle as the graph in plain rows; unpickling compiles it again."""
@@ -93,6 +95,18 @@ class CompiledFunction(NotebookDisplay):
 
     def value_and_grad(self, /, *args, **inputs):
         """``(value, {input: d value / d input})`` at the given inputs, all floats."""
+        if not args and self._by_keyword and set(map(type, inputs.values())) <= _FLOAT:
+            # The common call: Python binds the keywords itself.  Anything unusual
+            # (a missing name, a domain error, a result that is not finite) is
+            # left to the checked path below, which explains it.
+            try:
+                value, grads = self._value_and_grad(**inputs)
+            except (TypeError, ArithmeticError, ValueError):
+                pass
+            else:
+                if math.isfinite(sum(grads, value)):
+                    self._last_inputs = inputs
+                    return value, dict(zip(self.wrt, grads))
         point = self._bind(args, inputs)
         try:
             value, grads = self._value_and_grad(*point)
@@ -102,8 +116,15 @@ class CompiledFunction(NotebookDisplay):
             problem = self._diagnose(point, None)
             if problem is not None:
                 raise problem
-        self.last_point = point  # the notebook display draws values and gradients here
+        self._last_inputs = dict(zip(self.variables, point))
         return float(value), dict(zip(self.wrt, grads))
+
+    @property
+    def last_point(self):
+        """The inputs of the last ``value_and_grad`` (in ``variables`` order), or None."""
+        if self._last_inputs is None:
+            return None
+        return [self._last_inputs[name] for name in self.variables]
 
     def batch(self, /, strict=False, **inputs):
         """Value and gradient over NumPy arrays: ``(values, {input: gradients})``.

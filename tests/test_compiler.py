@@ -166,3 +166,17 @@ def test_check_allows_for_ill_conditioned_points_without_hiding_errors():
     assert report.rows[0].sympy_error > 1e-8  # the float result really does differ
     # A well-conditioned point keeps the tight tolerance.
     assert symgrad.check("cos(exp(exp(x)))", points=3, symbolic=False).rows[0].sympy_error < 1e-12
+
+
+@pytest.mark.parametrize("point", [
+    {"x": 1.5, "y": -0.25},  # floats: Python binds the keywords itself
+    {"x": 3, "y": -1},  # ints: converted on the checked path
+])
+def test_both_calling_paths_give_the_same_floats(point):
+    f = symgrad.compile("x*exp(y) + y**2")
+    value, grad = f.value_and_grad(**point)
+    x, y = float(point["x"]), float(point["y"])
+    assert type(value) is float and all(type(g) is float for g in grad.values())
+    assert value == pytest.approx(x * math.exp(y) + y * y, rel=1e-15)
+    assert grad == pytest.approx({"x": math.exp(y), "y": x * math.exp(y) + 2 * y}, rel=1e-15)
+    assert f.last_point == [x, y]
