@@ -147,7 +147,6 @@ class Backend:
 
 PYTHON = Backend("python", "python", "math")
 NUMPY = Backend("numpy", "numpy", "np")
-BACKENDS = {backend.name: backend for backend in (PYTHON, NUMPY)}
 
 
 def _small_int_exponent(node):
