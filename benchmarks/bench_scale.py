@@ -38,7 +38,7 @@ def measure_symgrad(shape, nodes):
 
     import symgrad
     from symgrad import ir
-    from symgrad.autodiff import backward_steps
+    from symgrad.core.autodiff import backward_steps
     from symgrad.compiled import CompiledFunction
 
     symgrad.compile("tanh(sin(cos(a*b + c)))").value_and_grad(a=1, b=2, c=3)  # warm up
@@ -75,7 +75,7 @@ def measure_sympy(shape, nodes):
     import sympy
 
     import symgrad
-    from symgrad.crosscheck import symbols_for, to_sympy
+    from symgrad.core.sympy_bridge import symbols_for, to_sympy
 
     expression = symgrad.parse(program(shape, nodes))
     symbols = symbols_for(expression.variables)

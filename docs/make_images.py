@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import symgrad
-from symgrad import viz
+from symgrad.views import draw as viz
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "docs" / "images"

@@ -13,26 +13,29 @@ checked against SymPy and finite differences.
 (0.0, 0.0)
 """
 
-from .errors import EvaluationError, ParseError, SymgradError, TooLargeError
-from .expression import Expression
-from .syntax import parse
+from .core.errors import EvaluationError, GraphError, ParseError, SymgradError, TooLargeError
+from .core.expression import Expression
+from .core.program import Program
+from .core.syntax import parse
+from .views import notebook as _notebook  # noqa: F401  (attaches Expression's display hooks)
 
 __all__ = [
-    "CompiledFunction", "EvaluationError", "Expression", "ParseError", "SymgradError",
-    "TooLargeError", "check", "compile", "draw", "parse",
+    "CompiledFunction", "EvaluationError", "Expression", "GraphError", "ParseError", "Program",
+    "SymgradError", "TooLargeError", "Value", "check", "compile", "draw", "parse",
 ]
 __version__ = "0.1.0"
 
 
-def compile(program, wrt=None):
+def compile(program, wrt=None, backend="python"):
     """Compile a program (text or ``Expression``) into a ``CompiledFunction``.
 
     ``wrt`` limits the gradient to those inputs; by default it covers all of them.
+    ``backend`` chooses the code that runs (see ``symgrad.backends``).
     """
     from .compiled import CompiledFunction
 
     expression = program if isinstance(program, Expression) else parse(program)
-    return CompiledFunction(expression, wrt)
+    return CompiledFunction(expression, wrt, backend)
 
 
 def check(program, **options):
@@ -52,7 +55,7 @@ def draw(expression, values=None, backward=False, rankdir="LR"):
     ({input: number}) puts each node's value and gradient on it; ``backward=True``
     adds the backward edges labelled with their local derivatives.
     """
-    from .display import draw as draw_graph
+    from .views.notebook import draw as draw_graph
 
     return draw_graph(expression, values, backward, rankdir)
 
@@ -63,7 +66,7 @@ def __getattr__(name):
 
         return CompiledFunction
     if name == "Value":
-        from .engine import Value
+        from .micrograd.engine import Value
 
         return Value
     raise AttributeError(f"module 'symgrad' has no attribute {name!r}")

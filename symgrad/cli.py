@@ -10,7 +10,8 @@ import argparse
 import sys
 
 from . import __version__, compile, parse
-from .errors import EvaluationError, SymgradError
+from .core.errors import EvaluationError, SymgradError
+from .core.printer import format_number
 
 EXAMPLES = """\
 examples:
@@ -127,17 +128,17 @@ def print_output(args, f, point):
     elif args.code:
         sys.stdout.write(f.source)
     elif args.explain:
-        from .explain import explain
+        from .views.explain import explain
 
         print_program(f)
         print(f"backward pass at {format_point(point)}, from the output back:")
-        print("\n".join(explain(f, point)))
+        print("\n".join(explain(f.program, point)))
     elif args.dot or args.graph:
-        from . import viz
+        from .views import draw
 
-        values, grads = viz.node_values(f, point) if point else (None, None)
-        draw = viz.to_dot if args.dot else viz.to_text
-        sys.stdout.write(draw(f.expression, values, grads))
+        values, grads = draw.node_values(f.program, point) if point else (None, None)
+        to_picture = draw.to_dot if args.dot else draw.to_text
+        sys.stdout.write(to_picture(f.program, values, grads))
     else:
         print_derivatives(f, args.simplify)
         if point is not None:
@@ -257,7 +258,8 @@ def simplified(f):
     """{input: SymPy's simplified derivative, as text}, built from the IR (never from text)."""
     import sympy
 
-    from .crosscheck import SIMPLIFY_LIMIT, symbols_for, to_sympy
+    from .core.sympy_bridge import symbols_for, to_sympy
+    from .crosscheck import SIMPLIFY_LIMIT
 
     symbols = symbols_for(f.variables)
     result = {}
@@ -284,10 +286,6 @@ def format_point(point):
     return ", ".join(f"{name} = {format_number(x)}" for name, x in point.items())
 
 
-def format_number(x):
-    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
-
-
 def print_json(f, point, simplify):
     import json
 
@@ -311,13 +309,13 @@ def print_check(f, point):
 
 
 def write_images(args, f, point):
-    from . import viz
+    from .views import draw
 
-    values, grads = viz.node_values(f, point) if point else (None, None)
-    dot_text = viz.to_dot(f.expression, values, grads)
+    values, grads = draw.node_values(f.program, point) if point else (None, None)
+    dot_text = draw.to_dot(f.program, values, grads)
     for fmt, path in (("svg", args.svg), ("png", args.png)):
         if path:
-            image = viz.render(dot_text, fmt)
+            image = draw.render(dot_text, fmt)
             try:
                 with open(path, "wb") as stream:
                     stream.write(image)

@@ -1,42 +1,26 @@
-"""The compiled function: generated source, its code, and friendly calling.
+"""The compiled function: a program, the code a backend printed from it, friendly calling.
 
-Only source that codegen generated from the graph is compiled here.  It is
-registered in ``linecache`` under a fake file name, so tracebacks, ``pdb`` and
-``inspect.getsource`` show it.  A value or gradient that fails or is not finite
-is traced back to its subexpression by re-evaluating the graph step by step.
+Only code a backend generated from the program runs here.  A value or gradient
+that fails or is not finite is traced back to its subexpression by the
+program's own evaluator (``Program.evaluate``), only after the fast path failed.
 """
 
-import itertools
-import linecache
 import math
 import numbers
-import weakref
 
-from . import ir
-from .autodiff import gradient_nodes
-from .codegen import NUMPY, emit, schedule
-from .errors import EvaluationError
-from .expression import Expression
-from .notebook import NotebookDisplay
-from .printer import to_program, to_text
-from .runtime import PYTHON_GLOBALS, scalar_function
+from . import backends
+from .core.errors import EvaluationError, SymgradError
+from .core.autodiff import gradient_nodes
+from .core.expression import Expression, to_plain
+from .core.gate import from_plain
+from .core.printer import to_program, to_text
+from .core.program import Program
+from .views.notebook import NotebookDisplay
 
-_serial = itertools.count(1)
 _FLOAT = {float}
-
-
-def compile_source(source, function_name, label, owner, globals_=PYTHON_GLOBALS):
-    """Compile generated ``source`` and return its function ``function_name``.
-
-    The source stays in ``linecache`` while ``owner`` lives.
-    """
-    filename = f"<symgrad {next(_serial)}: {label}>"
-    code = compile(source, filename, "exec")
-    namespace = dict(globals_)
-    exec(code, namespace)  # generated from the graph; no user text reaches it
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    weakref.finalize(owner, linecache.cache.pop, filename, None)
-    return namespace[function_name]
+# Python binds keywords by scanning the parameter list, so for very many inputs
+# the checked path (one list, built once) is the faster one.
+KEYWORD_FAST_PATH = 64
 
 
 class CompiledFunction(NotebookDisplay):
@@ -46,34 +30,29 @@ class CompiledFunction(NotebookDisplay):
     by name (or in that order) to get the value, or use ``value_and_grad``.
     """
 
-    def __init__(self, expression, wrt=None):
+    def __init__(self, expression, wrt=None, backend=backends.DEFAULT):
+        if not isinstance(expression, Expression):
+            raise TypeError(f"expected an Expression, not {type(expression).__name__}")
         self.expression = expression
-        self.variables = expression.variables
+        self.program = Program(expression, wrt)
+        self.variables, self.wrt = self.program.variables, self.program.wrt
         self._inputs = set(self.variables)
-        unknown = [name for name in (wrt or ()) if name not in self.variables]
-        if unknown:
-            raise ValueError(f"cannot differentiate with respect to {', '.join(unknown)}: "
-                             f"not an input (inputs: {', '.join(self.variables) or 'none'})")
-        self.wrt = tuple(self.variables if wrt is None else wrt)
-        self._plan = schedule(expression, self.wrt)
-        self._by_keyword = self._plan.params == self.variables  # no input was renamed
+        self.backend = backend
+        self._backend = backends.get(backend)
+        self._by_keyword = (self.program.params == self.variables  # no input was renamed
+                            and len(self.variables) <= KEYWORD_FAST_PATH)
         self._last_inputs = None
-        self.source = emit(self._plan)
+        self.source = self._backend.emit(self.program, "value_and_grad")
         self._label = to_text(expression.root, expression.labels, limit=40)
-        self._value_and_grad = compile_source(self.source, "value_and_grad", self._label, self)
+        self._value_and_grad = self._backend.load(self.source, "value_and_grad", self._label,
+                                                  self)
         self._value = None
         self._batch = None
         self._derivatives = None
 
     def __reduce__(self):
-        """Pickle as the graph in plain rows; unpickling compiles it again."""
-        expression = self.expression
-        rows = ir.to_rows([expression.root, *expression.labels])
-        index = {node: i for i, node in enumerate(ir.topological_order(
-            [expression.root, *expression.labels]))}
-        labels = [(index[node], name) for node, name in expression.labels.items()]
-        return (_rebuild, (rows, index[expression.root], expression.variables, labels,
-                           expression.text, self.wrt))
+        """Pickle as the graph in plain rows; unpickling passes them through the gate."""
+        return (_rebuild, (to_plain(self.expression), self.wrt, self.backend))
 
     def __repr__(self):
         return f"<symgrad compiled {self._label!r} of ({', '.join(self.variables)})>"
@@ -83,8 +62,8 @@ class CompiledFunction(NotebookDisplay):
         """The value at the given inputs, as a float."""
         point = self._bind(args, inputs)
         if self._value is None:
-            source = emit(self._plan, function_name="value", gradients=False)
-            self._value = compile_source(source, "value", self._label, self)
+            source = self._backend.emit(self.program, "value")
+            self._value = self._backend.load(source, "value", self._label, self)
         try:
             value = self._value(*point)
         except (ArithmeticError, ValueError) as error:
@@ -95,7 +74,8 @@ class CompiledFunction(NotebookDisplay):
 
     def value_and_grad(self, /, *args, **inputs):
         """``(value, {input: d value / d input})`` at the given inputs, all floats."""
-        if not args and self._by_keyword and set(map(type, inputs.values())) <= _FLOAT:
+        if (not args and self._by_keyword and set(map(type, inputs.values())) <= _FLOAT
+                and math.isfinite(sum(inputs.values()))):
             # The common call: Python binds the keywords itself.  Anything unusual
             # (a missing name, a domain error, a result that is not finite) is
             # left to the checked path below, which explains it.
@@ -136,12 +116,10 @@ class CompiledFunction(NotebookDisplay):
         """
         import numpy as np
 
-        from .runtime_numpy import NUMPY_GLOBALS
-
         if self._batch is None:
-            source = emit(self._plan, NUMPY, function_name="value_and_grad_batch")
-            self._batch = compile_source(source, "value_and_grad_batch", self._label, self,
-                                         NUMPY_GLOBALS)
+            backend = backends.for_kind(self.backend, "batch")
+            source = backend.emit(self.program, "batch")
+            self._batch = backend.load(source, "batch", self._label, self)
         missing = [name for name in self.variables if name not in inputs]
         unexpected = [name for name in inputs if name not in self._inputs]
         if missing or unexpected:
@@ -184,7 +162,7 @@ class CompiledFunction(NotebookDisplay):
     @property
     def gradients(self):
         """{input: ``Expression`` of d value / d input}, built by the backward pass."""
-        nodes = gradient_nodes(self.expression.root, self.wrt, self._plan.steps)
+        nodes = gradient_nodes(self.expression.root, self.wrt, self.program.backward)
         return {name: Expression(node, self.variables) for name, node in nodes.items()}
 
     @property
@@ -234,90 +212,23 @@ class CompiledFunction(NotebookDisplay):
 
     def _diagnose(self, point, error):
         """An ``EvaluationError`` for the first step that fails or leaves the finite numbers."""
-        return Diagnosis(self, point).run() or (
-            EvaluationError(f"evaluation failed: {error}") if error else None)
-
-
-class Diagnosis:
-    """Re-evaluates a compiled program one node at a time to find where it broke."""
-
-    def __init__(self, function, point):
-        self.function = function
-        self.plan = function._plan
-        self.values = {ir.var(name): x for name, x in zip(function.variables, point)}
-
-    def run(self):
-        for node in self.plan.forward:
-            problem = self.evaluate(node, None)
-            if problem:
-                return problem
-        adjoint = {self.plan.root: 1.0}
-        for step in self.plan.steps:
-            for node in ir.topological_order([step.local], self.values):
-                if node not in self.values:
-                    problem = self.evaluate(node, step)
-                    if problem:
-                        return problem
-            contribution = adjoint[step.node] * self.value(step.local)
-            adjoint[step.operand] = adjoint.get(step.operand, 0.0) + contribution
-            if not math.isfinite(adjoint[step.operand]):
-                return EvaluationError(
-                    f"the gradient with respect to {self.describe(step.operand)} is not "
-                    f"finite{self.context(step)}", self.describe(step.node))
-        return None
-
-    def context(self, step):
-        if step is None:
-            return ""
-        return (f" in the gradient of {self.describe(step.node)} with respect to "
-                f"{self.describe(step.operand)}")
-
-    def value(self, node):
-        return self.values[node] if node in self.values else node.value
-
-    def evaluate(self, node, step):
-        """Compute one node; an error if it fails or is not finite (``step``: in a gradient)."""
-        if not node.args:
-            return None
-        operands = [self.value(arg) for arg in node.args]
         try:
-            result = scalar_function(node.op)(*operands)
-        except (ArithmeticError, ValueError) as error:
-            text, context = self.describe(node), self.context(step)
-            what = "overflows" if isinstance(error, OverflowError) else (
-                f"is undefined: {_reason(error)}")
-            return EvaluationError(f"{text} {what}{context} ({self.operand_values(node)})", text)
-        if isinstance(result, complex) or not math.isfinite(result):
-            text, context = self.describe(node), self.context(step)
-            return EvaluationError(f"{text} overflows to {result}{context} "
-                                   f"({self.operand_values(node)})", text)
-        self.values[node] = result
-        return None
-
-    def operand_values(self, node):
-        labels = self.function.expression.labels
-        shown = [arg for arg in dict.fromkeys(node.args) if arg.op != "const"]
-        return ", ".join(f"{labels.get(arg) or self.describe(arg)} = {self.value(arg)!r}"
-                         for arg in shown) or "all operands constant"
-
-    def describe(self, node):
-        """The node in the user's terms, short enough to read."""
-        labels = {n: name for n, name in self.function.expression.labels.items() if n is not node}
-        return to_text(node, labels, limit=100)
+            self.program.evaluate(dict(zip(self.variables, point)))
+        except EvaluationError as problem:
+            return problem
+        return EvaluationError(f"evaluation failed: {error}") if error else None
 
 
-def _rebuild(rows, root, variables, labels, text, wrt):
-    """A ``CompiledFunction`` from its pickled form (see ``__reduce__``)."""
-    nodes = ir.from_rows(rows)
-    expression = Expression(nodes[root], tuple(variables),
-                            {nodes[i]: name for i, name in labels}, text)
-    return CompiledFunction(expression, wrt)
-
-
-def _reason(error):
-    if isinstance(error, ZeroDivisionError):
-        return "division by zero"
-    return str(error) or type(error).__name__
+def _rebuild(plain, wrt, backend=backends.DEFAULT):
+    """A ``CompiledFunction`` from its pickled form (see ``__reduce__``), through the gate."""
+    if type(plain) is not tuple or len(plain) != 5:
+        raise SymgradError("not a pickled symgrad function")
+    rows, root, variables, labels, text = plain
+    root, variables, labels = from_plain(rows, root, variables, labels)
+    if wrt is not None and (type(wrt) not in (list, tuple)
+                            or not all(isinstance(name, str) for name in wrt)):
+        raise SymgradError("not a pickled symgrad function: wrt is not a list of names")
+    return CompiledFunction(Expression(root, variables, labels, text), wrt, backend)
 
 
 def _as_float(name, value):

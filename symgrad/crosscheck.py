@@ -1,4 +1,4 @@
-"""The SymPy bridge and the cross-check of symgrad's gradients.
+"""The cross-check of symgrad's gradients.
 
 SymPy expressions are built from the IR, never from text: ``sympify`` uses
 ``eval`` and would turn names such as ``E``, ``I``, ``S`` or ``beta`` into SymPy
@@ -13,44 +13,14 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from . import ir
-from .errors import EvaluationError
-from .ops import OPS
+from .core import ir
+from .core.errors import EvaluationError
+from .core.sympy_bridge import symbols_for, to_sympy
 
 SYMPY_TOLERANCE = 1e-8  # relative: symgrad and SymPy compute the same formula
 FD_TOLERANCE = 1e-5  # relative: central differences carry truncation error
 PERTURBATION = 1e-13  # relative nudge of the inputs that measures a point's conditioning
 SIMPLIFY_LIMIT = 150  # operations beyond which simplify is not attempted (it can be slow)
-
-
-def symbols_for(names):
-    """A real SymPy symbol per input name (``lambda`` and ``E`` stay plain symbols)."""
-    return {name: sympy.Symbol(name, real=True) for name in names}
-
-
-def to_sympy(root, symbols=None):
-    """The SymPy expression of an IR node, built bottom-up without recursion."""
-    symbols = symbols or {}
-    built = {}
-    for node in ir.topological_order([root]):
-        if node.op == "var":
-            built[node] = symbols.get(node.value) or sympy.Symbol(node.value, real=True)
-        elif node.op == "const":
-            built[node] = _sympy_number(node.value)
-        else:
-            built[node] = OPS[node.op].sympy(sympy, *(built[a] for a in node.args))
-    return built[root]
-
-
-def _sympy_number(value):
-    if math.isinf(value):
-        return sympy.oo if value > 0 else -sympy.oo
-    if math.isnan(value):
-        return sympy.nan
-    text = repr(value)
-    if len(text) <= 10:
-        return sympy.Rational(text)  # 0.1 stays 1/10, as the user wrote it
-    return sympy.Float(value, 17)  # a rounded result (log(2) folded): inexact on purpose
 
 
 @dataclass

@@ -4,7 +4,7 @@ Hand-written rows cover the lecture, precedence traps, programs and awkward
 names; generated rows apply every operator to several kinds of operands.
 """
 
-from symgrad.ops import FUNCTIONS
+from symgrad.core.ops import FUNCTIONS
 
 HAND_WRITTEN = [
     ("tanh(a*b+c)", "the lecture's first example"),
@@ -93,9 +93,13 @@ def _generated():
     operands = ["x", "2*x + 1", "x*y", "x - y", "x**2 + 1", "-x", "y/3"]
     positive = ["x**2 + 1", "exp(x)", "y*y + 0.5", "sqrt(x*x + 1)"]
     rows = []
-    for name in sorted(FUNCTIONS):
+    for name, op in sorted(FUNCTIONS.items()):
         shapes = positive if name in ("log", "sqrt") else operands
-        rows += [(f"{name}({shape})", f"{name} of {shape}") for shape in shapes]
+        if op.arity == 1:
+            rows += [(f"{name}({shape})", f"{name} of {shape}") for shape in shapes]
+        else:  # a binary function: a positive first operand keeps to its domain
+            rows += [(f"{name}({first}, {shape})", f"{name} of {first} and {shape}")
+                     for first, shape in zip(positive * 2, shapes)]
     pairs = [("x", "y"), ("x*y", "y + 1"), ("sin(x)", "cos(y)"), ("tanh(x)", "x")]
     for symbol in ["+", "-", "*", "/"]:
         rows += [(f"({a}) {symbol} ({b})", f"{symbol} of {a} and {b}") for a, b in pairs]

@@ -142,7 +142,7 @@ def test_simplify_and_check_at_random_points_and_at_the_given_point():
 def test_check_exits_1_naming_a_mismatch():
     # A deliberately wrong chain-rule template, planted before anything is differentiated.
     script = ("import dataclasses, sys\n"
-              "from symgrad import ops\n"
+              "from symgrad.core import ops\n"
               "ops.OPS['tanh'] = dataclasses.replace(ops.OPS['tanh'], partials=('1 + out**2',))\n"
               "from symgrad.cli import main\n"
               "sys.exit(main(['tanh(a*b + c)', '--check']))\n")
@@ -292,7 +292,7 @@ def test_internal_error_is_one_line_unless_traceback_is_asked(monkeypatch, capsy
 
 
 def test_the_parser_cache_lives_only_in_a_private_directory(monkeypatch, tmp_path):
-    from symgrad.syntax import _cache_file
+    from symgrad.core.syntax import _cache_file
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     path = Path(_cache_file("start: NAME"))

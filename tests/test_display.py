@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import symgrad
-from symgrad import display
+from symgrad.views import notebook as display
 
 LECTURE = "e = a*b; d = e + c; L = d*f; L"
 POINT = dict(a=2.0, b=-3.0, c=10.0, f=-2.0)
@@ -85,7 +85,7 @@ def test_without_dot_there_is_no_svg_and_html_draws_text(no_dot):
 def test_a_huge_graph_is_not_drawn(fake_dot):
     f = symgrad.compile(" + ".join(f"x{i}*y{i}" for i in range(200)))
     assert f._repr_svg_() is None
-    assert "too large to draw" in display.graph_text(f, None)
+    assert "too large to draw" in display.graph_text(display.subject(f))
 
 
 def test_draw_returns_a_left_to_right_graphviz_source_with_the_users_names():

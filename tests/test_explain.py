@@ -6,7 +6,7 @@ import pytest
 import sympy
 
 import symgrad
-from symgrad.explain import explain, trace
+from symgrad.views.explain import explain
 
 NEURON = "n = x1*w1 + x2*w2 + b; o = tanh(n); o"
 NEURON_POINT = {"x1": 2.0, "w1": -3.0, "x2": 0.0, "w2": 1.0, "b": 6.8813735870195432}
@@ -58,10 +58,10 @@ def test_fan_out_shows_every_contribution_and_the_running_total():
     assert "grad_t4 = -grad_out = -1" in "\n".join(lines)
 
 
-def test_trace_values_match_sympy_at_every_step():
+def test_evaluate_values_match_sympy_at_every_step():
     f = symgrad.compile("tanh(a*b + c)")
-    numbers = trace(f, {"a": 2.0, "b": -3.0, "c": 10.0})
-    assert [c.first for c in numbers.contributions] == [True] * 5
+    numbers = f.program.evaluate({"a": 2.0, "b": -3.0, "c": 10.0})
+    assert [c.step.first for c in numbers.contributions] == [True] * 5
     seed = numbers.contributions[0]
     assert seed.upstream == 1.0
     assert seed.local == pytest.approx(float(1 - sympy.tanh(4) ** 2), rel=1e-12)

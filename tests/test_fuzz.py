@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import symgrad
-from symgrad import ir
-from symgrad.ops import FUNCTIONS
+from symgrad.core import ir
+from symgrad.core.ops import FUNCTIONS
 
 EXAMPLES = int(os.environ.get("SYMGRAD_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
@@ -25,7 +25,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None,
 AWKWARD = ["x", "y", "lambda", "import", "out", "math", "np", "t1", "grad_x", "grad_out",
            "__import__", "__builtins__", "os", "_", "__class__", "E", "value_and_grad",
            "x" * 300]
-CALLS = sorted(name for name, op in FUNCTIONS.items() if not op.helper)
+CALLS = sorted(name for name, op in FUNCTIONS.items() if not op.internal)
 NUMBERS = ["2", "0.5", ".5", "3.", "1e-3", "2E+1", "0.25e1", "1e-400"]
 
 
@@ -42,7 +42,9 @@ def programs(draw):
         if kind == "leaf":
             return draw(leaf)
         if kind == "call":
-            return f"{draw(st.sampled_from(CALLS))}({expression(depth - 1)})"
+            name = draw(st.sampled_from(CALLS))
+            operands = [expression(depth - 1) for _ in range(FUNCTIONS[name].arity)]
+            return f"{name}({', '.join(operands)})"
         if kind == "infix":
             op = draw(st.sampled_from(["+", "-", "*", "/"]))
             return f"{expression(depth - 1)} {op} {expression(depth - 1)}"
@@ -65,7 +67,7 @@ def programs(draw):
 
 def value_engine(expression, point):
     """Value and gradients by micrograd's ``Value``, built from the graph node by node."""
-    from symgrad import engine
+    from symgrad.micrograd import engine
     built = {}
     for node in ir.topological_order([expression.root]):
         if node.op == "var":
@@ -89,7 +91,10 @@ def _apply_value(op, args):
              "abs": abs}
     if op in infix:
         return infix[op](*args)
-    return getattr(args[0], op)()
+    from symgrad.micrograd.engine import Value
+
+    first = args[0] if isinstance(args[0], Value) else Value(args[0])
+    return getattr(first, op)(*args[1:])
 
 
 @FUZZ

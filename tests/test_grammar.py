@@ -3,7 +3,7 @@
 import pytest
 
 import symgrad
-from symgrad.ir import structure
+from symgrad.core.ir import structure
 
 PRECEDENCE = [
     ("-x**2", "neg(pow(x, 2.0))"),

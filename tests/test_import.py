@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import symgrad
-from symgrad.syntax import grammar_text
+from symgrad.core.syntax import grammar_text
 
 HEAVY = ["sympy", "numpy", "graphviz", "matplotlib"]
 

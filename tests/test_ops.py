@@ -9,11 +9,11 @@ import random
 import pytest
 import sympy
 
-from symgrad import ir
-from symgrad.autodiff import local_derivative
-from symgrad.crosscheck import to_sympy
-from symgrad.ops import OPS
-from symgrad.runtime import scalar_function
+from symgrad.core import ir
+from symgrad.core.autodiff import local_derivative
+from symgrad.core.sympy_bridge import to_sympy
+from symgrad.core.ops import CALL, OPS, infix_template
+from symgrad.core.runtime import scalar_function
 
 X, Y = sympy.symbols("x y", real=True)
 
@@ -60,14 +60,14 @@ def test_forward_matches_sympy(name):
 def test_numpy_template_matches_python(name):
     import numpy as np
 
-    from symgrad.runtime_numpy import NUMPY_GLOBALS
+    from symgrad.backends.numpy import GLOBALS
 
     op = OPS[name]
     rng = random.Random(2)
     samples = [_sample(op, rng) for _ in range(20)]
     columns = [np.array(column) for column in zip(*samples)]
-    template = op.numpy.format(**dict(zip("xy", ["x", "y"])))
-    batch = eval(template, dict(NUMPY_GLOBALS), dict(zip("xy", columns)))
+    template = (op.numpy or infix_template(op)).format(**dict(zip("xy", ["x", "y"])))
+    batch = eval(template, dict(GLOBALS), dict(zip("xy", columns)))
     expected = [scalar_function(name)(*values) for values in samples]
     assert np.allclose(batch, expected, rtol=1e-12, atol=0)
 
@@ -77,7 +77,9 @@ def test_every_entry_is_complete(name):
     op = OPS[name]
     assert len(op.partials) == op.arity == len(op.domain)
     assert op.rule.startswith("d/d")
-    assert (op.symbol is None) == (op.precedence == 5)
+    assert (op.symbol is None) == (op.precedence == CALL)
+    assert (op.python is None) == (op.numpy is None) == (op.symbol is not None
+                                                         and op.name != "pow")
 
 
 KINKS = [("relu(x)", 0.0, 0.0, 0.0), ("abs(x)", 0.0, 0.0, 0.0), ("step(x)", 0.0, 0.0, 0.0),

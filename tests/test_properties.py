@@ -6,10 +6,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symgrad
-from symgrad.ops import OPS
+from symgrad.core.ops import OPS
 
 NAMES = ["x", "y", "z", "lambda", "out", "t1", "grad_x", "E"]
-FUNCTIONS = sorted(name for name, op in OPS.items() if op.symbol is None and not op.helper)
+FUNCTIONS = sorted(name for name, op in OPS.items()
+                   if op.symbol is None and not op.internal and op.arity == 1)
+BINARY_FUNCTIONS = sorted(name for name, op in OPS.items()
+                          if op.symbol is None and not op.internal and op.arity == 2)
 INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 
 
@@ -19,7 +22,10 @@ def expressions():
                        st.floats(0.1, 5, allow_nan=False).map(lambda v: repr(round(v, 3))))
 
     def extend(inner):
+        binary = [st.tuples(st.sampled_from(BINARY_FUNCTIONS), inner, inner).map(
+            lambda t: f"{t[0]}({t[1]}, {t[2]})")] if BINARY_FUNCTIONS else []
         return st.one_of(
+            *binary,
             st.tuples(st.sampled_from(FUNCTIONS), inner).map(lambda t: f"{t[0]}({t[1]})"),
             st.tuples(inner, st.sampled_from(sorted(INFIX.values())), inner).map(
                 lambda t: f"({t[0]} {t[1]} {t[2]})"),

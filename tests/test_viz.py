@@ -7,7 +7,7 @@ import pytest
 import sympy
 
 import symgrad
-from symgrad import viz
+from symgrad.views import draw as viz
 
 LECTURE = "tanh(a*b + c)"
 POINT = {"a": 2.0, "b": -3.0, "c": 10.0}

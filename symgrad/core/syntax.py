@@ -21,7 +21,6 @@ from .expression import Expression
 from .ops import FUNCTIONS
 
 MAX_TEXT = 2_000_000  # characters: each token may become a graph node (see codegen)
-OPERAND_STARTS = {"NAME", "NUMBER", "LPAR", "MINUS", "PLUS"}
 SPELLING = {
     "NAME": "a name", "NUMBER": "a number", "LPAR": "'('", "RPAR": "')'",
     "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "_POW": "'**'",
@@ -34,7 +33,7 @@ def grammar_text():
     shipped = resources.files("symgrad") / "symgrad.lark"
     if shipped.is_file():
         return shipped.read_text(encoding="utf-8")
-    return (Path(__file__).parent.parent / "grammar" / "symgrad.lark").read_text(encoding="utf-8")
+    return (Path(__file__).parents[2] / "grammar" / "symgrad.lark").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=None)
@@ -159,7 +158,8 @@ class _Builder:
         name = str(token)
         op = FUNCTIONS.get(name)
         if op is None:
-            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
+            close = difflib.get_close_matches(name, FUNCTIONS, n=3)
+            close.sort(key=lambda match: sorted(match) != sorted(name))  # tahn: tanh, not tan
             hint = f"; did you mean '{close[0]}'?" if close else (
                 f"; functions are: {', '.join(sorted(FUNCTIONS))}")
             raise self._error(token, f"unknown function '{name}'{hint}")

@@ -10,11 +10,9 @@ import string
 from functools import lru_cache
 
 from .ir import topological_order
-from .ops import OPS
+from .ops import CALL, OPS, POWER, SUM, UNARY
 
-ATOM = 5  # precedence of names, numbers and calls
-UNARY = 3
-POWER = 4
+ATOM = CALL  # names, numbers and calls bind tightest
 
 
 def format_number(value):
@@ -60,7 +58,6 @@ def _call_template(name, arity):
 
 
 _FORMATTER = string.Formatter()
-_CALL = re.compile(r"^[\w.]+\(.*\)$")
 
 
 def render(root, names, leaf, template, limit=None):
@@ -68,8 +65,8 @@ def render(root, names, leaf, template, limit=None):
 
     ``names`` maps nodes to the name that stands for them; ``leaf(node)`` gives
     (text, precedence) for variables and constants; ``template(op, node)`` gives
-    a format string over {x} and {y} for a node written as a call, or None to use
-    the infix rules.  Time is linear in the length of the text.
+    a format string over {x} and {y} for a node written as a call (templates are
+    atoms: calls or parenthesised), or None to write the operator's infix symbol.  Time is linear in the length of the text.
     """
     pieces, length = [], 0
     stack = [root]
@@ -97,16 +94,13 @@ def precedence(node, names, leaf, template):
     if not node.args:
         return leaf(node)[1]
     op = OPS[node.op]
-    form = template(op, node) if op.symbol is None or op.name == "pow" else None
-    if form is not None:
-        return ATOM if _CALL.match(form) else 0
-    return op.precedence
+    return ATOM if template(op, node) is not None else op.precedence
 
 
 def _layout(node, names, leaf, template):
     """The pieces of one node's text: strings and operand nodes, left to right."""
     op = OPS[node.op]
-    form = template(op, node) if op.symbol is None or op.name == "pow" else None
+    form = template(op, node)
     if form is not None:
         pieces = []
         for text, index, alone in _parsed_template(form):
@@ -124,7 +118,7 @@ def _layout(node, names, leaf, template):
         return (_maybe_wrapped(left, levels[0] <= POWER) + ["**"]
                 + _maybe_wrapped(right, levels[1] < UNARY))
     # Equal precedence on the right keeps its parentheses: a - (b - c), a + (b + c).
-    symbol = f" {op.symbol} " if op.precedence == 1 else op.symbol
+    symbol = f" {op.symbol} " if op.precedence == SUM else op.symbol
     return (_maybe_wrapped(left, levels[0] < op.precedence) + [symbol]
             + _maybe_wrapped(right, levels[1] <= op.precedence))
 

@@ -7,9 +7,12 @@ simplification: constant folding, ``x*1``, ``x*0``, ``x+0``, ``--x``, ``x**1``.
 """
 
 import math
+import numbers
+import threading
 import weakref
 from operator import attrgetter
 
+from .errors import GraphError
 from .ops import OPS
 from .runtime import scalar_function
 
@@ -29,25 +32,42 @@ class Node:
 
 
 _NODES = weakref.WeakValueDictionary()
+# Without the lock two threads could each create "the" node for one key, and a
+# graph would then hold two different x's.
+_LOCK = threading.Lock()
 
 
 def _intern(key, op, args, value, depends):
-    node = _NODES.get(key)
-    if node is None:
-        node = Node()
-        node.op, node.args, node.value, node.depends = op, args, value, depends
-        _NODES[key] = node
-    return node
+    with _LOCK:
+        node = _NODES.get(key)
+        if node is None:
+            node = Node()
+            node.op, node.args, node.value, node.depends = op, args, value, depends
+            _NODES[key] = node
+        return node
+
+
+def is_name(name):
+    """Whether ``name`` is a name in the language: ASCII letters, digits, _, not a digit first."""
+    return type(name) is str and name.isascii() and name.isidentifier()
 
 
 def var(name):
-    """The input variable called ``name``."""
+    """The input variable called ``name`` (a name of the language, else ``GraphError``)."""
+    if not is_name(name):
+        raise GraphError(f"not a valid variable name: {name!r} (names are letters, digits "
+                         "and _, not starting with a digit)")
     return _intern(("var", name), "var", (), name, True)
 
 
 def const(value):
-    """The constant ``value`` (a float)."""
-    value = float(value)
+    """The constant ``value``, a real number stored as a float (else ``GraphError``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise GraphError(f"a constant must be a real number, not {type(value).__name__}")
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the floats
+        value = math.inf if value > 0 else -math.inf
     return _intern(("const", value.hex()), "const", (), value, False)
 
 
@@ -58,6 +78,9 @@ def is_const(node, value=None):
 
 def apply(op_name, *args):
     """The node for operator ``op_name`` on ``args``, simplified where it is cheap."""
+    op = OPS.get(op_name) if type(op_name) is str else None
+    if op is None or len(args) != op.arity or not all(type(a) is Node for a in args):
+        raise GraphError(f"not an operation of the table: {op_name!r} on {len(args)} operands")
     simpler = _SIMPLIFY.get(op_name, _no_rule)(*args)
     if simpler is not None:
         return simpler
@@ -162,33 +185,6 @@ def topological_order(roots, leaves=(), operands=attrgetter("args")):
                 stack.pop()
                 order.append(node)
     return order
-
-
-def to_rows(roots):
-    """The graph below ``roots`` as plain rows ``(op, operand row numbers, value)``.
-
-    Rows are in evaluation order; with ``from_rows`` they carry a graph through
-    pickling or any other plain-data format.
-    """
-    order = topological_order(roots)
-    number = {node: index for index, node in enumerate(order)}
-    return [(node.op, tuple(number[a] for a in node.args), node.value) for node in order]
-
-
-def from_rows(rows):
-    """The nodes of ``to_rows`` output, rebuilt through the constructors, in row order."""
-    nodes = []
-    for op, operands, value in rows:
-        if op == "var":
-            nodes.append(var(str(value)))
-        elif op == "const":
-            nodes.append(const(value))
-        elif op in OPS and len(operands) == OPS[op].arity and all(
-                0 <= i < len(nodes) for i in operands):
-            nodes.append(apply(op, *(nodes[i] for i in operands)))
-        else:
-            raise ValueError(f"not a symgrad graph row: {(op, operands, value)!r}")
-    return nodes
 
 
 def variables_of(roots):

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import ir
-from .autodiff import local_derivative, partial_pattern
-from .codegen import NUMPY, inline_code
-from .ops import OPS
+from ..core import ir
+from ..core.autodiff import local_derivative, partial_pattern
+from .numpy import PRINTER as NUMPY
 
 
 @dataclass
@@ -270,7 +269,7 @@ class _Planner:
             elif ir.is_const(local, -1.0):
                 self._accumulate(operand, f"-{grad}")
             else:
-                text = inline_code(NUMPY, local, self.names)
+                text = NUMPY.inline(local, self.names)
                 self._accumulate(operand, f"{grad} * ({text})")
 
     def _backward_vector(self, vector):
@@ -284,7 +283,7 @@ class _Planner:
         elif vector.kind == "map":
             if any(r in self.needs for r in source.rows):
                 names = {ir.var("x"): source.name, ir.var("out"): vector.name}
-                partial = inline_code(NUMPY, partial_pattern(vector.op, 0)[-1], names)
+                partial = NUMPY.inline(partial_pattern(vector.op, 0)[-1], names)
                 self._accumulate_vector(source, f"{grad} * ({partial})")
         else:
             self.grad_lines.append(

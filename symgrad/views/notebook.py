@@ -1,57 +1,65 @@
 """Rich display in Jupyter and IPython: the graph, the derivatives as LaTeX, the code.
 
 ``Expression``, ``CompiledFunction`` and ``Value`` have ``_repr_html_``,
-``_repr_latex_`` and ``_repr_svg_`` methods that delegate here, so a notebook
+``_repr_latex_`` and ``_repr_svg_`` methods that call this module, so a notebook
 shows them without extra calls.  The HTML view holds all three parts: the graph
 (SVG when Graphviz's ``dot`` program is installed, else the text drawing), the
 value and derivatives typeset from SymPy's LaTeX printer (built from the IR,
 never from text), and the generated code, highlighted when Pygments is there.
 After ``value_and_grad`` the graph shows each node's value and gradient at that
 point, like micrograd's ``draw_dot`` after ``backward()``.
+
+Views read a ``Program``; they import nothing above the core and the backends.
+``Expression`` is a core type and carries no display code: importing this module
+attaches the hooks to it (``symgrad/__init__`` does).
 """
 
 import html
 import shutil
 
-from .errors import SymgradError
-from .printer import inline_size
+from ..core.autodiff import gradient_nodes
+from ..core.errors import SymgradError
+from ..core.expression import Expression
+from ..core.printer import inline_size
+from ..core.program import Program
 
 GRAPH_LIMIT = 300  # operations beyond which no picture is drawn: it would be unreadable
 LATEX_LIMIT = 3000  # characters of text beyond which a formula is not typeset
 RESULT_NAMES = ("f", "y", "out", "F", "result")  # for an unnamed result, the first one free
 
 
+class Shown:
+    """What a view shows: a program, its generated Python, and a point (or None)."""
+
+    def __init__(self, program, source, point):
+        self.program, self.source, self.point = program, source, point
+
+
 def subject(obj, values=None):
-    """(``CompiledFunction``, {input: number} or None): what is shown, and at which point.
+    """The ``Shown`` for text, an ``Expression``, a compiled function or a ``Value``.
 
     The point is ``values`` when given, else a ``Value`` graph's leaf data, else
     the point of a compiled function's last ``value_and_grad``.
     """
-    from . import compile
-    from .compiled import CompiledFunction
-    from .expression import Expression
+    from ..backends import python
+    from ..core.syntax import parse
 
     point = None
-    if isinstance(obj, CompiledFunction):
-        f = obj
-        if getattr(f, "last_point", None) is not None:
-            point = dict(zip(f.variables, f.last_point))
+    if isinstance(getattr(obj, "program", None), Program):  # a CompiledFunction
+        program, source = obj.program, obj.source
+        if getattr(obj, "last_point", None) is not None:
+            point = dict(zip(program.variables, obj.last_point))
     elif isinstance(obj, (Expression, str)):
-        f = compile(obj)
-    elif hasattr(obj, "to_expression"):
-        f = compile(obj.to_expression())
-        point = dict(zip(f.variables, _leaf_data(obj)))
+        program = Program(parse(obj) if isinstance(obj, str) else obj)
+        source = python.emit(program)
+    elif hasattr(obj, "to_expression") and hasattr(obj, "inputs"):  # a Value
+        program = Program(obj.to_expression())
+        source = python.emit(program)
+        point = obj.inputs()
     else:
         raise TypeError(f"cannot display a {type(obj).__name__}: expected text, an "
                         "Expression, a CompiledFunction or a Value")
-    return f, (point if values is None else dict(values))
-
-
-def _leaf_data(value):
-    """The data of a ``Value`` graph's inputs, in the order ``to_expression`` names them."""
-    from .engine import Constant, topological_order
-
-    return [v.data for v in topological_order(value) if not v._prev and type(v) is not Constant]
+    return Shown(program, source, point if values is None else dict(values))
 
 
 # LaTeX -------------------------------------------------------------------------------
@@ -59,38 +67,41 @@ def _leaf_data(value):
 
 def latex(obj):
     """The value and every derivative as one aligned LaTeX block, for ``_repr_latex_``."""
-    f, _ = subject(obj)
-    rows = latex_rows(f)
+    return _aligned(latex_rows(subject(obj).program))
+
+
+def _aligned(rows):
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 
-def latex_rows(f):
+def latex_rows(program):
     """``name &= formula`` for the result, then ``d name / d input &= formula`` per input."""
     import sympy
 
-    from .crosscheck import symbols_for
+    from ..core.sympy_bridge import symbols_for
 
-    symbols = symbols_for(f.variables)
-    name = sympy.latex(sympy.Symbol(result_name(f), real=True))
-    rows = [f"{name} &= {_latex_of(f.expression.root, symbols)}"]
-    for variable, gradient in f.gradients.items():
+    symbols = symbols_for(program.variables)
+    name = sympy.latex(sympy.Symbol(result_name(program), real=True))
+    rows = [f"{name} &= {_latex_of(program.root, symbols)}"]
+    gradients = gradient_nodes(program.root, program.wrt, program.backward)
+    for variable, gradient in gradients.items():
         partial = f"\\frac{{\\partial {name}}}{{\\partial {sympy.latex(symbols[variable])}}}"
-        rows.append(f"{partial} &= {_latex_of(gradient.root, symbols)}")
+        rows.append(f"{partial} &= {_latex_of(gradient, symbols)}")
     return rows
 
 
-def result_name(f):
+def result_name(program):
     """The program's own name for its result, or a short name that no input uses."""
-    label = f.expression.labels.get(f.expression.root)
+    label = program.labels.get(program.root)
     if label:
         return label
-    return next(name for name in RESULT_NAMES if name not in f.variables)
+    return next(name for name in RESULT_NAMES if name not in program.variables)
 
 
 def _latex_of(root, symbols):
     import sympy
 
-    from .crosscheck import to_sympy
+    from ..core.sympy_bridge import to_sympy
 
     if inline_size(root) > LATEX_LIMIT:
         return "\\text{(too long to typeset; see .derivatives)}"
@@ -115,40 +126,47 @@ def code_html(source):
 # Graph -------------------------------------------------------------------------------
 
 
-def graph_dot(f, point, backward=False, rankdir="LR"):
-    """DOT text of ``f``'s graph, with every node's value and gradient at ``point`` if given."""
-    from . import viz
+def graph_dot(shown, backward=False, rankdir="LR"):
+    """DOT text of the graph, with every node's value and gradient at the point if there is one."""
+    from . import draw
 
-    values, grads = viz.node_values(f, point) if point is not None else (None, None)
-    return viz.to_dot(f.expression, values, grads, backward=backward, rankdir=rankdir)
+    values, grads = _numbers(shown)
+    return draw.to_dot(shown.program, values, grads, backward=backward, rankdir=rankdir)
+
+
+def _numbers(shown):
+    from . import draw
+
+    if shown.point is None:
+        return None, None
+    return draw.node_values(shown.program, shown.point)
 
 
 def svg(obj):
     """The graph as SVG text, for ``_repr_svg_``; None when it cannot be drawn."""
-    return graph_svg(*subject(obj))
+    return graph_svg(subject(obj))
 
 
-def graph_svg(f, point):
+def graph_svg(shown):
     """The graph as SVG text, or None without Graphviz's ``dot`` program or when too large."""
-    from . import viz
+    from . import draw
 
-    if shutil.which("dot") is None or _too_large(f):
+    if shutil.which("dot") is None or _too_large(shown.program):
         return None
-    return viz.render(graph_dot(f, point), "svg").decode("utf-8")
+    return draw.render(graph_dot(shown), "svg").decode("utf-8")
 
 
-def graph_text(f, point):
+def graph_text(shown):
     """The graph drawn as a text tree: the fallback when there is no ``dot``."""
-    from . import viz
+    from . import draw
 
-    if _too_large(f):
-        return f"(a graph of {len(f._plan.forward)} operations is too large to draw)\n"
-    values, grads = viz.node_values(f, point) if point is not None else (None, None)
-    return viz.to_text(f.expression, values, grads)
+    if _too_large(shown.program):
+        return f"(a graph of {len(shown.program.forward)} operations is too large to draw)\n"
+    return draw.to_text(shown.program, *_numbers(shown))
 
 
-def _too_large(f):
-    return len(f._plan.forward) > GRAPH_LIMIT
+def _too_large(program):
+    return len(program.forward) > GRAPH_LIMIT
 
 
 # The whole view ----------------------------------------------------------------------
@@ -159,17 +177,17 @@ def html_view(obj):
 
     Notebooks show only the richest representation, HTML, so it holds all three.
     """
-    f, point = subject(obj)
-    picture = graph_svg(f, point)
+    shown = subject(obj)
+    picture = graph_svg(shown)
     if picture is None:
-        picture = f'<pre class="symgrad-graph">{html.escape(graph_text(f, point))}</pre>'
+        picture = f'<pre class="symgrad-graph">{html.escape(graph_text(shown))}</pre>'
     else:  # inline SVG must not carry the XML prologue and doctype
         picture = picture[picture.index("<svg"):]
     return (
         '<div class="symgrad">\n'
         f"<div>{picture}</div>\n"
-        f"<div>{latex(f)}</div>\n"
-        f"<details open><summary>generated code</summary>{code_html(f.source)}</details>\n"
+        f"<div>{_aligned(latex_rows(shown.program))}</div>\n"
+        f"<details open><summary>generated code</summary>{code_html(shown.source)}</details>\n"
         "</div>"
     )
 
@@ -181,7 +199,7 @@ def draw(obj, values=None, backward=False, rankdir="LR"):
     ``values`` ({input: number}) shows every node's value and gradient there; a
     compiled function drawn without it uses the point of its last
     ``value_and_grad``, a ``Value`` its own data.  ``backward=True`` adds the
-    backward graph, each edge labelled with its local derivative.
+    program's backward steps, each edge labelled with its local derivative.
     """
     try:
         import graphviz
@@ -189,5 +207,23 @@ def draw(obj, values=None, backward=False, rankdir="LR"):
         raise SymgradError("symgrad.draw needs the graphviz package: "
                            "pip install 'symgrad[viz]'") from None
 
-    f, point = subject(obj, values)
-    return graphviz.Source(graph_dot(f, point, backward, rankdir))
+    return graphviz.Source(graph_dot(subject(obj, values), backward, rankdir))
+
+
+class NotebookDisplay:
+    """Mixin: the methods Jupyter and IPython look for, on every object symgrad shows."""
+
+    __slots__ = ()
+
+    def _repr_html_(self):
+        return html_view(self)
+
+    def _repr_latex_(self):
+        return latex(self)
+
+    def _repr_svg_(self):
+        return svg(self)
+
+
+for _method in ("_repr_html_", "_repr_latex_", "_repr_svg_"):
+    setattr(Expression, _method, getattr(NotebookDisplay, _method))

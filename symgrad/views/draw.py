@@ -1,52 +1,65 @@
-"""Pictures of an expression graph: Graphviz DOT text, a terminal tree, rendered images.
+"""Pictures of a program's graph: Graphviz DOT text, a terminal tree, rendered images.
 
 Like micrograd's ``draw_dot``: one record box per value (its name, and its data
 and gradient when known) and an op node between a value and its operands.
 Names are those of the generated code: inputs and the program's own names, then
-``t1, t2, ...`` and ``out``.  Building DOT text needs nothing installed; only
-``render`` runs Graphviz's ``dot`` program.
+``t1, t2, ...`` and ``out``.  Numbers come from ``Program.evaluate``.  Building
+DOT text needs nothing installed; only ``render`` runs Graphviz's ``dot`` program.
 """
 
 import re
 import shutil
 import subprocess
 
-from .codegen import schedule
-from .errors import SymgradError
-from .ir import Node, topological_order
-from .ops import OPS
-from .printer import format_number
-from .printer import to_text as expression_text
-from .runtime import scalar_function
+from ..core.errors import EvaluationError, SymgradError
+from ..core.ir import Node, topological_order
+from ..core.ops import OPS
+from ..core.printer import format_number
+from ..core.printer import to_text as expression_text
+from ..core.program import Program
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
-NON_COMMUTATIVE = {"sub", "div", "pow"}  # their edges say which operand is x and which y
 INSTALL_HINT = "install Graphviz: apt-get install graphviz (or brew install graphviz)"
 
 
-def node_values(f, point):
-    """({node: value}, {node: gradient}) for every node of ``f``'s graph at ``point``."""
-    from .explain import trace
+def program_of(subject):
+    """The ``Program`` to draw: given, a compiled function's, or built for an ``Expression``."""
+    if isinstance(subject, Program):
+        return subject
+    program = getattr(subject, "program", None)
+    return program if isinstance(program, Program) else Program(subject)
 
-    numbers = trace(f, point)
-    graph = set(topological_order([f.expression.root]))
+
+def node_values(program, point):
+    """({node: value}, {node: gradient}) for every node of the graph at ``point``.
+
+    Where the program is undefined, the numbers computed before the failure.
+    """
+    program = program_of(program)
+    try:
+        numbers = program.evaluate(point)
+    except EvaluationError as error:
+        if error.trace is None:
+            raise
+        numbers = error.trace
+    graph = set(topological_order([program.root]))
     values = {node: x for node, x in numbers.values.items() if node in graph}
     return values, dict(numbers.grads)
 
 
-def to_dot(expression, values=None, grads=None, backward=False, rankdir="LR"):
-    """Graphviz DOT text of ``expression`` (a ``symgrad.Expression``).
+def to_dot(subject, values=None, grads=None, backward=False, rankdir="LR"):
+    """Graphviz DOT text of a ``Program`` (or a compiled function's, or an ``Expression``).
 
     ``values`` and ``grads`` map nodes, or input and node names (``"a"``,
-    ``"t1"``, the program's own names), to numbers; boxes show them.  Values of
-    operations left out are computed from their operands.  ``backward`` adds a
-    dashed edge for every chain-rule step, labelled with its local derivative.
+    ``"t1"``, the program's own names), to numbers; boxes show them.  Given every
+    input, the values of all operations are computed.  ``backward`` adds a dashed
+    edge for every backward step of the program, labelled with its local derivative.
     """
     if rankdir not in RANKDIRS:
         raise SymgradError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
-    plan = schedule(expression)
-    order = topological_order([expression.root])
-    data = _complete(order, _by_node(values, plan))
+    plan = program_of(subject)
+    order = topological_order([plan.root])
+    data = _complete(plan, _by_node(values, plan))
     gradient = _by_node(grads, plan)
     ids = {node: f"n{index}" for index, node in enumerate(order)}
     lines = ["digraph symgrad {", f"  rankdir={rankdir};",
@@ -65,13 +78,12 @@ def to_dot(expression, values=None, grads=None, backward=False, rankdir="LR"):
             lines.append(f'  {ids[node]}_op [shape=ellipse, label="{symbol}"];')
             lines.append(f"  {ids[node]}_op -> {ids[node]};")
             for position, operand in enumerate(node.args):
-                label = f' [label="{"xy"[position]}"]' if node.op in NON_COMMUTATIVE else ""
+                # Edges of an operator whose operands cannot swap say which is x and which y.
+                label = "" if op.commutative or op.arity == 1 else f' [label="{"xy"[position]}"]'
                 lines.append(f"  {ids[operand]} -> {ids[node]}_op{label};")
     if backward:
-        for step in plan.steps:
-            local = plan.names.get(step.local) or expression_text(step.local, plan.names, limit=40)
-            if step.local.args and step.local not in plan.names:
-                local = f"({local})"
+        for step in plan.backward:
+            local = plan.local_text(step, parenthesize=True)
             style = "style=dashed, color=red, fontcolor=red, constraint=false"
             lines.append(f"  {ids[step.node]} -> {ids[step.operand]} "
                          f'[{style}, label="× {_escape(local)}"];')
@@ -79,18 +91,17 @@ def to_dot(expression, values=None, grads=None, backward=False, rankdir="LR"):
     return "\n".join(lines) + "\n"
 
 
-def to_text(expression, values=None, grads=None):
-    """A tree of ``expression`` for the terminal, from the output down to the inputs.
+def to_text(subject, values=None, grads=None):
+    """A tree of the program (or ``Expression``) for the terminal, from the output down to the inputs.
 
     A value used twice is drawn once; later uses say "(above)".  Iterative, so
     any depth prints.
     """
-    plan = schedule(expression)
-    order = topological_order([expression.root])
-    data = _complete(order, _by_node(values, plan))
+    plan = program_of(subject)
+    data = _complete(plan, _by_node(values, plan))
     gradient = _by_node(grads, plan)
     rows, shown = [], set()
-    stack = [(expression.root, "", "")]  # node, this row's prefix, its children's prefix
+    stack = [(plan.root, "", "")]  # node, this row's prefix, its children's prefix
     while stack:
         node, prefix, child_prefix = stack.pop()
         name = _display_name(node, plan.names)
@@ -148,21 +159,13 @@ def _by_node(mapping, plan):
     return resolved
 
 
-def _complete(order, data):
-    """``data`` plus every operation whose operands all have values (evaluated here)."""
-    if not data:
+def _complete(plan, data):
+    """``data`` plus every operation's value, when ``data`` gives every input."""
+    point = {node.value: x for node, x in data.items() if node.op == "var"}
+    if not data or len(point) < len(plan.variables):
         return data
-    for node in order:
-        if node in data or not node.args:
-            continue
-        operands = [data.get(arg, arg.value if arg.op == "const" else None) for arg in node.args]
-        if None in operands:
-            continue
-        try:
-            data[node] = scalar_function(node.op)(*operands)
-        except (ArithmeticError, ValueError):
-            continue  # undefined here: drawn without a value
-    return data
+    values, _ = node_values(plan, point)
+    return {**values, **data}
 
 
 def _display_name(node, names):

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from . import ir
 from .ops import OPS
+from .syntax import parse
 
 Step = namedtuple("Step", "node index operand local")
 Step.__doc__ = "One chain-rule contribution: grad[operand] += grad[node] * local."
@@ -19,8 +20,7 @@ Step.__doc__ = "One chain-rule contribution: grad[operand] += grad[node] * local
 @lru_cache(maxsize=None)
 def partial_pattern(op_name, index):
     """The partial's IR over the pattern variables x, y and out, in evaluation order."""
-    from .syntax import parse  # the partials are written in the language itself
-
+    # The partials are written in the language itself.
     return ir.topological_order([parse(OPS[op_name].partials[index]).root])
 
 

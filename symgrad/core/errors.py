@@ -39,8 +39,13 @@ class EvaluationError(SymgradError, ValueError):
 
     def __init__(self, message, expression=None):
         self.expression = expression
+        self.trace = None  # Program.evaluate: the numbers computed before the failure
         super().__init__(message)
 
 
 class TooLargeError(SymgradError, ValueError):
     """A program beyond the size symgrad agrees to compile."""
+
+
+class GraphError(SymgradError, ValueError):
+    """A graph that is not a valid symgrad program: refused at the gate, before any code."""

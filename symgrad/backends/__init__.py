@@ -1,0 +1,64 @@
+"""Backends: each one prints a ``Program`` as code for one target and loads that code.
+
+A backend is a module with
+    NAME                      its name for ``backend=``
+    KINDS                     which functions it prints (see ``SIGNATURES``)
+    emit(program, kind)       the source text of one function
+    load(source, kind, label, owner)
+                              that function, ready to call
+It reads the program's steps and names and prints them; it never walks the
+IR on its own or derives anything.  Modules load only when used.
+"""
+
+import importlib
+import itertools
+import linecache
+import weakref
+
+from ..core.errors import SymgradError
+
+SIGNATURES = {
+    "value_and_grad": "f(*inputs) -> (value, (gradient per wrt input))",
+    "value": "f(*inputs) -> value",
+    "batch": "f(*arrays) -> (values, (gradients per wrt input)), arrays of one shape",
+}
+MODULES = {"python": "python", "numpy": "numpy"}
+DEFAULT = "python"
+# Where a backend prints no batch function, batches run on this one.
+BATCH_FALLBACK = "numpy"
+
+_serial = itertools.count(1)
+
+
+def get(name):
+    """The backend module called ``name``; ``SymgradError`` listing the choices otherwise."""
+    module = MODULES.get(name) if isinstance(name, str) else None
+    if module is None:
+        raise SymgradError(f"unknown backend {name!r}; backends are: {', '.join(MODULES)}")
+    return importlib.import_module(f"{__name__}.{module}")
+
+
+def for_kind(name, kind):
+    """The backend that prints ``kind`` for a function compiled with ``backend=name``."""
+    backend = get(name)
+    if kind in backend.KINDS:
+        return backend
+    if kind == "batch":
+        return get(BATCH_FALLBACK)
+    raise SymgradError(f"the {name} backend does not print {kind} functions")
+
+
+def compile_source(source, function_name, label, owner, globals_):
+    """Compile generated Python ``source`` and return its function ``function_name``.
+
+    Only code a backend printed from a program reaches this.  The source is
+    registered in ``linecache`` under a fake file name while ``owner`` lives, so
+    tracebacks, ``pdb`` and ``inspect.getsource`` show it.
+    """
+    filename = f"<symgrad {next(_serial)}: {label}>"
+    code = compile(source, filename, "exec")
+    namespace = dict(globals_)
+    exec(code, namespace)  # printed from a program that passed the gate
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    weakref.finalize(owner, linecache.cache.pop, filename, None)
+    return namespace[function_name]

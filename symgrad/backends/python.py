@@ -1,0 +1,159 @@
+"""The Python backend: a program printed as one straight-line function over ``math``.
+
+Forward lines are one operation each, commented with the subexpression in the
+user's terms; backward lines are one chain-rule step each, ``=`` for the first
+contribution and ``+=`` after, commented with the operator and the local
+derivative.  ``PythonPrinter`` is shared with the NumPy backend, which only
+changes the template column and the module name.
+"""
+
+from ..core.ir import var
+from ..core.ops import OPS, infix_template
+from ..core.printer import ATOM, UNARY, render, to_text
+from ..core.runtime import PYTHON_GLOBALS
+from . import compile_source
+
+NAME = "python"
+KINDS = ("value_and_grad", "value")
+FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
+                  "batch": "value_and_grad_batch"}
+COMMENT_LIMIT = 60  # longest subexpression quoted in a forward comment
+# Beyond this many operations nobody reads the code line by line: comments are left
+# out, which halves the cost of emitting and compiling it.
+COMMENTED_SIZE = 20_000
+
+
+class PythonPrinter:
+    """How one Python-syntax target writes operators and literals."""
+
+    def __init__(self, column, module):
+        self.column = column  # which Op field holds this target's forward template
+        self.module = module  # the module literals such as inf refer to
+
+    def literal(self, value, exact_int=True):
+        """(text, precedence) of a constant."""
+        if value != value:
+            return f"{self.module}.nan", ATOM
+        if value in (float("inf"), float("-inf")):
+            return ("" if value > 0 else "-") + f"{self.module}.inf", ATOM if value > 0 else UNARY
+        text = str(int(value)) if exact_int and value.is_integer() and abs(value) < 1e15 \
+            else repr(value)
+        return text, UNARY if text.startswith("-") else ATOM
+
+    def atom(self, node, names, exact_int=True):
+        """An operand as it appears inside a forward line: a name or a literal."""
+        if node in names:
+            return names[node]
+        text, precedence = self.literal(node.value, exact_int)
+        return text if precedence == ATOM else f"({text})"
+
+    def template(self, op, node):
+        """The call template for ``node``, or None to write the infix symbol."""
+        if _small_int_exponent(node) is not None:
+            return None  # x**2 reads better than math.pow(x, 2) and is exact
+        return getattr(op, self.column)
+
+    def apply(self, node, operands):
+        """The right-hand side computing ``node`` from its operands' texts (atoms)."""
+        op = OPS[node.op]
+        form = self.template(op, node) or infix_template(op)
+        return form.format(**dict(zip("xy", operands)))
+
+    def inline(self, root, names):
+        """An expression over already named values: a local derivative in a gradient line."""
+        if root in names:
+            return names[root]
+        return render(root, names, lambda node: self.literal(node.value), self.template)
+
+    def function(self, program, function_name, gradients=True):
+        """Source of one function: the forward pass and, if asked, the backward pass."""
+        names = program.names
+        lines = [f"def {function_name}({', '.join(program.params)}):", "    # forward pass"]
+        commented = len(program.forward) <= COMMENTED_SIZE
+        comments = _comments(program) if commented else {}
+        for step in program.forward:
+            node = step.node
+            # Whole numbers print as 2, not 2.0, unless no input makes the result a float.
+            rhs = self.apply(node, [self.atom(a, names, node.depends) for a in node.args])
+            note = comments.get(node)
+            lines.append(f"    {step.name} = {rhs}" + (f"  # {note}" if note else ""))
+        value = self.atom(program.root, names, exact_int=False)
+        if not gradients:
+            lines.append(f"    return {value}")
+            return "\n".join(lines) + "\n"
+        lines += self.backward_lines(program, commented)
+        grads = program.grad_names()
+        tuple_text = ", ".join(grads) + ("," if len(grads) == 1 else "")
+        lines.append(f"    return {value}, ({tuple_text})")
+        return "\n".join(lines) + "\n"
+
+    def backward_lines(self, program, commented=True):
+        names = program.names
+        lines = ["    # backward pass: the chain rule, from the output back to the inputs"]
+        if program.seed is not None:
+            lines.append(f"    {program.seed} = 1.0")
+        current = None
+        for step in program.backward:
+            if step.node is not current and commented:
+                current = step.node
+                lines.append(f"    # {program.statement(step.node)}  [{step.op.rule}]")
+            sign = "=" if step.first else "+="
+            rhs = self.contribution(step, names)
+            if commented:
+                rhs += (f"  # {step.node.op}: d {names[step.node]}/d {names[step.operand]} = "
+                        f"{program.local_text(step)}")
+            lines.append(f"    {step.target} {sign} {rhs}")
+        for name in program.unreached:
+            lines.append(f"    {program.grads[var(name)]} = 0.0  # {name} does not affect "
+                         "the value")
+        return lines
+
+    def contribution(self, step, names):
+        """``upstream * local``, written without multiplying by one."""
+        local = step.local
+        if local.op == "const" and local.value in (1.0, -1.0):
+            return step.upstream if local.value == 1.0 else f"-{step.upstream}"
+        text = self.inline(local, names)
+        simple = local in names or (not local.args and not text.startswith("-"))
+        return f"{step.upstream} * {text}" if simple else f"{step.upstream} * ({text})"
+
+
+def _small_int_exponent(node):
+    """The exponent of ``x**n`` for a small whole constant n: printed as ``**``, not a call."""
+    if node.op == "pow" and node.args[1].op == "const":
+        value = node.args[1].value
+        if value.is_integer() and abs(value) <= 64 and node.args[0].depends:
+            return int(value)
+    return None
+
+
+def _comments(program):
+    """Each value's subexpression in the user's terms, where it is short enough to quote.
+
+    A capped size estimate, computed bottom-up, keeps this linear: only values
+    that will fit are printed.
+    """
+    labels = program.labels
+    size, comments = {}, {}
+    for step in program.forward:
+        node = step.node
+        estimate = sum(len(labels[a]) if a in labels else size[a] if a in size
+                       else len(str(a.value)) for a in node.args)
+        size[node] = min(estimate + 1, COMMENT_LIMIT + 1)  # a lower bound: to_text decides
+        if size[node] <= COMMENT_LIMIT:
+            text = to_text(node, labels, limit=COMMENT_LIMIT)
+            if not text.endswith("..."):
+                comments[node] = text
+    return comments
+
+
+PRINTER = PythonPrinter("python", "math")
+
+
+def emit(program, kind="value_and_grad"):
+    """The source of ``kind`` (see ``symgrad.backends.SIGNATURES``) for ``program``."""
+    return PRINTER.function(program, FUNCTION_NAMES[kind], gradients=kind != "value")
+
+
+def load(source, kind, label, owner):
+    return compile_source(source, FUNCTION_NAMES[kind], label, owner, PYTHON_GLOBALS)

@@ -1,0 +1,1 @@
+"""The core: operator table, graph, language, gate, reverse mode and the Program."""

@@ -1,0 +1,55 @@
+"""``Expression``: a program's output node with its inputs and the names it gave to values."""
+
+from .gate import admit, from_plain, to_rows
+from .ir import Node, topological_order, variables_of
+from .printer import to_program
+
+
+class Expression:
+    """The graph of one program, admitted through the gate.
+
+    ``root`` is the output node; ``variables`` the input names in order of first
+    appearance; ``labels`` maps nodes to the names the program assigned them
+    (kept for readable output); ``text`` is the source, when there is one.
+    Rich display in notebooks is attached by ``symgrad.views.notebook``.
+    """
+
+    __slots__ = ("root", "variables", "labels", "text", "__weakref__")
+
+    def __init__(self, root, variables=None, labels=None, text=None):
+        if variables is None:
+            variables = variables_of([root]) if isinstance(root, Node) else ()
+        self.root = root
+        self.variables, self.labels = admit(root, variables, labels)
+        self.text = text if isinstance(text, str) else None
+
+    def __str__(self):
+        return "; ".join(to_program(self.root, self.labels, reserved=self.variables))
+
+    def __repr__(self):
+        return f"symgrad.Expression({str(self)!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Expression) and (self.root, self.variables) == (
+            other.root, other.variables)
+
+    def __hash__(self):
+        return hash((self.root, self.variables))
+
+    def __reduce__(self):
+        """Pickle as plain graph rows; unpickling passes them through the gate."""
+        return (_rebuild, to_plain(self))
+
+
+def to_plain(expression):
+    """(rows, root row, variables, [(row, label)], text): an Expression as plain data."""
+    roots = [expression.root, *expression.labels]
+    index = {node: i for i, node in enumerate(topological_order(roots))}
+    labels = [(index[node], name) for node, name in expression.labels.items()]
+    return (to_rows(roots), index[expression.root], expression.variables, labels,
+            expression.text)
+
+
+def _rebuild(rows, root, variables, labels, text=None):
+    root, variables, labels = from_plain(rows, root, variables, labels)
+    return Expression(root, variables, labels, text)

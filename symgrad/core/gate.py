@@ -1,0 +1,124 @@
+"""The gate: the one validation every graph passes before the compiler trusts it.
+
+Text, pickled rows, ``Expression(...)``, traced functions and ``Value`` graphs
+all arrive here.  After the gate every variable and label is a name of the
+language (so the name allocator can hand it to generated code), every constant
+is a float, every operation is a row of the table with its arity, and the
+variable list matches the graph.  Before it nothing is trusted: a pickle is as
+untrusted as text.  Failures are ``GraphError`` with plain words.
+"""
+
+from .errors import GraphError
+from .ir import Node, apply, const, is_name, topological_order, var
+from .ops import OPS
+
+
+def admit(root, variables, labels):
+    """Check one program's graph; return ``(variables, labels)`` as a tuple and a dict.
+
+    ``variables`` must name every input of the graph once (inputs that the graph
+    does not use are allowed: a traced function's unused parameter); ``labels``
+    maps operation nodes of the graph to names.
+    """
+    if type(root) is not Node:
+        raise GraphError(f"the root of a program must be a graph node, not {type(root).__name__}")
+    order = topological_order([root], operands=_operands)
+    used = []
+    for node in order:
+        _check_node(node)
+        if node.op == "var":
+            used.append(node.value)
+    variables = tuple(variables)
+    for name in variables:
+        if not is_name(name):
+            raise GraphError(f"not a valid input name: {name!r}")
+    if len(set(variables)) != len(variables):
+        twice = sorted({name for name in variables if variables.count(name) > 1})
+        raise GraphError(f"input named twice: {', '.join(twice)}")
+    missing = [name for name in used if name not in set(variables)]
+    if missing:
+        raise GraphError(f"the graph uses {', '.join(missing)}, which the input list lacks")
+    reachable = set(order)
+    checked = {}
+    for node, name in dict(labels or {}).items():
+        if not is_name(name):
+            raise GraphError(f"not a valid name for a value: {name!r}")
+        if node in reachable and node.args:
+            checked[node] = name
+    return variables, checked
+
+
+def _operands(node):
+    if type(node) is not Node:
+        raise GraphError(f"a graph holds nodes, not {type(node).__name__}")
+    return node.args
+
+
+def _check_node(node):
+    if node.op == "var":
+        if node.args or not is_name(node.value):
+            raise GraphError(f"not a valid variable: {node.value!r}")
+    elif node.op == "const":
+        if node.args or type(node.value) is not float:
+            raise GraphError(f"not a valid constant: {node.value!r}")
+    else:
+        op = OPS.get(node.op) if type(node.op) is str else None
+        if op is None or type(node.args) is not tuple or len(node.args) != op.arity:
+            raise GraphError(f"not an operation of the table: {node.op!r}")
+
+
+# Rows: the plain-data form of a graph (pickles) -------------------------------------
+
+
+def to_rows(roots):
+    """The graph below ``roots`` as plain rows ``(op, operand row numbers, value)``.
+
+    Rows are in evaluation order; ``from_rows`` reads them back through the gate.
+    """
+    order = topological_order(roots)
+    number = {node: index for index, node in enumerate(order)}
+    return [(node.op, tuple(number[a] for a in node.args), node.value) for node in order]
+
+
+def from_rows(rows):
+    """The nodes of ``to_rows`` output, rebuilt through the constructors, in row order.
+
+    Every row is checked: its shape, its operator and arity, operand numbers that
+    point to earlier rows, names and constants.  Anything else is a ``GraphError``.
+    """
+    if type(rows) not in (list, tuple):
+        raise GraphError(f"graph rows must be a list, not {type(rows).__name__}")
+    nodes = []
+    for number, row in enumerate(rows):
+        if type(row) not in (list, tuple) or len(row) != 3:
+            raise GraphError(f"row {number} is not (op, operands, value): {row!r:.80}")
+        op, operands, value = row
+        if type(operands) not in (list, tuple) or not all(
+                type(i) is int and 0 <= i < number for i in operands):
+            raise GraphError(f"row {number} has operands that are not earlier rows: "
+                             f"{operands!r:.80}")
+        if op == "var" and not operands:
+            nodes.append(var(value))
+        elif op == "const" and not operands and type(value) is float and value == value:
+            nodes.append(const(value))
+        elif type(op) is str and op in OPS and value is None:
+            nodes.append(apply(op, *(nodes[i] for i in operands)))
+        else:
+            raise GraphError(f"row {number} is not a symgrad graph row: {row!r:.80}")
+    return nodes
+
+
+def from_plain(rows, root, variables, labels):
+    """``(root node, variables, labels)`` from pickled rows, all through the gate."""
+    nodes = from_rows(rows)
+    if not nodes:
+        raise GraphError("a program needs at least one row")
+    indices = [root] + [pair[0] if type(pair) in (list, tuple) and len(pair) == 2 else None
+                        for pair in labels]
+    if not all(type(i) is int and 0 <= i < len(nodes) for i in indices):
+        raise GraphError("a row number in the pickle is out of range")
+    if type(variables) not in (list, tuple):
+        raise GraphError("the input list of a pickle must be a list of names")
+    variables, labels = admit(nodes[root], variables,
+                              {nodes[i]: name for i, name in labels})
+    return nodes[root], variables, labels

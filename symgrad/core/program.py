@@ -1,0 +1,311 @@
+"""The Program: a function's forward and backward steps, in order, under their final names.
+
+Built once per (expression, wrt), it is the compiler's hub: every backend prints
+it, every view reads it, and ``evaluate`` is the one evaluator of it (errors,
+``--explain``, drawings, the check).  Names follow the lecture: inputs and the
+program's own names keep their names, other values are ``t1, t2, ...`` in
+evaluation order, the result is ``out``, gradients are ``grad_<name>``.  One
+allocator hands out every identifier, so a user's variable called ``lambda``,
+``math``, ``relu``, ``out`` or ``grad_x`` cannot collide with anything in any
+backend's code.
+"""
+
+import keyword
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from .autodiff import backward_steps
+from .errors import EvaluationError, TooLargeError
+from .gate import admit
+from .ir import topological_order, var
+from .ops import OPS
+from .printer import to_text
+from .runtime import scalar_function
+
+# Words no generated identifier may be, in any backend: Python's keywords and the
+# module names generated code uses, every operator name (helpers are called by
+# it), and C's keywords and <math.h> names.
+C_WORDS = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto
+    if inline int long register restrict return short signed sizeof static struct switch
+    typedef union unsigned void volatile while _Bool _Complex bool true false NULL errno
+    acos asin atan atan2 cos sin tan cosh sinh tanh exp log log10 pow sqrt fabs floor ceil
+    fmax fmin fmod hypot isfinite isnan isinf j0 j1 jn y0 y1 yn erf erfc gamma lgamma
+    tgamma round trunc cbrt expm1 log1p log2 exp2 copysign nan HUGE_VAL INFINITY NAN
+    main size_t ptrdiff_t
+""".split())
+RESERVED = (frozenset(keyword.kwlist) | frozenset(OPS) | C_WORDS
+            | {"math", "np", "jnp", "jax", "__debug__", "__builtins__"})
+MAX_OPERATIONS = 300_000  # memory grows by about 7 KiB per operation
+
+
+class Names:
+    """The one allocator of identifiers in generated code."""
+
+    def __init__(self, user_names):
+        self.user = set(user_names)
+        self.taken = set()
+        self.counter = 0
+        self.suffix = {}  # base -> last number tried, so renaming stays linear
+
+    def user_name(self, wanted):
+        """The user's own name where every backend allows it, else a close renaming."""
+        if wanted in RESERVED or wanted in self.taken:
+            return self.fresh(wanted + "_" if wanted in RESERVED else wanted)
+        self.taken.add(wanted)
+        return wanted
+
+    def fresh(self, base):
+        """``base``, or ``base_2``, ``base_3``...: the first that nobody uses."""
+        # Names are never given back, so candidates tried before for ``base`` stay taken.
+        number = self.suffix.get(base, 1)
+        candidate = base if number == 1 else f"{base}_{number}"
+        while candidate in self.taken or candidate in self.user or candidate in RESERVED:
+            number += 1
+            candidate = f"{base}_{number}"
+        self.suffix[base] = number
+        self.taken.add(candidate)
+        return candidate
+
+    def temporary(self):
+        """The next of t1, t2, ... that nobody uses."""
+        while True:
+            self.counter += 1
+            name = f"t{self.counter}"
+            if name not in self.taken and name not in self.user:
+                self.taken.add(name)
+                return name
+
+
+@dataclass(frozen=True)
+class ForwardStep:
+    """One forward line: ``name = op(operands)``."""
+
+    node: object
+    name: str
+    op: object  # the Op row
+
+    @property
+    def operands(self):
+        return self.node.args
+
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """One chain-rule line: ``target (+)= upstream * local``."""
+
+    node: object  # the forward node whose gradient is passed on
+    index: int  # which of its operands receives it
+    operand: object
+    local: object  # IR of d node / d operand, over the forward nodes
+    target: str  # the operand's gradient name
+    upstream: str  # the node's gradient name
+    first: bool  # the operand's first contribution: '=' rather than '+='
+
+    @property
+    def op(self):
+        return OPS[self.node.op]
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One backward step with its numbers: grad[operand] += grad[node] * local."""
+
+    step: BackwardStep
+    upstream: float  # the gradient arriving at step.node
+    local: float  # the local derivative's value
+    amount: float  # upstream * local
+    total: float  # the operand's gradient after adding amount
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Every number of one evaluation: node values, gradients and the steps between."""
+
+    values: dict  # node -> value: inputs, operations and local derivatives
+    grads: dict  # node -> its complete gradient
+    contributions: tuple  # one Contribution per backward step, in order
+
+    def value_of(self, node):
+        return self.values[node] if node in self.values else node.value
+
+
+class Program:
+    """The straight-line schedule of one function's value and gradient.
+
+    ``forward`` and ``backward`` are the steps in the order they run; ``names``
+    and ``grads`` map nodes to identifiers.  Immutable once built.
+    """
+
+    __slots__ = ("expression", "variables", "wrt", "root", "forward", "backward",
+                 "names", "grads", "labels", "unreached", "__weakref__")
+
+    def __init__(self, expression, wrt=None):
+        variables, labels = admit(expression.root, expression.variables, expression.labels)
+        wrt = tuple(variables if wrt is None else wrt)
+        unknown = [name for name in wrt if name not in variables]
+        if unknown:
+            raise ValueError(f"cannot differentiate with respect to {', '.join(map(str, unknown))}"
+                             f": not an input (inputs: {', '.join(variables) or 'none'})")
+        root = expression.root
+        names = Names(set(variables) | set(labels.values()))
+        node_names = {var(name): names.user_name(name) for name in variables}
+        forward = [node for node in topological_order([root]) if node.args]
+        if len(forward) > MAX_OPERATIONS:
+            raise TooLargeError(f"the program has {len(forward):,} operations; symgrad compiles "
+                                f"at most {MAX_OPERATIONS:,} (about 2 GiB of memory): split it "
+                                "into smaller programs")
+        for node in forward:
+            if node in labels:
+                node_names[node] = names.user_name(labels[node])
+            elif node is root:
+                node_names[node] = names.fresh("out")
+            else:
+                node_names[node] = names.temporary()
+        steps = backward_steps(root, wrt)
+        grads = {}
+        for node in [root] + [step.operand for step in steps] + [var(name) for name in wrt]:
+            if node not in grads and node.op != "const":
+                grads[node] = names.fresh("grad_" + node_names[node])
+        assigned, backward = {root}, []
+        for step in steps:
+            backward.append(BackwardStep(step.node, step.index, step.operand, step.local,
+                                         grads[step.operand], grads[step.node],
+                                         step.operand not in assigned))
+            assigned.add(step.operand)
+        setattr_ = object.__setattr__
+        setattr_(self, "expression", expression)
+        setattr_(self, "variables", variables)
+        setattr_(self, "wrt", wrt)
+        setattr_(self, "root", root)
+        setattr_(self, "forward", tuple(ForwardStep(n, node_names[n], OPS[n.op]) for n in forward))
+        setattr_(self, "backward", tuple(backward))
+        setattr_(self, "names", MappingProxyType(node_names))
+        setattr_(self, "grads", MappingProxyType(grads))
+        setattr_(self, "labels", MappingProxyType(labels))
+        # Inputs of wrt that no step reaches: their gradient is 0.
+        setattr_(self, "unreached", tuple(n for n in wrt if var(n) not in assigned))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a Program is immutable")
+
+    def __repr__(self):
+        return (f"<symgrad.Program {self.describe(self.root, 40)!r}: {len(self.forward)} forward"
+                f", {len(self.backward)} backward steps>")
+
+    @property
+    def params(self):
+        """The identifiers of the inputs in the generated function's signature."""
+        return tuple(self.names[var(name)] for name in self.variables)
+
+    @property
+    def seed(self):
+        """The gradient name of the result (``grad_out``), or None with no gradient to seed."""
+        return self.grads.get(self.root)
+
+    @property
+    def value_name(self):
+        """How generated code refers to the result: its name, or a literal if it is constant."""
+        return self.names.get(self.root)
+
+    def grad_names(self):
+        """The gradient identifiers of ``wrt``, in order."""
+        return tuple(self.grads[var(name)] for name in self.wrt)
+
+    # The text of a step: what comments, explanations and drawings show -------------
+
+    def statement(self, node):
+        """``t2 = t1 + c``: a forward value over the names of its operands."""
+        return f"{self.names[node]} = {to_text(node, self.names)}"
+
+    def local_text(self, step, parenthesize=False):
+        """The local derivative of ``step`` over generated names: ``1 - out**2``."""
+        local = step.local
+        if local in self.names:
+            return self.names[local]
+        text = to_text(local, self.names)
+        return f"({text})" if parenthesize and local.args else text
+
+    def describe(self, node, limit=100):
+        """``node`` in the user's terms (their own names for other values), short enough to read."""
+        labels = {n: name for n, name in self.labels.items() if n is not node}
+        return to_text(node, labels, limit=limit)
+
+    # The one evaluator ---------------------------------------------------------------
+
+    def evaluate(self, point, gradients=True):
+        """Every value and gradient at ``point`` ({input: float}), step by step.
+
+        Returns a ``Trace``; raises ``EvaluationError`` naming the subexpression at
+        the first step whose value or gradient fails or is not finite, with the
+        numbers computed before it as the error's ``trace``.
+        """
+        values, grads, contributions = {}, {}, []
+        try:
+            self._run(point, gradients, values, grads, contributions)
+        except EvaluationError as error:
+            error.trace = Trace(values, grads, tuple(contributions))  # what was computed
+            raise
+        return Trace(values, grads, tuple(contributions))
+
+    def _run(self, point, gradients, values, grads, contributions):
+        for name in self.variables:
+            x = point[name]
+            if not math.isfinite(x):
+                raise EvaluationError(f"input {name} = {x} is not a finite number", name)
+            values[var(name)] = x
+        for step in self.forward:
+            self._compute(step.node, values, None)
+        if not gradients:
+            return
+        grads[self.root] = 1.0
+        for step in self.backward:
+            for node in topological_order([step.local], values):
+                if node.args and node not in values:
+                    self._compute(node, values, step)
+            upstream = grads[step.node]
+            local = values[step.local] if step.local in values else step.local.value
+            amount = upstream * local
+            total = amount if step.first else grads[step.operand] + amount
+            if not math.isfinite(total):
+                raise EvaluationError(
+                    f"the gradient with respect to {self.describe(step.operand)} is not "
+                    f"finite{self._context(step)}", self.describe(step.node))
+            grads[step.operand] = total
+            contributions.append(Contribution(step, upstream, local, amount, total))
+
+    def _compute(self, node, values, step):
+        operands = [values[a] if a in values else a.value for a in node.args]
+        try:
+            result = scalar_function(node.op)(*operands)
+        except (ArithmeticError, ValueError) as error:
+            what = "overflows" if isinstance(error, OverflowError) else (
+                f"is undefined: {_reason(error)}")
+            text = self.describe(node)
+            raise EvaluationError(f"{text} {what}{self._context(step)} "
+                                  f"({self._operand_values(node, values)})", text) from None
+        if isinstance(result, complex) or not math.isfinite(result):
+            text = self.describe(node)
+            raise EvaluationError(f"{text} overflows to {result}{self._context(step)} "
+                                  f"({self._operand_values(node, values)})", text)
+        values[node] = result
+
+    def _context(self, step):
+        if step is None:
+            return ""
+        return (f" in the gradient of {self.describe(step.node)} with respect to "
+                f"{self.describe(step.operand)}")
+
+    def _operand_values(self, node, values):
+        shown = [arg for arg in dict.fromkeys(node.args) if arg.op != "const"]
+        return ", ".join(f"{self.labels.get(arg) or self.describe(arg)} = "
+                         f"{values[arg] if arg in values else arg.value!r}"
+                         for arg in shown) or "all operands constant"
+
+
+def _reason(error):
+    if isinstance(error, ZeroDivisionError):
+        return "division by zero"
+    return str(error) or type(error).__name__
+

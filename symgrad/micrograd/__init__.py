@@ -1,0 +1,1 @@
+"""micrograd's API on symgrad: Value, nn, tracing Python functions, compiled losses."""

@@ -1,0 +1,89 @@
+"""Compiled losses: a model's per-sample loss, compiled once, evaluated over a batch.
+
+The model is called on symbols (``symgrad.tracing``), so the per-sample loss
+becomes one IR graph over parameters ``p0, p1, ...``, inputs ``x0, x1, ...`` and
+the target ``y``.  ``batchplan`` turns that graph into straight-line NumPy where
+whole layers run as one call; the result is the mean loss over the batch (plus
+an optional L2 term) and its gradient as one flat vector.  NumPy is imported
+only here.
+"""
+
+import numpy as np
+
+from ..backends import compile_source
+from ..backends.numpy import GLOBALS as NUMPY_GLOBALS
+from ..backends.numpy_loss import plan_loss
+from .tracing import Symbol, symbols
+
+
+def compile_loss(model, loss, n_inputs, l2=0.0):
+    """A ``CompiledLoss`` for ``loss(model(x), y)`` averaged over samples, plus ``l2 * sum(p**2)``.
+
+    ``loss(score, target)`` is written for Values (e.g. ``(1 - target*score).relu()``);
+    ``n_inputs`` is the length of one sample.
+    """
+    return CompiledLoss(model, loss, n_inputs, l2)
+
+
+class CompiledLoss:
+    """``loss(params, X, y) -> (mean loss, gradient)``; params and gradient are flat vectors.
+
+    ``X`` has one sample per row, ``y`` one target per sample.  ``parameters()``
+    reads the model's current parameters, ``load(params)`` writes them back.
+    """
+
+    def __init__(self, model, loss, n_inputs, l2=0.0):
+        self.model, self.l2 = model, float(l2)
+        self._params = model.parameters()
+        names = {p: f"p{i}" for i, p in enumerate(self._params)}
+        inputs = symbols(*(f"x{i}" for i in range(n_inputs)), values=names)
+        (target,) = symbols("y", values=names)
+        self._n_inputs, self._score = n_inputs, model(inputs)
+        self._predict = None
+        out = loss(self._score, target)
+        if not isinstance(out, Symbol):
+            raise TypeError("the loss must be computed from the model's output and the target, "
+                            f"got {type(out).__name__}")
+        self.source, self.lines, constants = plan_loss(
+            out.node, len(self._params), n_inputs, "y")
+        function = compile_source(self.source, "loss_and_grad", "compiled loss", self,
+                                  NUMPY_GLOBALS)
+        self._function, self._constants = function, constants
+
+    def __call__(self, params, X, y):
+        """(mean loss + L2 term, its gradient with respect to ``params``)."""
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2:
+            raise ValueError(f"X must have one sample per row, got shape {X.shape}")
+        value, grad = self._function(params, X.T, np.asarray(y, dtype=float), self._constants)
+        if self.l2:
+            value = value + self.l2 * (params @ params)
+            grad += (2 * self.l2) * params
+        return float(value), grad
+
+    def predict(self, params, X):
+        """The model's output for every row of ``X`` (single-output models)."""
+        if not isinstance(self._score, Symbol):
+            raise TypeError("predict needs a model with one output")
+        if self._predict is None:
+            source, _, constants = plan_loss(self._score.node, len(self._params),
+                                             self._n_inputs, "y", gradients=False)
+            function = compile_source(source, "loss_and_grad", "model output", self,
+                                      NUMPY_GLOBALS)
+            self._predict = function, constants
+        function, constants = self._predict
+        X = np.asarray(X, dtype=float)
+        return np.array(function(params, X.T, None, constants))
+
+    def parameters(self):
+        """The model's parameters as one flat vector, in ``model.parameters()`` order."""
+        return np.array([p.data for p in self._params])
+
+    def load(self, params):
+        """Write the flat vector ``params`` back into the model's Values."""
+        for p, value in zip(self._params, params.tolist()):
+            p.data = value
+
+    def size(self):
+        """How long the generated code is: ``{"forward": lines, "backward": lines}``."""
+        return dict(self.lines)

@@ -1,0 +1,1 @@
+"""Views of a Program: step-by-step explanation, drawings, notebook display."""
