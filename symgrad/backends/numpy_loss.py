@@ -1,18 +1,21 @@
-"""Vectorize a per-sample loss graph into straight-line NumPy over a batch.
+"""The NumPy backend's compiled losses: a per-sample loss program vectorized over a batch.
 
 A neural network's scalar graph is full of isomorphic nodes: every neuron of a
 layer computes ``b + w0*v0 + w1*v1 + ...`` over the same inputs ``v``.  This
-module finds such affine chains, stacks the ones that share inputs into one
-matrix product (a *dense* item, one row per neuron), lifts unary operators
-applied to every row of a stack (``relu`` of a layer) into one call, and leaves
-everything else as scalar nodes over 1-D batch arrays.  Arrays are laid out as
-(rows, batch).  The backward pass uses the operator table's partials for scalar
-and lifted nodes; a dense item's backward is the table's ``add`` and ``mul``
-partials (1; ``y`` and ``x``) summed over its terms, i.e. two matrix products.
+module reads the loss's ``Program``, finds such affine chains, stacks the ones
+that share inputs into one matrix product (a *dense* item, one row per neuron),
+lifts unary operators applied to every row of a stack (``relu`` of a layer) into
+one call, and leaves every other step as a line over 1-D batch arrays.  Arrays
+are laid out as (rows, batch).  The backward pass is the program's own backward
+steps: scalar and lifted steps print their local derivative from the program; a
+dense item's steps (the table's ``add`` and ``mul`` partials: 1; ``y`` and ``x``)
+summed over its terms are two matrix products.
 
 Generated code: ``loss_and_grad(P, X, Y, K) -> (mean loss, mean gradient)``
 with ``P`` the flat parameters, ``X`` (inputs, batch), ``Y`` (batch,) and ``K``
-the index arrays that pick each dense item's weights out of ``P``.
+the index arrays that pick each dense item's weights out of ``P``.  Names come
+from the program's allocator, in evaluation order; each backward block quotes
+its forward line and the operator's rule, as the scalar code does.
 """
 
 from dataclasses import dataclass, field
@@ -20,7 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import ir
-from ..core.autodiff import local_derivative, partial_pattern
+from ..core.ops import OPS
+from ..core.printer import to_text
+from ..core.program import Names
 from .numpy import PRINTER as NUMPY
 
 
@@ -35,32 +40,36 @@ class Vector:
     op: str = ""  # map: the operator
     weights: object = None  # dense: index array of P, shape (rows, len(source.rows))
     bias: object = None  # dense: index array of P, shape (rows, 1), or None
-    position: int = 0
+    position: float = 0
     extra: dict = field(default_factory=dict)
 
 
-def plan_loss(root, n_params, n_inputs, target, gradients=True):
-    """(source, {"forward": n, "backward": m}, constants) for the batch loss of ``root``.
+def plan_loss(program, n_params, n_inputs, target, gradients=True):
+    """(source, {"forward": n, "backward": m}, constants) for the batch loss of ``program``.
 
-    Without ``gradients`` the function returns ``root`` per sample instead.
+    ``program`` is the per-sample loss over inputs ``p0..``, ``x0..`` and ``target``,
+    differentiated with respect to the parameters.  Without ``gradients`` the
+    function returns the program's value per sample instead.
     """
-    return _Planner(root, n_params, n_inputs, target).emit(gradients)
+    return _Planner(program, n_params, n_inputs, target).emit(gradients)
 
 
 class _Planner:
-    def __init__(self, root, n_params, n_inputs, target):
-        self.root = root
-        self.order = ir.topological_order([root])
+    def __init__(self, program, n_params, n_inputs, target):
+        self.program = program
+        self.root = program.root
+        self.order = ir.topological_order([self.root])
         self.position = {node: i for i, node in enumerate(self.order)}
         self.param = {ir.var(f"p{i}"): i for i in range(n_params)}
         self.uses = {}
         for node in self.order:
             for arg in node.args:
                 self.uses[arg] = self.uses.get(arg, 0) + 1
-        self.needs = set()  # nodes with a parameter below: they take gradients
-        for node in self.order:
-            if node in self.param or any(a in self.needs for a in node.args):
-                self.needs.add(node)
+        self.steps = {}  # node -> its backward steps, in the program's order
+        for step in program.backward:
+            self.steps.setdefault(step.node, []).append(step)
+        # Nodes with a parameter below: the program passes them a gradient.
+        self.needs = {step.operand for step in program.backward} | {self.root}
         self.names = {ir.var(target): "Y"}
         self.vectors, self.row_of, self.constants = [], {}, []
         inputs = tuple(ir.var(f"x{i}") for i in range(n_inputs))
@@ -77,7 +86,6 @@ class _Planner:
         self.vectors.append(vector)
         for index, node in enumerate(vector.rows):
             self.row_of.setdefault(node, (vector, index))
-            self.names.setdefault(node, f"{vector.name}[{index}]")
         return vector
 
     def _term(self, node):
@@ -136,7 +144,7 @@ class _Planner:
             self.absorbed.update(n for n in internal if n not in rows)
             weights = np.array([m[1] for m in members], dtype=np.intp)
             bias = None if no_bias else np.array([[m[2]] for m in members], dtype=np.intp)
-            self._add_vector(Vector(f"A{len(self.vectors)}", rows, "dense", None,
+            self._add_vector(Vector("", rows, "dense", None,
                                     weights=weights, bias=bias, extra={"inputs": inputs},
                                     position=self.position[rows[0]]))
 
@@ -144,7 +152,7 @@ class _Planner:
         for vector in self.vectors:
             if vector.rows == nodes:
                 return vector
-        stack = Vector(f"S{len(self.vectors)}", nodes, "stack", position=position - 0.5)
+        stack = Vector("", nodes, "stack", position=position - 0.5)
         self.vectors.append(stack)  # its rows keep their own names
         return stack
 
@@ -166,10 +174,10 @@ class _Planner:
                     if any(r in self.row_of for r in rows):
                         continue
                     work.append(self._add_vector(Vector(
-                        f"A{len(self.vectors)}", rows, "map", vector, op=op,
+                        "", rows, "map", vector, op=op,
                         position=min(self.position[r] for r in rows))))
 
-    # ---- emission -------------------------------------------------------------
+    # ---- emission ----------------------------------------------------------------
     def _items(self):
         covered = set(self.row_of) | self.absorbed
         items = [(v.position, 0, v) for v in self.vectors if v.kind != "input"]
@@ -178,99 +186,132 @@ class _Planner:
         items.sort(key=lambda item: (item[0], item[1]))
         return [item[2] for item in items]
 
+    def _name_items(self, items):
+        """Names in evaluation order from the program's allocator: t1, t2, ..., out, W1..."""
+        allocate = Names({"P", "X", "Y", "K", "G", "n", "value"})
+        for node in self.param:
+            self.names[node] = f"P[{self.param[node]}]"
+        layers = 0
+        for item in items:
+            if isinstance(item, Vector):
+                item.name = allocate.temporary()
+                if item.kind == "dense":
+                    layers += 1
+                    item.extra["W"] = allocate.fresh(f"W{layers}")
+                for index, node in enumerate(item.rows):
+                    self.names.setdefault(node, f"{item.name}[{index}]")
+            else:
+                self.names[item] = allocate.fresh("out") if item is self.root \
+                    else allocate.temporary()
+        self.allocate = allocate
+
     def emit(self, gradients=True):
         items = self._items()
-        lines = ["def loss_and_grad(P, X, Y, K):", "    n = X.shape[1]"]
-        for node, index in self.param.items():
-            self.names.setdefault(node, f"P[{index}]")
-        counter = 0
+        self._name_items(items)
+        lines = ["def loss_and_grad(P, X, Y, K):", "    n = X.shape[1]", "    # forward pass"]
         for item in items:
             if isinstance(item, Vector):
                 if item.kind == "dense":
-                    item.extra["W"] = "W" + item.name
-                    lines.append(f"    W{item.name} = P[{self._constant(item.weights)}]")
-                lines.append(f"    {item.name} = {self._forward_vector(item)}")
+                    lines.append(f"    {item.extra['W']} = P[{self._constant(item.weights)}]")
+                item.extra["forward"] = self._forward_vector(item)
+                lines.append(f"    {item.name} = {item.extra['forward']}  # {self._describe(item)}")
             else:
-                counter += 1
-                self.names[item] = f"s{counter}"
                 operands = [NUMPY.atom(a, self.names, item.depends) for a in item.args]
-                lines.append(f"    s{counter} = {NUMPY.apply(item, operands)}")
-        forward = len(lines) - 1
+                lines.append(f"    {self.names[item]} = {NUMPY.apply(item, operands)}")
+        forward = _code_lines(lines) - 1
         if not gradients:
             lines.append(f"    return np.broadcast_to({self.names[self.root]}, (n,))")
             return "\n".join(lines) + "\n", {"forward": forward}, tuple(self.constants)
-        lines.append(f"    value = np.sum({self.names[self.root]}) / n")
+        root = self.names[self.root]
+        lines.append(f"    value = np.sum({root}) / n  # the mean over the batch")
         self.grad_lines, self.grads = [], {}
-        self.grad_lines.append("    G = np.zeros(P.shape[0])")
-        self._accumulate(self.root, "np.full(n, 1.0 / n)")
+        self.grad_lines += ["    # backward pass: the chain rule, from the mean back to P",
+                            "    G = np.zeros(P.shape[0])"]
+        self._accumulate(self.root, "np.full(n, 1.0 / n)", "d value/d out = 1/n")
         for item in reversed(items):
             if isinstance(item, Vector):
                 self._backward_vector(item)
             elif item in self.grads:
                 self._backward_scalar(item)
         lines += self.grad_lines + ["    return value, G"]
-        sizes = {"forward": forward, "backward": len(self.grad_lines)}
+        sizes = {"forward": forward, "backward": _code_lines(self.grad_lines)}
         return "\n".join(lines) + "\n", sizes, tuple(self.constants)
 
     def _constant(self, array):
         self.constants.append(array)
         return f"K[{len(self.constants) - 1}]"
 
+    def _describe(self, vector):
+        """The forward comment of a vector: what each of its rows holds."""
+        rows = len(vector.rows)
+        if vector.kind == "stack":
+            return f"{rows} values stacked as rows"
+        if vector.kind == "map":
+            return f"{vector.op}({vector.source.name}) row by row"
+        terms = len(vector.source.rows)
+        bias = "b + " if vector.bias is not None else ""
+        return (f"{rows} row{'s' if rows > 1 else ''} of {bias}w·{vector.source.name}, "
+                f"{terms} term{'s' if terms > 1 else ''} each")
+
     def _forward_vector(self, vector):
         if vector.kind == "stack":
             return f"np.stack([{', '.join(self.names[n] for n in vector.rows)}])"
         source = vector.source.name
         if vector.kind == "map":
-            x = ir.var(source)
-            return NUMPY.apply(ir.apply(vector.op, x), [source])
+            return NUMPY.apply(vector.rows[0], [source])
         line = f"{vector.extra['W']} @ {source}"
         if vector.bias is not None:
             line += f" + P[{self._constant(vector.bias)}]"
         return line
 
-    def _accumulate(self, node, contribution):
+    def _grad_name(self, name):
+        return self.allocate.fresh("grad_" + name.split("[")[0])
+
+    def _accumulate(self, node, contribution, note=""):
         """Add ``contribution`` to the gradient of ``node``."""
         if node not in self.needs:
             return
         out = self.grad_lines
+        note = f"  # {note}" if note else ""
         if node in self.param:
-            out.append(f"    G[{self.param[node]}] += np.sum({contribution})")
+            out.append(f"    G[{self.param[node]}] += np.sum({contribution}){note}")
         elif node in self.row_of:
             vector, index = self.row_of[node]
-            name = "g" + vector.name
             if vector.name not in self.grads:
-                out.append(f"    {name} = np.zeros(({len(vector.rows)}, n))")
-                self.grads[vector.name] = name
-            out.append(f"    {name}[{index}] += {contribution}")
+                self.grads[vector.name] = self._grad_name(vector.name)
+                out.append(f"    {self.grads[vector.name]} = np.zeros(({len(vector.rows)}, n))")
+            out.append(f"    {self.grads[vector.name]}[{index}] += {contribution}{note}")
         elif node in self.grads:
-            out.append(f"    {self.grads[node]} = {self.grads[node]} + {contribution}")
+            # Never += on a NumPy gradient: it may be the very array another one names.
+            out.append(f"    {self.grads[node]} = {self.grads[node]} + {contribution}{note}")
         else:
-            self.grads[node] = "g" + self.names[node]
-            out.append(f"    {self.grads[node]} = {contribution}")
+            self.grads[node] = self._grad_name(self.names[node])
+            out.append(f"    {self.grads[node]} = {contribution}{note}")
 
-    def _accumulate_vector(self, vector, contribution):
-        name = "g" + vector.name
+    def _accumulate_vector(self, vector, contribution, note):
         if vector.name in self.grads:
-            self.grad_lines.append(f"    {name} = {name} + {contribution}")
+            name = self.grads[vector.name]
+            self.grad_lines.append(f"    {name} = {name} + {contribution}  # {note}")
         else:
-            self.grads[vector.name] = name
-            self.grad_lines.append(f"    {name} = {contribution}")
+            self.grads[vector.name] = name = self._grad_name(vector.name)
+            self.grad_lines.append(f"    {name} = {contribution}  # {note}")
 
     def _backward_scalar(self, node):
-        grad = self.grads[node]
-        for index, operand in enumerate(node.args):
-            if operand not in self.needs:
-                continue
-            local = local_derivative(node, index)
-            if ir.is_const(local, 0):
-                continue
+        """The program's backward steps of ``node``, over batch arrays."""
+        grad, names = self.grads[node], self.names
+        op = OPS[node.op]
+        self.grad_lines.append(f"    # {names[node]} = {to_text(node, names)}  [{op.rule}]")
+        for step in self.steps.get(node, ()):
+            local = step.local
             if ir.is_const(local, 1.0):
-                self._accumulate(operand, grad)
+                contribution = grad
             elif ir.is_const(local, -1.0):
-                self._accumulate(operand, f"-{grad}")
+                contribution = f"-{grad}"
             else:
-                text = NUMPY.inline(local, self.names)
-                self._accumulate(operand, f"{grad} * ({text})")
+                contribution = f"{grad} * {NUMPY.factor(local, names)}"
+            note = f"{op.name}: d {names[node]}/d {names[step.operand]} = " \
+                   f"{ir_text(local, names)}"
+            self._accumulate(step.operand, contribution, note)
 
     def _backward_vector(self, vector):
         grad = self.grads.get(vector.name)
@@ -281,15 +322,46 @@ class _Planner:
             for index, node in enumerate(vector.rows):
                 self._accumulate(node, f"{grad}[{index}]")
         elif vector.kind == "map":
-            if any(r in self.needs for r in source.rows):
-                names = {ir.var("x"): source.name, ir.var("out"): vector.name}
-                partial = NUMPY.inline(partial_pattern(vector.op, 0)[-1], names)
-                self._accumulate_vector(source, f"{grad} * ({partial})")
+            self._backward_map(vector, grad)
         else:
-            self.grad_lines.append(
-                f"    G[{self._constant(vector.weights)}] += {grad} @ {source.name}.T")
-            if vector.bias is not None:
-                self.grad_lines.append(
-                    f"    G[{self._constant(vector.bias[:, 0])}] += np.add.reduce({grad}, 1)")
-            if any(r in self.needs for r in source.rows):
-                self._accumulate_vector(source, f"{vector.extra['W']}.T @ {grad}")
+            self._backward_dense(vector, grad)
+
+    def _backward_map(self, vector, grad):
+        """Every row's step is the same rule: print the first row's local over the arrays."""
+        source, op = vector.source, OPS[vector.op]
+        with_steps = [r for r in vector.rows if r in self.steps]
+        if not with_steps:
+            return  # no parameter below the source: nothing to pass on
+        self.grad_lines.append(f"    # {vector.name} = {op.name}({source.name}), row by row  "
+                               f"[{op.rule}]")
+        row = with_steps[0]
+        steps = self.steps[row]
+        names = {**self.names, row: vector.name, row.args[0]: source.name}
+        local = NUMPY.factor(steps[0].local, names)
+        note = f"{op.name}: d {vector.name}/d {source.name} = {ir_text(steps[0].local, names)}"
+        self._accumulate_vector(source, f"{grad} * {local}", note)
+
+    def _backward_dense(self, vector, grad):
+        """The add and mul steps of every row's chain b + w0*v0 + ..., as matrix products."""
+        source, weights = vector.source, vector.extra["W"]
+        self.grad_lines.append(f"    # {vector.name} = {vector.extra['forward']}  [each row is "
+                               "b + w0*v0 + w1*v1 + ...: d/db = 1, d/dw = v, d/dv = w]")
+        self.grad_lines.append(f"    G[{self._constant(vector.weights)}] += {grad} @ "
+                               f"{source.name}.T  # mul: d {vector.name}/d {weights} = "
+                               f"{source.name}")
+        if vector.bias is not None:
+            self.grad_lines.append(f"    G[{self._constant(vector.bias[:, 0])}] += "
+                                   f"np.add.reduce({grad}, 1)  # add: d {vector.name}/d b = 1")
+        if any(r in self.needs for r in source.rows):
+            self._accumulate_vector(source, f"{weights}.T @ {grad}",
+                                    f"mul: d {vector.name}/d {source.name} = {weights}")
+
+
+def ir_text(node, names):
+    """A node over the generated names, in the language (for comments)."""
+    return names[node] if node in names else to_text(node, names, limit=60)
+
+
+def _code_lines(lines):
+    """How many lines compute something (comments and the signature do not count)."""
+    return sum(1 for line in lines if not line.lstrip().startswith("#"))

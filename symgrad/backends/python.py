@@ -8,8 +8,8 @@ changes the template column and the module name.
 """
 
 from ..core.ir import var
-from ..core.ops import OPS, infix_template
-from ..core.printer import ATOM, UNARY, render, to_text
+from ..core.ops import OPS, PRODUCT, infix_template
+from ..core.printer import ATOM, UNARY, precedence, render, to_text
 from ..core.runtime import PYTHON_GLOBALS
 from . import compile_source
 
@@ -63,7 +63,16 @@ class PythonPrinter:
         """An expression over already named values: a local derivative in a gradient line."""
         if root in names:
             return names[root]
-        return render(root, names, lambda node: self.literal(node.value), self.template)
+        return render(root, names, self._leaf, self.template)
+
+    def factor(self, root, names):
+        """``inline`` text as a factor of a product: parenthesised unless it binds tightly."""
+        text = self.inline(root, names)
+        tight = precedence(root, names, self._leaf, self.template) >= PRODUCT + 1
+        return text if tight and not text.startswith("-") else f"({text})"
+
+    def _leaf(self, node):
+        return self.literal(node.value)
 
     def function(self, program, function_name, gradients=True):
         """Source of one function: the forward pass and, if asked, the backward pass."""
@@ -113,9 +122,7 @@ class PythonPrinter:
         local = step.local
         if local.op == "const" and local.value in (1.0, -1.0):
             return step.upstream if local.value == 1.0 else f"-{step.upstream}"
-        text = self.inline(local, names)
-        simple = local in names or (not local.args and not text.startswith("-"))
-        return f"{step.upstream} * {text}" if simple else f"{step.upstream} * ({text})"
+        return f"{step.upstream} * {self.factor(local, names)}"
 
 
 def _small_int_exponent(node):

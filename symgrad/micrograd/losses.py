@@ -13,6 +13,8 @@ import numpy as np
 from ..backends import compile_source
 from ..backends.numpy import GLOBALS as NUMPY_GLOBALS
 from ..backends.numpy_loss import plan_loss
+from ..core.expression import Expression
+from ..core.program import Program
 from .tracing import Symbol, symbols
 
 
@@ -44,8 +46,9 @@ class CompiledLoss:
         if not isinstance(out, Symbol):
             raise TypeError("the loss must be computed from the model's output and the target, "
                             f"got {type(out).__name__}")
+        self.program = self._program(out.node, gradients=True)
         self.source, self.lines, constants = plan_loss(
-            out.node, len(self._params), n_inputs, "y")
+            self.program, len(self._params), n_inputs, "y")
         function = compile_source(self.source, "loss_and_grad", "compiled loss", self,
                                   NUMPY_GLOBALS)
         self._function, self._constants = function, constants
@@ -66,14 +69,21 @@ class CompiledLoss:
         if not isinstance(self._score, Symbol):
             raise TypeError("predict needs a model with one output")
         if self._predict is None:
-            source, _, constants = plan_loss(self._score.node, len(self._params),
-                                             self._n_inputs, "y", gradients=False)
+            program = self._program(self._score.node, gradients=False)
+            source, _, constants = plan_loss(program, len(self._params), self._n_inputs, "y",
+                                             gradients=False)
             function = compile_source(source, "loss_and_grad", "model output", self,
                                       NUMPY_GLOBALS)
             self._predict = function, constants
         function, constants = self._predict
         X = np.asarray(X, dtype=float)
         return np.array(function(params, X.T, None, constants))
+
+    def _program(self, root, gradients):
+        """The per-sample program over p0.., x0.. and y, differentiated by the parameters."""
+        params = [f"p{i}" for i in range(len(self._params))]
+        variables = params + [f"x{i}" for i in range(self._n_inputs)] + ["y"]
+        return Program(Expression(root, variables), params if gradients else ())
 
     def parameters(self):
         """The model's parameters as one flat vector, in ``model.parameters()`` order."""
