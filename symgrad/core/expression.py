@@ -1,5 +1,7 @@
 """``Expression``: a program's output node with its inputs and the names it gave to values."""
 
+from types import MappingProxyType
+
 from .gate import admit, from_plain, to_rows
 from .ir import Node, topological_order, variables_of
 from .printer import to_program
@@ -19,9 +21,14 @@ class Expression:
     def __init__(self, root, variables=None, labels=None, text=None):
         if variables is None:
             variables = variables_of([root]) if isinstance(root, Node) else ()
-        self.root = root
-        self.variables, self.labels = admit(root, variables, labels)
-        self.text = text if isinstance(text, str) else None
+        variables, labels = admit(root, variables, labels)
+        for name, value in (("root", root), ("variables", variables),
+                            ("labels", MappingProxyType(labels)),
+                            ("text", text if isinstance(text, str) else None)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("an Expression cannot change: build a new one (through the gate)")
 
     def __str__(self):
         return "; ".join(to_program(self.root, self.labels, reserved=self.variables))

@@ -32,10 +32,11 @@ def admit(root, variables, labels):
     for name in variables:
         if not is_name(name):
             raise GraphError(f"not a valid input name: {name!r}")
-    if len(set(variables)) != len(variables):
+    listed = set(variables)
+    if len(listed) != len(variables):
         twice = sorted({name for name in variables if variables.count(name) > 1})
         raise GraphError(f"input named twice: {', '.join(twice)}")
-    missing = [name for name in used if name not in set(variables)]
+    missing = [name for name in used if name not in listed]
     if missing:
         raise GraphError(f"the graph uses {', '.join(missing)}, which the input list lacks")
     reachable = set(order)

@@ -14,10 +14,11 @@ import keyword
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 from .autodiff import backward_steps
 from .errors import EvaluationError, TooLargeError
-from .gate import admit
+from .expression import Expression
 from .ir import topological_order, var
 from .ops import OPS
 from .printer import to_text
@@ -78,8 +79,7 @@ class Names:
                 return name
 
 
-@dataclass(frozen=True)
-class ForwardStep:
+class ForwardStep(NamedTuple):
     """One forward line: ``name = op(operands)``."""
 
     node: object
@@ -91,8 +91,7 @@ class ForwardStep:
         return self.node.args
 
 
-@dataclass(frozen=True)
-class BackwardStep:
+class BackwardStep(NamedTuple):
     """One chain-rule line: ``target (+)= upstream * local``."""
 
     node: object  # the forward node whose gradient is passed on
@@ -142,9 +141,14 @@ class Program:
                  "names", "grads", "labels", "unreached", "__weakref__")
 
     def __init__(self, expression, wrt=None):
-        variables, labels = admit(expression.root, expression.variables, expression.labels)
+        if not isinstance(expression, Expression):
+            raise TypeError(f"a Program is built from an Expression, not "
+                            f"{type(expression).__name__}")
+        # An Expression was admitted by the gate when it was made, and cannot change.
+        variables, labels = expression.variables, expression.labels
         wrt = tuple(variables if wrt is None else wrt)
-        unknown = [name for name in wrt if name not in variables]
+        listed = set(variables)
+        unknown = [name for name in wrt if name not in listed]
         if unknown:
             raise ValueError(f"cannot differentiate with respect to {', '.join(map(str, unknown))}"
                              f": not an input (inputs: {', '.join(variables) or 'none'})")

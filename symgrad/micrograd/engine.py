@@ -209,9 +209,11 @@ def to_ir(root, names=None, unnamed="inputs"):
     or constants holding their data (``unnamed="constants"``, used when tracing a
     model whose parameters are named).  Numbers met by a Value stay constants.
     """
-    names = dict(names or {})
+    names = names or {}
     order = topological_order(root)
-    taken = set(names.values()) | set(FUNCTIONS)
+    # Only names for leaves and labels need the taken set (building it per traced
+    # Value would cost the number of parameters each time).
+    taken = set(names.values()) | set(FUNCTIONS) if unnamed == "inputs" else set(FUNCTIONS)
     built, variables, labels, point, counter = {}, [], {}, {}, 0
     for value in order:
         if value in names:

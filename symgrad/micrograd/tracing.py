@@ -35,6 +35,8 @@ class Symbol:
         if isinstance(other, _NUMBER):
             return ir.const(other)
         if isinstance(other, Value):
+            if other in self.names:  # a parameter: the common case when tracing a model
+                return ir.var(self.names[other])
             return to_ir(other, self.names, unnamed="constants")[0]
         return None
 
