@@ -43,9 +43,11 @@ def check(program, **options):
 
     Returns a ``CheckReport``; ``report.ok`` says whether everything agreed.
     """
+    from .compiled import CompiledFunction
     from .crosscheck import check as run_check
 
-    return run_check(program, **options)
+    f = program if isinstance(program, CompiledFunction) else compile(program)
+    return run_check(f, **options)
 
 
 def draw(expression, values=None, backward=False, rankdir="LR"):

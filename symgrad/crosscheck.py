@@ -77,9 +77,7 @@ def check(program, points=5, seed=0, at=None, symbolic=True):
     (a dict of input values) when given.  Points where the program is undefined
     are skipped.  ``symbolic=False`` skips ``simplify``, which can be slow.
     """
-    from .compiled import CompiledFunction
-
-    f = program if isinstance(program, CompiledFunction) else _compile(program)
+    f = program  # a CompiledFunction: symgrad.check compiles text and Expressions first
     symbols = symbols_for(f.variables)
     value = to_sympy(f.expression.root, symbols)
     ours = {name: to_sympy(g.root, symbols) for name, g in f.gradients.items()}
@@ -91,12 +89,6 @@ def check(program, points=5, seed=0, at=None, symbolic=True):
         _compare_at(f, point, symbols, expected, rows)
     rules = tuple(sorted({n.op for n in ir.topological_order([f.expression.root]) if n.args}))
     return CheckReport(str(f.expression), chosen, rows, rules)
-
-
-def _compile(program):
-    from . import compile
-
-    return compile(program)
 
 
 def _provably_equal(a, b):

@@ -85,3 +85,15 @@ def test_printing_round_trips_through_the_parser():
     for text in ["a - (b - c)", "(a**b)**c", "-(x + y)", "x**-y", "a/(b*c)", "(-2)**x"]:
         printed = str(symgrad.parse(text))
         assert symgrad.parse(printed).root is symgrad.parse(text).root, printed
+
+
+def test_grammar_aliases_are_the_infix_rows_of_the_operator_table():
+    import re
+
+    from symgrad.core.ops import OPS
+    from symgrad.core.syntax import grammar_text
+
+    aliases = set(re.findall(r"->\s*(\w+)", grammar_text()))
+    structural = {"assign", "number", "name", "call", "pos"}
+    infix = {name for name, op in OPS.items() if op.symbol is not None}
+    assert aliases - structural == infix
