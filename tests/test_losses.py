@@ -106,3 +106,43 @@ def test_bad_shapes_and_losses_are_refused_clearly():
         loss(loss.parameters(), X[0], Y)
     with pytest.raises(TypeError, match="the loss must be computed"):
         compile_loss(_model(5, [3, 1]), lambda score, y: 1.0, n_inputs=2)
+
+
+class Shuffled(Module):
+    """An MLP whose parameters come in a scrambled order: no layer is a slice of P."""
+
+    def __init__(self, model, seed):
+        self.model = model
+        self.order = list(model.parameters())
+        random.Random(seed).shuffle(self.order)
+
+    def __call__(self, x):
+        return self.model(x)
+
+    def parameters(self):
+        return self.order
+
+
+def test_a_layout_that_is_no_slice_picks_weights_by_index_arrays():
+    model = Shuffled(_model(3, [4, 3, 1]), seed=5)
+    loss = compile_loss(model, svm, n_inputs=2)
+    assert "K0 = np.array(" in loss.source and "P[K0]" in loss.source
+    value, grad = loss(loss.parameters(), X, Y)
+    expected_value, expected_grad = _engine_loss(model, svm, X, Y, 0.0)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-14)
+
+
+def test_micrographs_layout_reads_weights_as_views_of_p():
+    loss = compile_loss(_model(2, [16, 16, 1]), svm, n_inputs=2)
+    assert "W1 = P[0:48].reshape(16, 3)[:, :2]" in loss.source and "K0" not in loss.source
+    assert "# t2 = W1 @ X + b1  [each row is b + w0*v0" in loss.source
+
+
+def test_the_loss_backend_is_chosen_from_the_registry():
+    import symgrad
+
+    with pytest.raises(symgrad.SymgradError, match="does not compile losses"):
+        compile_loss(_model(2, [2, 1]), svm, n_inputs=2, backend="python")
+    with pytest.raises(symgrad.SymgradError, match="unknown backend 'fortran'"):
+        compile_loss(_model(2, [2, 1]), svm, n_inputs=2, backend="fortran")

@@ -21,6 +21,9 @@ SIGNATURES = {
     "value_and_grad": "f(*inputs) -> (value, (gradient per wrt input))",
     "value": "f(*inputs) -> value",
     "batch": "f(*arrays) -> (values, (gradients per wrt input)), arrays of one shape",
+    # A loss program's inputs are p0, p1, ... (parameters, its wrt), x0, x1, ... and y.
+    "loss": "f(P, X, Y) -> (mean value over the batch, gradient by P); X is (inputs, batch)",
+    "loss_values": "f(P, X, Y) -> the value per sample",
 }
 MODULES = {"python": "python", "numpy": "numpy"}
 DEFAULT = "python"

@@ -11,11 +11,16 @@ steps: scalar and lifted steps print their local derivative from the program; a
 dense item's steps (the table's ``add`` and ``mul`` partials: 1; ``y`` and ``x``)
 summed over its terms are two matrix products.
 
-Generated code: ``loss_and_grad(P, X, Y, K) -> (mean loss, mean gradient)``
-with ``P`` the flat parameters, ``X`` (inputs, batch), ``Y`` (batch,) and ``K``
-the index arrays that pick each dense item's weights out of ``P``.  Names come
-from the program's allocator, in evaluation order; each backward block quotes
-its forward line and the operator's rule, as the scalar code does.
+The loss program's inputs follow one convention: parameters ``p0, p1, ...``,
+one sample's inputs ``x0, x1, ...`` and the target ``y``; it is differentiated
+with respect to the parameters.  Generated code: ``loss_and_grad(P, X, Y) ->
+(mean loss, mean gradient)`` with ``P`` the flat parameters, ``X`` (inputs,
+batch) and ``Y`` (batch,); without gradients, ``loss_values(P, X, Y)`` gives the
+value per sample.  A layer's weights are views of ``P`` (micrograd's parameter
+order makes them slices); another layout picks them with index arrays written
+into the module.  Names come from the program's allocator, in evaluation order;
+each backward block quotes its forward line and the operator's rule, as the
+scalar code does.
 """
 
 from dataclasses import dataclass, field
@@ -26,7 +31,10 @@ from ..core import ir
 from ..core.ops import OPS
 from ..core.printer import to_text
 from ..core.program import Names
-from .numpy import PRINTER as NUMPY
+from .python import PythonPrinter
+
+NUMPY = PythonPrinter("numpy", "np")
+FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values"}
 
 
 @dataclass
@@ -44,14 +52,12 @@ class Vector:
     extra: dict = field(default_factory=dict)
 
 
-def plan_loss(program, n_params, n_inputs, target, gradients=True):
-    """(source, {"forward": n, "backward": m}, constants) for the batch loss of ``program``.
-
-    ``program`` is the per-sample loss over inputs ``p0..``, ``x0..`` and ``target``,
-    differentiated with respect to the parameters.  Without ``gradients`` the
-    function returns the program's value per sample instead.
-    """
-    return _Planner(program, n_params, n_inputs, target).emit(gradients)
+def emit(program, kind="loss"):
+    """The source of the batch loss (``kind="loss"``) or its per-sample values ("loss_values")."""
+    n_params = sum(1 for name in program.variables if name[0] == "p")
+    n_inputs = sum(1 for name in program.variables if name[0] == "x")
+    planner = _Planner(program, n_params, n_inputs, "y")
+    return planner.emit(FUNCTION_NAMES[kind], gradients=kind == "loss")
 
 
 class _Planner:
@@ -198,6 +204,7 @@ class _Planner:
                 if item.kind == "dense":
                     layers += 1
                     item.extra["W"] = allocate.fresh(f"W{layers}")
+                    item.extra["b"] = allocate.fresh(f"b{layers}")
                 for index, node in enumerate(item.rows):
                     self.names.setdefault(node, f"{item.name}[{index}]")
             else:
@@ -205,23 +212,24 @@ class _Planner:
                     else allocate.temporary()
         self.allocate = allocate
 
-    def emit(self, gradients=True):
+    def emit(self, function_name, gradients=True):
         items = self._items()
         self._name_items(items)
-        lines = ["def loss_and_grad(P, X, Y, K):", "    n = X.shape[1]", "    # forward pass"]
+        lines = [f"def {function_name}(P, X, Y):", "    n = X.shape[1]", "    # forward pass"]
         for item in items:
             if isinstance(item, Vector):
                 if item.kind == "dense":
-                    lines.append(f"    {item.extra['W']} = P[{self._constant(item.weights)}]")
+                    lines.append(f"    {item.extra['W']} = {self._select('P', item.weights)}")
+                    if item.bias is not None:
+                        lines.append(f"    {item.extra['b']} = {self._select('P', item.bias)}")
                 item.extra["forward"] = self._forward_vector(item)
                 lines.append(f"    {item.name} = {item.extra['forward']}  # {self._describe(item)}")
             else:
                 operands = [NUMPY.atom(a, self.names, item.depends) for a in item.args]
                 lines.append(f"    {self.names[item]} = {NUMPY.apply(item, operands)}")
-        forward = _code_lines(lines) - 1
         if not gradients:
             lines.append(f"    return np.broadcast_to({self.names[self.root]}, (n,))")
-            return "\n".join(lines) + "\n", {"forward": forward}, tuple(self.constants)
+            return self._module(lines)
         root = self.names[self.root]
         lines.append(f"    value = np.sum({root}) / n  # the mean over the batch")
         self.grad_lines, self.grads = [], {}
@@ -234,12 +242,44 @@ class _Planner:
             elif item in self.grads:
                 self._backward_scalar(item)
         lines += self.grad_lines + ["    return value, G"]
-        sizes = {"forward": forward, "backward": _code_lines(self.grad_lines)}
-        return "\n".join(lines) + "\n", sizes, tuple(self.constants)
+        return self._module(lines)
 
-    def _constant(self, array):
-        self.constants.append(array)
-        return f"K[{len(self.constants) - 1}]"
+    def _module(self, lines):
+        """The function, after the index arrays it reads (when a layout needed any)."""
+        arrays = [f"K{i} = np.array({array.tolist()!r}, dtype=np.intp)"
+                  for i, array in enumerate(self.constants)]
+        return "\n".join(arrays + lines) + "\n"
+
+    def _add_into(self, array, indices, name, contribution, note):
+        """``array[indices] += contribution``, through a named view where there is one."""
+        selected = self._select(array, indices)
+        if "[K" in selected:  # an index array gives a copy: add through the index itself
+            self.grad_lines.append(f"    {selected} += {contribution}  # {note}")
+            return
+        name = self.allocate.fresh(name)
+        self.grad_lines.append(f"    {name} = {selected}  # a view of {array}")
+        self.grad_lines.append(f"    {name} += {contribution}  # {note}")
+
+    def _select(self, array, indices):
+        """``array`` at ``indices`` (a 2-D index matrix): a strided view where possible.
+
+        micrograd's parameter order (per neuron: weights, then bias) makes a layer's
+        weights rows of a reshaped slice, ``P[0:48].reshape(16, 3)[:, :2]``: a view,
+        so reading costs no copy and ``+=`` through it writes into ``G``.  Any other
+        layout falls back to an index array passed in ``K``.
+        """
+        rows, columns = indices.shape
+        start = int(indices[0, 0])
+        stride = int(indices[1, 0] - start) if rows > 1 else columns
+        expected = start + stride * np.arange(rows)[:, None] + np.arange(columns)[None, :]
+        if stride >= columns and np.array_equal(indices, expected):
+            if columns == 1:
+                step = "" if stride == 1 else f":{stride}"
+                return f"{array}[{start}:{start + rows * stride}{step}, None]"
+            whole = "" if stride == columns else f"[:, :{columns}]"
+            return f"{array}[{start}:{start + rows * stride}].reshape({rows}, {stride}){whole}"
+        self.constants.append(indices)
+        return f"{array}[K{len(self.constants) - 1}]"
 
     def _describe(self, vector):
         """The forward comment of a vector: what each of its rows holds."""
@@ -261,7 +301,7 @@ class _Planner:
             return NUMPY.apply(vector.rows[0], [source])
         line = f"{vector.extra['W']} @ {source}"
         if vector.bias is not None:
-            line += f" + P[{self._constant(vector.bias)}]"
+            line += f" + {vector.extra['b']}"
         return line
 
     def _grad_name(self, name):
@@ -346,12 +386,12 @@ class _Planner:
         source, weights = vector.source, vector.extra["W"]
         self.grad_lines.append(f"    # {vector.name} = {vector.extra['forward']}  [each row is "
                                "b + w0*v0 + w1*v1 + ...: d/db = 1, d/dw = v, d/dv = w]")
-        self.grad_lines.append(f"    G[{self._constant(vector.weights)}] += {grad} @ "
-                               f"{source.name}.T  # mul: d {vector.name}/d {weights} = "
-                               f"{source.name}")
+        self._add_into("G", vector.weights, "grad_" + weights, f"{grad} @ {source.name}.T",
+                       f"mul: d {vector.name}/d {weights} = {source.name}")
         if vector.bias is not None:
-            self.grad_lines.append(f"    G[{self._constant(vector.bias[:, 0])}] += "
-                                   f"np.add.reduce({grad}, 1)  # add: d {vector.name}/d b = 1")
+            bias = vector.extra["b"]
+            self._add_into("G", vector.bias, "grad_" + bias, f"np.add.reduce({grad}, 1)[:, None]",
+                           f"add: d {vector.name}/d {bias} = 1")
         if any(r in self.needs for r in source.rows):
             self._accumulate_vector(source, f"{weights}.T @ {grad}",
                                     f"mul: d {vector.name}/d {source.name} = {weights}")
@@ -360,8 +400,3 @@ class _Planner:
 def ir_text(node, names):
     """A node over the generated names, in the language (for comments)."""
     return names[node] if node in names else to_text(node, names, limit=60)
-
-
-def _code_lines(lines):
-    """How many lines compute something (comments and the signature do not count)."""
-    return sum(1 for line in lines if not line.lstrip().startswith("#"))

@@ -1,30 +1,29 @@
 """Compiled losses: a model's per-sample loss, compiled once, evaluated over a batch.
 
 The model is called on symbols (``symgrad.tracing``), so the per-sample loss
-becomes one IR graph over parameters ``p0, p1, ...``, inputs ``x0, x1, ...`` and
-the target ``y``.  ``batchplan`` turns that graph into straight-line NumPy where
-whole layers run as one call; the result is the mean loss over the batch (plus
-an optional L2 term) and its gradient as one flat vector.  NumPy is imported
-only here.
+becomes one Program over parameters ``p0, p1, ...``, inputs ``x0, x1, ...`` and
+the target ``y``.  A backend (NumPy by default) prints it as straight-line code
+where whole layers run as one call; the result is the mean loss over the batch
+(plus an optional L2 term) and its gradient as one flat vector.  NumPy is
+imported only here.
 """
 
 import numpy as np
 
-from ..backends import compile_source
-from ..backends.numpy import GLOBALS as NUMPY_GLOBALS
-from ..backends.numpy_loss import plan_loss
+from .. import backends
+from ..core.errors import SymgradError
 from ..core.expression import Expression
 from ..core.program import Program
 from .tracing import Symbol, symbols
 
 
-def compile_loss(model, loss, n_inputs, l2=0.0):
+def compile_loss(model, loss, n_inputs, l2=0.0, backend="numpy"):
     """A ``CompiledLoss`` for ``loss(model(x), y)`` averaged over samples, plus ``l2 * sum(p**2)``.
 
     ``loss(score, target)`` is written for Values (e.g. ``(1 - target*score).relu()``);
-    ``n_inputs`` is the length of one sample.
+    ``n_inputs`` is the length of one sample; ``backend`` prints the code.
     """
-    return CompiledLoss(model, loss, n_inputs, l2)
+    return CompiledLoss(model, loss, n_inputs, l2, backend)
 
 
 class CompiledLoss:
@@ -34,8 +33,12 @@ class CompiledLoss:
     reads the model's current parameters, ``load(params)`` writes them back.
     """
 
-    def __init__(self, model, loss, n_inputs, l2=0.0):
-        self.model, self.l2 = model, float(l2)
+    def __init__(self, model, loss, n_inputs, l2=0.0, backend="numpy"):
+        self._backend = backends.get(backend)
+        if "loss" not in self._backend.KINDS:
+            raise SymgradError(f"the {backend} backend does not compile losses; backends that "
+                               "do: numpy")
+        self.model, self.l2, self.backend = model, float(l2), backend
         self._params = model.parameters()
         names = {p: f"p{i}" for i, p in enumerate(self._params)}
         inputs = symbols(*(f"x{i}" for i in range(n_inputs)), values=names)
@@ -47,18 +50,15 @@ class CompiledLoss:
             raise TypeError("the loss must be computed from the model's output and the target, "
                             f"got {type(out).__name__}")
         self.program = self._program(out.node, gradients=True)
-        self.source, self.lines, constants = plan_loss(
-            self.program, len(self._params), n_inputs, "y")
-        function = compile_source(self.source, "loss_and_grad", "compiled loss", self,
-                                  NUMPY_GLOBALS)
-        self._function, self._constants = function, constants
+        self.source = self._backend.emit(self.program, "loss")
+        self._function = self._backend.load(self.source, "loss", "compiled loss", self)
 
     def __call__(self, params, X, y):
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
         X = np.asarray(X, dtype=float)
         if X.ndim != 2:
             raise ValueError(f"X must have one sample per row, got shape {X.shape}")
-        value, grad = self._function(params, X.T, np.asarray(y, dtype=float), self._constants)
+        value, grad = self._function(params, X.T, np.asarray(y, dtype=float))
         if self.l2:
             value = value + self.l2 * (params @ params)
             grad += (2 * self.l2) * params
@@ -70,14 +70,10 @@ class CompiledLoss:
             raise TypeError("predict needs a model with one output")
         if self._predict is None:
             program = self._program(self._score.node, gradients=False)
-            source, _, constants = plan_loss(program, len(self._params), self._n_inputs, "y",
-                                             gradients=False)
-            function = compile_source(source, "loss_and_grad", "model output", self,
-                                      NUMPY_GLOBALS)
-            self._predict = function, constants
-        function, constants = self._predict
+            source = self._backend.emit(program, "loss_values")
+            self._predict = self._backend.load(source, "loss_values", "model output", self)
         X = np.asarray(X, dtype=float)
-        return np.array(function(params, X.T, None, constants))
+        return np.array(self._predict(params, X.T, None))
 
     def _program(self, root, gradients):
         """The per-sample program over p0.., x0.. and y, differentiated by the parameters."""
@@ -95,5 +91,14 @@ class CompiledLoss:
             p.data = value
 
     def size(self):
-        """How long the generated code is: ``{"forward": lines, "backward": lines}``."""
-        return dict(self.lines)
+        """How long the generated code is: ``{"forward": lines, "backward": lines}``.
+
+        Lines that compute something; comments and the signature do not count.
+        """
+        code = [line for line in self.source.splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+        marker = next(i for i, line in enumerate(self.source.splitlines())
+                      if "# backward pass" in line)
+        before = sum(1 for line in self.source.splitlines()[:marker]
+                     if line.strip() and not line.lstrip().startswith("#"))
+        return {"forward": before - 1, "backward": len(code) - before - 1}
