@@ -22,7 +22,7 @@ SIGNATURES = {
     "value": "f(*inputs) -> value",
     "batch": "f(*arrays) -> (values, (gradients per wrt input)), arrays of one shape",
 }
-MODULES = {"python": "python", "numpy": "numpy"}
+MODULES = {"python": "python", "numpy": "numpy", "c": "c"}
 DEFAULT = "python"
 # Where a backend prints no batch function, batches run on this one.
 BATCH_FALLBACK = "numpy"
