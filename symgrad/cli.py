@@ -19,6 +19,7 @@ examples:
   symgrad "tanh(a*b + c)" --at a=2 b=-3 c=10    value and gradient at a point
   symgrad "tanh(a*b + c)" --at a=2,b=-3,c=10 --explain
   symgrad "tanh(a*b + c)" --code                the generated Python
+  symgrad "tanh(a*b + c)" --code --backend c    the generated C
   symgrad "tanh(a*b + c)" --json --at a=2 b=-3 c=10
   symgrad "tanh(a*b + c)" --check               compare with SymPy and finite differences
   symgrad "x**2*y" --wrt x --simplify
@@ -59,13 +60,16 @@ def build_parser():
     output.add_argument("--json", action="store_true",
                         help="print one JSON object (a stable format, see below)")
     output.add_argument("--code", action="store_true",
-                        help="print the generated Python, exactly what runs")
+                        help="print the generated code (Python unless --backend), exactly "
+                             "what runs")
     output.add_argument("--explain", action="store_true",
                         help="walk the backward pass step by step at --at")
     output.add_argument("--dot", action="store_true",
                         help="print the graph as Graphviz DOT text")
     output.add_argument("--graph", action="store_true",
                         help="print the graph as a tree in the terminal")
+    parser.add_argument("--backend", choices=("python", "numpy", "c"), default="python",
+                        help="the backend that compiles the program (default: python)")
     parser.add_argument("--svg", metavar="FILE", help="draw the graph into FILE (needs Graphviz)")
     parser.add_argument("--png", metavar="FILE", help="draw the graph into FILE (needs Graphviz)")
     parser.add_argument("--traceback", action="store_true",
@@ -108,7 +112,7 @@ def run(args):
     """Everything after parsing the options; errors propagate to ``main``."""
     text = read_program(args)
     expression = parse(text)
-    f = compile(expression, wrt=parse_wrt(args.wrt, expression.variables))
+    f = compile(expression, wrt=parse_wrt(args.wrt, expression.variables), backend=args.backend)
     point = parse_point(args.at, f.variables) if args.at else None
     if point is not None:
         try:

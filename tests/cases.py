@@ -112,3 +112,17 @@ def _generated():
 
 
 CORPUS = HAND_WRITTEN + _generated()
+
+
+def _backends():
+    """The backends every convention is tested on; C is skipped only on explicit request."""
+    import os
+
+    import pytest
+
+    no_cc = os.environ.get("SYMGRAD_NO_CC") == "1"
+    return ["python", pytest.param("c", marks=pytest.mark.skipif(
+        no_cc, reason="SYMGRAD_NO_CC=1: C backend tests turned off explicitly"))]
+
+
+BACKENDS = _backends()

@@ -26,7 +26,9 @@ from .runtime import scalar_function
 
 # Words no generated identifier may be, in any backend: Python's keywords and the
 # module names generated code uses, every operator name (helpers are called by
-# it), and C's keywords and <math.h> names.
+# it), C's keywords, <math.h> and <fenv.h> names, and the C backend's own names.
+# C also keeps identifiers that begin with __ or _ and a capital (__LINE__) for
+# its own macros: see ``_reserved``.
 C_WORDS = frozenset("""
     auto break case char const continue default do double else enum extern float for goto
     if inline int long register restrict return short signed sizeof static struct switch
@@ -34,7 +36,13 @@ C_WORDS = frozenset("""
     acos asin atan atan2 cos sin tan cosh sinh tanh exp log log10 pow sqrt fabs floor ceil
     fmax fmin fmod hypot isfinite isnan isinf j0 j1 jn y0 y1 yn erf erfc gamma lgamma
     tgamma round trunc cbrt expm1 log1p log2 exp2 copysign nan HUGE_VAL INFINITY NAN
-    main size_t ptrdiff_t
+    main size_t ptrdiff_t NULL offsetof wchar_t float_t double_t fpclassify signbit isnormal
+    isgreater isgreaterequal isless islessequal islessgreater isunordered HUGE_VALF HUGE_VALL
+    FP_NAN FP_INFINITE FP_ZERO FP_SUBNORMAL FP_NORMAL FP_ILOGB0 FP_ILOGBNAN FP_FAST_FMA
+    MATH_ERRNO MATH_ERREXCEPT math_errhandling fenv_t fexcept_t feclearexcept fetestexcept
+    FE_OVERFLOW FE_DIVBYZERO FE_INVALID FE_UNDERFLOW FE_INEXACT FE_ALL_EXCEPT
+    symgrad_in symgrad_out symgrad_n symgrad_i symgrad_status symgrad_array symgrad_call
+    symgrad_fpe symgrad_tuple symgrad_io
 """.split())
 RESERVED = (frozenset(keyword.kwlist) | frozenset(OPS) | C_WORDS
             | {"math", "np", "jnp", "jax", "__debug__", "__builtins__"})
@@ -52,6 +60,8 @@ class Names:
 
     def user_name(self, wanted):
         """The user's own name where every backend allows it, else a close renaming."""
+        if _c_implementation_name(wanted):
+            return self.fresh("v" + wanted)
         if wanted in RESERVED or wanted in self.taken:
             return self.fresh(wanted + "_" if wanted in RESERVED else wanted)
         self.taken.add(wanted)
@@ -77,6 +87,11 @@ class Names:
             if name not in self.taken and name not in self.user:
                 self.taken.add(name)
                 return name
+
+
+def _c_implementation_name(name):
+    """``__x`` or ``_X``: C reserves these for the compiler, which predefines some as macros."""
+    return name.startswith("__") or (name[:1] == "_" and name[1:2].isupper())
 
 
 class ForwardStep(NamedTuple):

@@ -1,0 +1,121 @@
+"""The C backend against the Python and NumPy backends, measured side by side in one run.
+
+1. The lecture's neuron: ``f.value_and_grad(**inputs)`` with backend python and c,
+   and the raw C call (the ctypes call of the compiled function on ready buffers).
+2. ``f.batch`` over 10^6 points of ``tanh(a*b + c)``: numpy against c.
+3. Compile time of the C backend: cold (a fresh cache directory) and cached.
+
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every system alike (they
+would tune NumPy's BLAS per machine; nothing here uses BLAS, but the run should
+not depend on them).  Results are checked to agree before timing.
+
+    python benchmarks/bench_c.py
+"""
+
+import os
+
+for _name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    os.environ.pop(_name, None)
+
+import array  # noqa: E402
+import ctypes  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import timeit  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import symgrad  # noqa: E402
+from symgrad.backends import c as c_backend  # noqa: E402
+from symgrad.backends import cbuild  # noqa: E402
+
+NEURON = "tanh(x1*w1 + x2*w2 + b)"
+NEURON_POINT = {"x1": 2.0, "w1": -3.0, "x2": 0.0, "w2": 1.0, "b": 6.8813735870195432}
+BATCH = "tanh(a*b + c)"
+POINTS = 10**6
+
+
+def median_time(function, number, repeat=7):
+    """Median seconds per call over ``repeat`` runs of ``number`` calls."""
+    return statistics.median(timeit.repeat(function, number=number, repeat=repeat)) / number
+
+
+def neuron():
+    python = symgrad.compile(NEURON)
+    c = symgrad.compile(NEURON, backend="c")
+    assert python.value_and_grad(**NEURON_POINT) == c.value_and_grad(**NEURON_POINT)
+    point = NEURON_POINT
+    t_python = median_time(lambda: python.value_and_grad(**point), 20_000)
+    t_c = median_time(lambda: c.value_and_grad(**point), 20_000)
+    # The raw call: the compiled function on buffers prepared once.
+    library = ctypes.PyDLL(cbuild.build(c.source))
+    raw = library.value_and_grad
+    raw.restype, raw.argtypes = ctypes.c_int, (ctypes.c_void_p, ctypes.c_void_p)
+    buffer = array.array("d", list(point.values()) + [0.0] * 6)
+    address = buffer.buffer_info()[0]
+    out = address + 8 * len(point)
+    t_raw = median_time(lambda: raw(address, out), 100_000)
+    return t_python, t_c, t_raw
+
+
+def batch():
+    numpy_ = symgrad.compile(BATCH, backend="numpy")
+    c = symgrad.compile(BATCH, backend="c")
+    rng = np.random.default_rng(0)
+    inputs = {name: rng.uniform(-2, 2, POINTS) for name in "abc"}
+    expected, got = numpy_.batch(**inputs), c.batch(**inputs)
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-12)
+    t_numpy = median_time(lambda: numpy_.batch(**inputs), 1, repeat=9)
+    t_c = median_time(lambda: c.batch(**inputs), 1, repeat=9)
+    return t_numpy, t_c
+
+
+def compile_times():
+    """Seconds to compile the neuron with backend c: a cold cache, then a warm one."""
+    cold, cached = [], []
+    saved = os.environ.get("XDG_CACHE_HOME")
+    try:
+        for _ in range(5):
+            with tempfile.TemporaryDirectory() as directory:
+                os.environ["XDG_CACHE_HOME"] = directory
+                start = time.perf_counter()
+                symgrad.compile(NEURON, backend="c")
+                cold.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                symgrad.compile(NEURON, backend="c")
+                cached.append(time.perf_counter() - start)
+    finally:
+        if saved is None:
+            os.environ.pop("XDG_CACHE_HOME", None)
+        else:
+            os.environ["XDG_CACHE_HOME"] = saved
+    python = median_time(lambda: symgrad.compile(NEURON), 20)
+    return statistics.median(cold), statistics.median(cached), python
+
+
+def main():
+    print(f"symgrad's C backend ({' '.join(cbuild.compiler())}: "
+          f"{cbuild.version(tuple(cbuild.compiler())).splitlines()[0]}; flags "
+          f"{' '.join(cbuild.FLAGS)})")
+    t_python, t_c, t_raw = neuron()
+    print(f"\nthe lecture's neuron {NEURON}, value_and_grad(**inputs), median per call:")
+    print(f"  backend python      {t_python * 1e6:8.2f} µs")
+    print(f"  backend c           {t_c * 1e6:8.2f} µs   ({t_c / t_python:.2f}x python's time)")
+    print(f"  raw C call          {t_raw * 1e6:8.2f} µs   (ctypes, buffers ready; target < 0.3)")
+    t_numpy, t_cb = batch()
+    print(f"\nf.batch over {POINTS:,} points of {BATCH}, median per call:")
+    print(f"  backend numpy       {t_numpy * 1e3:8.2f} ms")
+    print(f"  backend c           {t_cb * 1e3:8.2f} ms   ({t_numpy / t_cb:.1f}x faster; "
+          "target >= 5x)")
+    cold, cached, python = compile_times()
+    print(f"\ncompile time of {NEURON} (text -> callable), median:")
+    print(f"  backend python      {python * 1e3:8.2f} ms")
+    print(f"  backend c, cold     {cold * 1e3:8.2f} ms   (runs the C compiler)")
+    print(f"  backend c, cached   {cached * 1e3:8.2f} ms   (loads the cached library)")
+    print(f"\nscalar calls go through ctypes ({c_backend.__name__}); the figures vary "
+          "with the machine, the ratios less so.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Building generated C into a shared library, cached per user on disk.
+
+The library's name is a sha256 of the source, the compiler's version and the
+flags, so a cached file is only ever reused for the same code.  The cache
+directory is created 0700 and refused unless it is the user's own and nobody
+else can write to it; files are written under a temporary name and moved into
+place with ``os.replace`` (safe when several processes build at once), and
+opened with ``O_NOFOLLOW``.  Nothing is ever unpickled.
+"""
+
+import functools
+import hashlib
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..core.errors import SymgradError
+
+# -ffp-contract=off: no fused multiply-add, so results match Python's to the bit.
+# Never -ffast-math: it would break inf, nan and the order of operations.
+FLAGS = ("-std=c99", "-O2", "-fPIC", "-shared", "-ffp-contract=off")
+INSTALL_HINT = ("install one (Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc; "
+                "macOS: xcode-select --install) or set CC to its path")
+
+
+class CompilerError(SymgradError):
+    """No usable C compiler, an unsafe cache directory, or code the compiler refused."""
+
+
+def compiler():
+    """The compiler command as a list: ``$CC`` if set, else ``cc``; CompilerError if missing."""
+    wanted = os.environ.get("CC") or "cc"
+    words = shlex.split(wanted)
+    found = shutil.which(words[0]) if words else None
+    if found is None:
+        raise CompilerError(f"the C backend needs a C compiler, and {wanted!r} was not found"
+                            f"{' (from CC)' if os.environ.get('CC') else ''}: {INSTALL_HINT}")
+    return [found] + words[1:]
+
+
+@functools.lru_cache(maxsize=None)
+def version(command):
+    """The compiler's ``--version`` text: part of the cache key."""
+    try:
+        done = subprocess.run([*command, "--version"], capture_output=True, text=True,
+                              timeout=60)
+    except OSError as error:
+        raise CompilerError(f"cannot run the C compiler {command[0]}: {error.strerror}: "
+                            f"{INSTALL_HINT}") from None
+    return done.stdout.strip() or done.stderr.strip()
+
+
+def cache_dir():
+    """``$XDG_CACHE_HOME/symgrad/c`` (if absolute) or ``~/.cache/symgrad/c``, checked."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
+    path = root / "symgrad" / "c"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(path)
+    except OSError as error:
+        raise CompilerError(f"cannot create the C backend's cache {path}: "
+                            f"{error.strerror}") from None
+    problem = (
+        "it is a symbolic link" if stat.S_ISLNK(info.st_mode)
+        else "it is not a directory" if not stat.S_ISDIR(info.st_mode)
+        else "it belongs to another user" if hasattr(os, "getuid") and info.st_uid != os.getuid()
+        else "other users can write to it" if info.st_mode & 0o022
+        else None)
+    if problem:
+        raise CompilerError(f"refusing the C backend's cache {path}: {problem} (remove it, or "
+                            "set XDG_CACHE_HOME to another directory)")
+    return path
+
+
+def _safe_file(path):
+    """Whether ``path`` is a regular file of ours that only we can write; never follows a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise CompilerError(f"refusing the cached library {path}: {error.strerror} (a symbolic "
+                            "link or an unreadable file); remove it") from None
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if (not stat.S_ISREG(info.st_mode) or info.st_mode & 0o022
+            or (hasattr(os, "getuid") and info.st_uid != os.getuid())):
+        raise CompilerError(f"refusing the cached library {path}: not a regular file of yours "
+                            "that only you can write; remove it")
+    return True
+
+
+def build(source):
+    """The path of a shared library compiled from ``source``: cached, else built now."""
+    command = compiler()
+    key = hashlib.sha256("\0".join([version(tuple(command)), " ".join(FLAGS), source])
+                         .encode()).hexdigest()[:40]
+    directory = cache_dir()
+    target = directory / f"{key}.so"
+    if _safe_file(target):
+        return str(target)
+    fd, c_path = tempfile.mkstemp(suffix=".c", prefix=".build-", dir=directory)
+    so_path = c_path[:-2] + ".so"
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(source)
+        done = subprocess.run([*command, *FLAGS, "-o", so_path, c_path, "-lm"],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines()[-20:]
+            raise CompilerError("the C compiler refused the generated code (a symgrad bug; "
+                                "please report it):\n" + "\n".join(detail))
+        os.chmod(so_path, 0o700)
+        os.replace(so_path, target)
+    finally:
+        for leftover in (c_path, so_path):
+            try:
+                os.unlink(leftover)
+            except FileNotFoundError:
+                pass
+    _safe_file(target)
+    return str(target)
+
