@@ -108,6 +108,8 @@ class _Graph:
         """The graph as SVG, every value and gradient filled in."""
         parts = [f'<svg id="graph" role="img" '
                  f'width="{self.width:.0f}" height="{self.height:.0f}" '
+                 # Shrunk to fit the window, but never below readable: then it scrolls.
+                 f'style="min-width: {0.75 * self.width:.0f}px" '
                  f'viewBox="0 0 {self.width:.0f} {self.height:.0f}">',
                  "<title>The graph: each value's data and gradient</title>",
                  '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" '
@@ -293,7 +295,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.3em; margin: 0 0 .3em; }
 h1 code, .program { font-family: ui-monospace, monospace; }
-.graph { border: 1px solid #ddd; padding: 4px; }
+.graph { border: 1px solid #ddd; padding: 4px; overflow-x: auto; }
 #graph { max-width: 100%; height: auto; }
 svg text { font: 12px ui-monospace, "DejaVu Sans Mono", monospace; fill: #222; }
 .box rect { fill: #fff; stroke: #444; }
@@ -361,6 +363,13 @@ SCRIPT = """
     document.getElementById("step-words").textContent = step.words;
     document.getElementById("prev").disabled = current === 0;
     document.getElementById("next").disabled = current === steps.length - 1;
+    var box = document.getElementById(step.hot[0]), graph = box && box.closest(".graph");
+    if (graph) {
+      var b = box.getBoundingClientRect(), g = graph.getBoundingClientRect();
+      if (b.left < g.left || b.right > g.right) {
+        graph.scrollLeft += b.left - g.left - g.width / 2;
+      }
+    }
     var line = document.getElementById("L" + step.line), pane = line && line.parentNode.parentNode;
     if (line && (line.offsetTop < pane.scrollTop ||
                  line.offsetTop + line.offsetHeight > pane.scrollTop + pane.clientHeight)) {
