@@ -24,6 +24,7 @@ examples:
   symgrad "tanh(a*b + c)" --check               compare with SymPy and finite differences
   symgrad "x**2*y" --wrt x --simplify
   symgrad "tanh(a*b + c)" --at a=2 b=-3 c=10 --svg graph.svg
+  symgrad "tanh(a*b + c)" --at a=2 b=-3 c=10 --html page.html   step through backprop
   symgrad -f model.sg --graph                   a program from a file ('-' reads stdin)
 
 Put the program before --at (or end --at's list with --).
@@ -72,6 +73,8 @@ def build_parser():
                         help="the backend that compiles the program (default: python)")
     parser.add_argument("--svg", metavar="FILE", help="draw the graph into FILE (needs Graphviz)")
     parser.add_argument("--png", metavar="FILE", help="draw the graph into FILE (needs Graphviz)")
+    parser.add_argument("--html", metavar="FILE",
+                        help="write a page stepping through the code at --at into FILE")
     parser.add_argument("--traceback", action="store_true",
                         help="show Python's traceback on errors (for debugging symgrad)")
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
@@ -86,6 +89,8 @@ def main(argv=None):
         parser.error("give a program or -f FILE (not both)")
     if args.explain and not args.at:
         parser.error("--explain needs --at, the point to explain")
+    if args.html and not args.at:
+        parser.error("--html needs --at, the point whose numbers the page shows")
     if args.check and args.json:
         parser.error("--check prints a report, which would not be JSON; run it separately")
     try:
@@ -121,6 +126,8 @@ def run(args):
             raise EvaluationError(locate(str(error), error.expression, text)) from None
     if args.svg or args.png:
         write_images(args, f, point)
+    if args.html:
+        write_html(args.html, f, point)
     print_output(args, f, point)
     return print_check(f, point) if args.check else 0
 
@@ -326,3 +333,11 @@ def write_images(args, f, point):
             except OSError as error:
                 raise InputError(f"cannot write {path}: {error.strerror}") from None
             print(f"symgrad: wrote {path}", file=sys.stderr)
+
+
+def write_html(path, f, point):
+    try:
+        f.to_html(point, path)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror}") from None
+    print(f"symgrad: wrote {path}", file=sys.stderr)

@@ -15,6 +15,7 @@ from .core.expression import Expression, to_plain
 from .core.gate import from_plain
 from .core.printer import to_program, to_text
 from .core.program import Program
+from .views.html import to_html as html_page
 from .views.notebook import NotebookDisplay
 
 _FLOAT = {float}
@@ -217,6 +218,23 @@ class CompiledFunction(NotebookDisplay):
         except EvaluationError as problem:
             return problem
         return EvaluationError(f"evaluation failed: {error}") if error else None
+
+    def to_html(self, point=None, path=None):
+        """A page stepping through the forward and backward pass at ``point`` (see ``views.html``).
+
+        ``point`` ({input: number}) defaults to the last ``value_and_grad`` inputs.
+        Returns the HTML text; with ``path``, also writes it there.
+        """
+        if point is None:
+            if self._last_inputs is None:
+                raise SymgradError("to_html needs a point: pass point={input: value}, or call "
+                                   "value_and_grad first")
+            point = self._last_inputs
+        page = html_page(self.program, point)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(page)
+        return page
 
 
 def _rebuild(plain, wrt, backend=backends.DEFAULT):

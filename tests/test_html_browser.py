@@ -1,0 +1,158 @@
+"""The stepping page in a real browser: headless Chromium clicks through the lecture's neuron.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` packages and the ``selenium``
+package (in the ``dev`` extra).  Without them this test fails, saying how to
+install them; ``SYMGRAD_NO_BROWSER=1`` skips it explicitly.  The browser never
+touches the network: the page is opened from a file.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import sympy
+
+import symgrad
+
+ROOT = Path(__file__).parent.parent
+SCREENSHOT = ROOT / "docs" / "images" / "stepper.png"
+NEURON = "n = x1*w1 + x2*w2 + b; o = tanh(n); o"
+POINT = {"x1": 2.0, "w1": -3.0, "x2": 0.0, "w2": 1.0, "b": 6.8813735870195432}
+INSTALL = ("the browser test needs headless Chromium: apt-get install chromium chromium-driver "
+           "and pip install selenium (or pip install -e '.[dev]'); set SYMGRAD_NO_BROWSER=1 to "
+           "skip it on purpose")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1280,1000")
+
+
+def expected_gradients():
+    """d o / d node for every box of the neuron, and o, by SymPy from the lecture's formulas.
+
+    Each intermediate gets a symbol of its own, so SymPy differentiates o with
+    respect to it; values are substituted at 30 digits.
+    """
+    x1, w1, x2, w2, b, t1, t2, t3, n, o = sympy.symbols("x1 w1 x2 w2 b t1 t2 t3 n o")
+    inputs = {x1: POINT["x1"], w1: POINT["w1"], x2: POINT["x2"], w2: POINT["w2"], b: POINT["b"]}
+    at = {s: sympy.Float(v, 30) for s, v in inputs.items()}
+    at[t1], at[t2] = (x1 * w1).subs(at), (x2 * w2).subs(at)
+    at[t3] = at[t1] + at[t2]
+    at[n] = at[t3] + at[b]
+    at[o] = sympy.tanh(at[n])
+    o_over = {  # o written over each node, with everything else as the lecture computes it
+        "o": o, "n": sympy.tanh(n), "t3": sympy.tanh(t3 + b),
+        "t1": sympy.tanh(t1 + x2 * w2 + b), "t2": sympy.tanh(x1 * w1 + t2 + b),
+        **{str(s): sympy.tanh(x1 * w1 + x2 * w2 + b) for s in inputs},
+    }
+    symbols = {str(s): s for s in (x1, w1, x2, w2, b, t1, t2, t3, n, o)}
+    grads = {name: float(sympy.diff(e, symbols[name]).subs(at)) for name, e in o_over.items()}
+    return float(at[o]), grads
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if os.environ.get("SYMGRAD_NO_BROWSER") == "1":
+        pytest.skip("SYMGRAD_NO_BROWSER=1: the browser test was turned off on purpose")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    if chromium is None or not os.path.exists(driver_path):
+        pytest.fail(INSTALL, pytrace=False)
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail(INSTALL, pytrace=False)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def page(browser, tmp_path_factory):
+    path = tmp_path_factory.mktemp("page") / "neuron.html"
+    symgrad.compile(NEURON).to_html(POINT, path)
+    browser.get(path.as_uri())
+    return browser
+
+
+def shown(driver, kind):
+    """{box name: the number its data or grad field shows, or None for '?'}."""
+    fields = driver.find_elements("css selector", f"text.{kind}")
+    result = {}
+    for field in fields:
+        number = field.text.split()[1]
+        result[field.get_attribute("data-name")] = None if number == "?" else float(number)
+    return result
+
+
+def press(driver, key):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).send_keys(key).perform()
+
+
+def test_stepping_through_the_neuron_shows_each_gradient_sympy_finds(page):
+    from selenium.webdriver.common.keys import Keys
+
+    value, expected = expected_gradients()
+    count = int(page.find_element("id", "step-count").text.split()[-1])
+    assert page.find_element("id", "step-count").text == f"Step 0 of {count}"
+    # At the start only the inputs are known.
+    assert shown(page, "grad") == dict.fromkeys(expected)
+    assert shown(page, "data")["x1"] == 2.0 and shown(page, "data")["o"] is None
+    seen = {}
+    for step in range(1, count + 1):
+        if step % 3 == 0:  # every third step by the keyboard, the others by the button
+            press(page, Keys.ARROW_RIGHT)
+        else:
+            page.find_element("id", "next").click()
+        assert page.find_element("id", "step-count").text == f"Step {step} of {count}"
+        lines = page.find_elements("css selector", ".line.current")
+        assert len(lines) == 1
+        code = page.find_element("id", "step-code").text
+        assert lines[0].text.strip().startswith(code)
+        for name, number in shown(page, "grad").items():
+            if number is not None and name not in seen:
+                seen[name] = number
+                # The line that filled in this gradient is the one highlighted.
+                assert code.startswith(f"grad_{name} ")
+                assert number == pytest.approx(expected[name], rel=1e-3, abs=1e-9), name
+    assert set(seen) == set(expected)
+    assert [seen[name] for name in ("x1", "w1", "x2", "w2")] == [-1.5, 1.0, 0.5, 0.0]
+    assert shown(page, "data")["o"] == pytest.approx(value, rel=1e-3)
+    assert page.find_element("id", "next").get_property("disabled")
+
+
+def test_stepping_back_hides_what_the_line_computed(page):
+    from selenium.webdriver.common.keys import Keys
+
+    press(page, Keys.END)
+    last = shown(page, "grad")
+    assert None not in last.values()
+    press(page, Keys.ARROW_LEFT)  # undoes grad_w1 = grad_t1 * x1, the last line
+    assert shown(page, "grad")["w1"] is None and shown(page, "grad")["x1"] == last["x1"]
+    page.find_element("id", "prev").click()
+    assert shown(page, "grad")["x1"] is None
+    press(page, Keys.HOME)
+    assert set(shown(page, "grad").values()) == {None}
+
+
+def test_a_screenshot_for_the_readme(page):
+    from selenium.webdriver.common.keys import Keys
+
+    press(page, Keys.HOME)
+    words = ""
+    while not words.startswith("Backward through t2"):  # halfway back: some grads still '?'
+        press(page, Keys.ARROW_RIGHT)
+        words = page.find_element("id", "step-words").text
+    press(page, Keys.ARROW_RIGHT)
+    image = page.get_screenshot_as_png()
+    assert image.startswith(b"\x89PNG")
+    if not SCREENSHOT.exists() or SCREENSHOT.read_bytes() != image:
+        SCREENSHOT.write_bytes(image)
