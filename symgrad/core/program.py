@@ -18,7 +18,7 @@ from types import MappingProxyType
 from .autodiff import backward_steps
 from .errors import EvaluationError, TooLargeError
 from .gate import admit
-from .ir import topological_order, var
+from .ir import MAX_OPERATIONS, topological_order, var
 from .ops import OPS
 from .printer import to_text
 from .runtime import scalar_function
@@ -37,7 +37,6 @@ C_WORDS = frozenset("""
 """.split())
 RESERVED = (frozenset(keyword.kwlist) | frozenset(OPS) | C_WORDS
             | {"math", "np", "jnp", "jax", "__debug__", "__builtins__"})
-MAX_OPERATIONS = 300_000  # memory grows by about 7 KiB per operation
 
 
 class Names:

@@ -7,6 +7,7 @@ Every Lark error is translated into a ``ParseError``; users never see Lark types
 """
 
 import difflib
+import re
 from functools import lru_cache
 
 from lark import Token, Tree
@@ -38,11 +39,32 @@ def parse(text):
     if len(text) > MAX_TEXT:
         raise TooLargeError(f"the program is {len(text):,} characters long; symgrad reads at "
                             f"most {MAX_TEXT:,}: split it into smaller programs")
+    _check_operator_count(text)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
         raise _translate(error, text) from error
     return _Builder(text).program(tree.children)
+
+
+_COMMENT = re.compile(r"#[^\n]*")
+_CALL = re.compile(r"\w[ \t\f\r]*\(")
+
+
+def _check_operator_count(text):
+    """Refuse, before parsing, text with more operators than a program may have operations.
+
+    Each operation comes from one operator symbol or call in the text, so their count
+    bounds the operations; counting characters is fast where parsing 2,000,000 of
+    them takes half a minute.
+    """
+    code = _COMMENT.sub("", text) if "#" in text else text
+    count = (sum(code.count(symbol) for symbol in "+-*/^") - code.count("**")
+             + len(_CALL.findall(code)))
+    if count > ir.MAX_OPERATIONS:
+        raise TooLargeError(f"the program has {count:,} operators and calls; symgrad "
+                            f"compiles at most {ir.MAX_OPERATIONS:,} operations: split it "
+                            "into smaller programs")
 
 
 class _Builder:
