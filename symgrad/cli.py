@@ -389,7 +389,12 @@ def print_json(f, point, simplify):
         result["value"], result["gradient"] = value, gradient
     if simplify:
         result["simplified"] = simplified(f)
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    try:  # RFC 8259 has no inf or nan: such a value is an error, not invalid JSON
+        text = json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise EvaluationError(f"the value or a gradient at {format_point(point)} is not "
+                              "finite, and JSON has no number for it") from None
+    print(text)
 
 
 def print_check(f, point):

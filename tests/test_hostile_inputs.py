@@ -48,6 +48,10 @@ COMMANDS = [
     ("{symgrad} x --at x=nan", 2, "'nan' is not a finite number"),
     ("{symgrad} x --at 'x=y*2'", 2, "'y*2' is not a finite number"),
     ("{symgrad} x --at 'x=__import__(\"os\")'", 2, "is not a finite number"),
+    # --json is strict JSON: a non-finite number is an error, never "Infinity"
+    ("{symgrad} 'x*0 + 1e999' --json --at x=1", 2, "is not finite, and JSON has no number"),
+    ("{symgrad} 'x*0 - 1e999' --json --at x=1", 2, "-1e999 overflows to -inf"),
+    ("{symgrad} -- -1e999 --json", 0, "\"expression\": \"-1e999\""),
     # closed or full streams: one line, status 1
     ("{symgrad} x > /dev/full", 1, "symgrad: error: No space left on device"),
     ("{symgrad} x >&-", 1, "symgrad: error: standard output is closed"),
