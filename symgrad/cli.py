@@ -7,11 +7,16 @@ only by the options that need them.
 """
 
 import argparse
+import errno
+import io
+import math
 import sys
 
 from . import __version__, compile, parse
-from .core.errors import EvaluationError, SymgradError
+from .core.errors import EvaluationError, SymgradError, TooLargeError
 from .core.printer import format_number
+from .core.program import Program
+from .core.syntax import MAX_TEXT
 
 EXAMPLES = """\
 examples:
@@ -27,7 +32,9 @@ examples:
   symgrad "tanh(a*b + c)" --at a=2 b=-3 c=10 --html page.html   step through backprop
   symgrad -f model.sg --graph                   a program from a file ('-' reads stdin)
 
-Put the program before --at (or end --at's list with --).
+The program may stand before or after the options; one starting with '-'
+is taken as the program when it is no option ('symgrad -- -x' always is).
+--at values are numbers or constant expressions such as pi/2 or -1/3.
 --json prints {"expression", "variables", "derivatives"} and, with --at,
 {"value", "gradient"}; with --simplify also "simplified".
 """
@@ -48,7 +55,7 @@ def build_parser():
     parser.add_argument("program", nargs="?",
                         help="the program, e.g. 'tanh(a*b + c)'; '-' reads it from stdin")
     parser.add_argument("-f", "--file", metavar="FILE", help="read the program from FILE")
-    parser.add_argument("--at", nargs="+", metavar="NAME=VALUE",
+    parser.add_argument("--at", nargs="+", action="append", metavar="NAME=VALUE",
                         help="the point: a=2 b=-3 c=10 or a=2,b=-3,c=10")
     parser.add_argument("--wrt", metavar="NAMES",
                         help="differentiate only with respect to these inputs, e.g. a,c")
@@ -84,8 +91,18 @@ def build_parser():
 def main(argv=None):
     """Run the command and return its exit status (1: mismatch or internal error, 2: bad input)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    dashed, argv = take_dashed_program(argv, parser)
     args = parser.parse_args(argv)
-    if (args.program is None) == (args.file is None):
+    args.at = [word for words in args.at or () for word in words] or None
+    extra = [word for word in args.at or () if not is_point_word(word)]
+    if dashed is not None:
+        extra.append(dashed)
+    if args.at:
+        args.at = [word for word in args.at if is_point_word(word)] or None
+    if extra and args.program is None and len(extra) == 1:
+        args.program = extra.pop()
+    if extra or (args.program is None) == (args.file is None):
         parser.error("give a program or -f FILE (not both)")
     if args.explain and not args.at:
         parser.error("--explain needs --at, the point to explain")
@@ -94,7 +111,11 @@ def main(argv=None):
     if args.check and args.json:
         parser.error("--check prints a report, which would not be JSON; run it separately")
     try:
-        return run(args)
+        if sys.stdout is None:
+            raise OSError(errno.EBADF, "standard output is closed")
+        status = run(args)
+        sys.stdout.flush()
+        return status
     except SymgradError as error:
         if args.traceback:
             raise
@@ -105,12 +126,52 @@ def main(argv=None):
         return 0
     except KeyboardInterrupt:
         return 130
+    except OSError as error:  # stdin or stdout closed, a full disk: not symgrad's fault
+        if args.traceback:
+            raise
+        print(f"symgrad: error: {error.strerror or error}", file=sys.stderr)
+        discard_stdout()
+        return 1
     except Exception as error:  # an internal error: say so in one line
         if args.traceback:
             raise
         print(f"symgrad: internal error: {type(error).__name__}: {error} "
               "(run again with --traceback for details)", file=sys.stderr)
         return 1
+
+
+def take_dashed_program(argv, parser):
+    """(the program if it starts with '-' or follows '--', the other arguments).
+
+    argparse would take ``-log(p)`` for an option; a word that starts with '-' and
+    names no option is the program, and so is the word after a bare '--'.
+    """
+    known = {option for action in parser._actions for option in action.option_strings}
+    takes_value = {option for action in parser._actions if action.nargs is None
+                   for option in action.option_strings}
+    rest = []
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return next(words, None), rest + list(words)
+        dashed = word.startswith("-") and word != "-" and not word.startswith("--")
+        if dashed and word[:2] not in known and not (rest and rest[-1] in takes_value):
+            return word, rest + list(words)
+        rest.append(word)
+    return None, rest
+
+
+def is_point_word(word):
+    """Whether an --at word holds NAME=VALUE items (a program with '=' also has ';')."""
+    return all("=" in item for item in word.split(",")) and not set(word) & set(";\n")
+
+
+def discard_stdout():
+    """Point stdout at /dev/null, so Python's final flush cannot fail a second time."""
+    try:
+        sys.stdout = open("/dev/null", "w")
+    except OSError:  # pragma: no cover - no /dev/null
+        pass
 
 
 def run(args):
@@ -157,16 +218,34 @@ def print_output(args, f, point):
 
 
 def read_program(args):
-    if args.file is not None:
+    """The program's text; at most MAX_TEXT + 1 characters are read from a file or stdin."""
+    if args.file not in (None, "-"):
         try:
-            with open(args.file, encoding="utf-8") as stream:
-                return stream.read()
+            with open(args.file, encoding="utf-8-sig") as stream:
+                text = stream.read(MAX_TEXT + 1)
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or error
             raise InputError(f"cannot read {args.file}: {reason}") from None
-    if args.program == "-":
-        return sys.stdin.read()
-    return args.program
+    elif args.file == "-" or args.program == "-":
+        text = read_stdin()
+    else:
+        return args.program
+    if len(text) > MAX_TEXT:
+        where = "standard input" if args.file in (None, "-") else args.file
+        raise TooLargeError(f"{where} holds more than {MAX_TEXT:,} characters; symgrad reads "
+                            "at most that many: split the program")
+    return text
+
+
+def read_stdin():
+    if sys.stdin is None:
+        raise OSError(errno.EBADF, "standard input is closed")
+    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig") if hasattr(
+        sys.stdin, "buffer") else sys.stdin
+    try:
+        return stream.read(MAX_TEXT + 1)
+    except UnicodeDecodeError as error:
+        raise InputError(f"cannot read standard input: {error}") from None
 
 
 def parse_wrt(text, variables):
@@ -206,12 +285,26 @@ def parse_point(words, variables):
     return point
 
 
+CONSTANTS = {"pi": math.pi, "e": math.e}
+
+
 def parse_number(text, line, column):
+    """A number or constant expression in symgrad's language (pi and e known), evaluated
+    on its graph; never by Python's float() or eval()."""
     try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or value != value or value in (float("inf"), float("-inf")):
+        expression = parse(text)
+        if not set(expression.variables) <= set(CONSTANTS):
+            raise InputError("not constant")
+        root = expression.root
+        if root.op == "const":  # folded while parsing
+            value = root.value
+        else:
+            program = Program(expression)
+            point = {name: CONSTANTS[name] for name in program.variables}
+            value = program.evaluate(point, gradients=False).values[root]
+    except SymgradError:
+        value = math.nan
+    if not math.isfinite(value):
         raise point_error(f"{text.strip()!r} is not a finite number", line, column)
     return value
 
@@ -307,7 +400,12 @@ def print_json(f, point, simplify):
         result["value"], result["gradient"] = value, gradient
     if simplify:
         result["simplified"] = simplified(f)
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    try:  # RFC 8259 has no inf or nan: such a value is an error, not invalid JSON
+        text = json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise EvaluationError(f"the value or a gradient at {format_point(point)} is not "
+                              "finite, and JSON has no number for it") from None
+    print(text)
 
 
 def print_check(f, point):

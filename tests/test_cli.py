@@ -288,15 +288,3 @@ def test_internal_error_is_one_line_unless_traceback_is_asked(monkeypatch, capsy
                    "(run again with --traceback for details)\n")
     with pytest.raises(RuntimeError):
         cli.main([LECTURE, "--traceback"])
-
-
-
-def test_the_parser_cache_lives_only_in_a_private_directory(monkeypatch, tmp_path):
-    from symgrad.core.syntax import _cache_file
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    path = Path(_cache_file("start: NAME"))
-    assert path.parent == tmp_path / "symgrad"
-    assert path.parent.stat().st_mode & 0o777 == 0o700
-    path.parent.chmod(0o777)  # others could plant a pickle there: no cache
-    assert _cache_file("start: NAME") is None

@@ -16,6 +16,8 @@ from .errors import GraphError
 from .ops import OPS
 from .runtime import scalar_function
 
+MAX_OPERATIONS = 300_000  # per program; memory grows by about 7 KiB per operation
+
 
 class Node:
     """One vertex of the graph: an input variable, a constant or an operation.

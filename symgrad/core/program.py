@@ -19,7 +19,7 @@ from typing import NamedTuple
 from .autodiff import backward_steps
 from .errors import EvaluationError, TooLargeError
 from .expression import Expression
-from .ir import topological_order, var
+from .ir import MAX_OPERATIONS, topological_order, var
 from .ops import OPS
 from .printer import to_text
 from .runtime import scalar_function
@@ -46,7 +46,6 @@ C_WORDS = frozenset("""
 """.split())
 RESERVED = (frozenset(keyword.kwlist) | frozenset(OPS) | C_WORDS
             | {"math", "np", "jnp", "jax", "__debug__", "__builtins__"})
-MAX_OPERATIONS = 300_000  # memory grows by about 7 KiB per operation
 
 
 class Names:

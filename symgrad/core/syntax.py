@@ -1,24 +1,23 @@
 """Text to expression graph: the Lark grammar, the parse, and readable parse errors.
 
-The LALR parser is built once.  The parse tree becomes IR through an explicit
-stack, never Python recursion, so absurdly deep input cannot overflow it.
+The LALR parser is loaded once, from tables shipped in the package (``tables``).
+The parse tree becomes IR through an explicit stack, never Python recursion, so
+absurdly deep input cannot overflow it.
 Every Lark error is translated into a ``ParseError``; users never see Lark types.
 """
 
 import difflib
-import hashlib
-import os
+import re
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 
-from lark import Lark, Token, Tree
+from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from . import ir
+from . import ir, tables
 from .errors import ParseError, TooLargeError
 from .expression import Expression
 from .ops import FUNCTIONS
+from .tables import grammar_text
 
 MAX_TEXT = 2_000_000  # characters: each token may become a graph node (see codegen)
 SPELLING = {
@@ -28,42 +27,9 @@ SPELLING = {
 }
 
 
-def grammar_text():
-    """The grammar, from the installed package or, in a checkout, from grammar/."""
-    shipped = resources.files("symgrad") / "symgrad.lark"
-    if shipped.is_file():
-        return shipped.read_text(encoding="utf-8")
-    return (Path(__file__).parents[2] / "grammar" / "symgrad.lark").read_text(encoding="utf-8")
-
-
 @lru_cache(maxsize=None)
 def _parser():
-    # Building the LALR tables costs more than the rest of a small command-line run,
-    # so Lark caches them in a file; it rebuilds them unless the file matches the
-    # grammar and the versions of Lark and Python.
-    text = grammar_text()
-    return Lark(text, parser="lalr", maybe_placeholders=False, cache=_cache_file(text) or False)
-
-
-def _cache_file(grammar):
-    """A path for Lark's parser cache in a directory only this user can write, or None.
-
-    Lark unpickles the file, so it must never live where someone else could plant it
-    (a shared temporary directory).
-    """
-    if not hasattr(os, "getuid"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "symgrad")
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        info = os.stat(folder)
-    except OSError:
-        return None
-    if info.st_uid != os.getuid() or info.st_mode & 0o022:
-        return None
-    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
-    return os.path.join(folder, f"lark-lalr-{digest}.cache")
+    return tables.load() or tables.build(grammar_text())
 
 
 def parse(text):
@@ -73,11 +39,32 @@ def parse(text):
     if len(text) > MAX_TEXT:
         raise TooLargeError(f"the program is {len(text):,} characters long; symgrad reads at "
                             f"most {MAX_TEXT:,}: split it into smaller programs")
+    _check_operator_count(text)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
         raise _translate(error, text) from error
     return _Builder(text).program(tree.children)
+
+
+_COMMENT = re.compile(r"#[^\n]*")
+_CALL = re.compile(r"\w[ \t\f\r]*\(")
+
+
+def _check_operator_count(text):
+    """Refuse, before parsing, text with more operators than a program may have operations.
+
+    Each operation comes from one operator symbol or call in the text, so their count
+    bounds the operations; counting characters is fast where parsing 2,000,000 of
+    them takes half a minute.
+    """
+    code = _COMMENT.sub("", text) if "#" in text else text
+    count = (sum(code.count(symbol) for symbol in "+-*/^") - code.count("**")
+             + len(_CALL.findall(code)))
+    if count > ir.MAX_OPERATIONS:
+        raise TooLargeError(f"the program has {count:,} operators and calls; symgrad "
+                            f"compiles at most {ir.MAX_OPERATIONS:,} operations: split it "
+                            "into smaller programs")
 
 
 class _Builder:
