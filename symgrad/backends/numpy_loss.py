@@ -1,4 +1,4 @@
-"""The NumPy backend's compiled losses: a per-sample loss program vectorized over a batch.
+"""The NumPy backend's compiled losses: a loss program's layer plan printed over a batch.
 
 A neural network's scalar graph is full of isomorphic nodes: every neuron of a
 layer computes ``b + w0*v0 + w1*v1 + ...`` over the same inputs ``v``.  This
@@ -23,198 +23,38 @@ each backward block quotes its forward line and the operator's rule, as the
 scalar code does.
 """
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ..core import ir
 from ..core.ops import OPS
 from ..core.printer import to_text
-from ..core.program import Names
+from .layers import Vector, plan
 from .python import PythonPrinter
 
 NUMPY = PythonPrinter("numpy", "np")
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values"}
 
 
-@dataclass
-class Vector:
-    """Rows of scalar nodes held as one (rows, batch) array called ``name``."""
+def emit(program, kind="loss", functional=False):
+    """The source of the batch loss (``kind="loss"``) or its per-sample values ("loss_values").
 
-    name: str
-    rows: tuple
-    kind: str  # "input", "dense", "map" or "stack"
-    source: object = None  # the operand Vector (dense, map)
-    op: str = ""  # map: the operator
-    weights: object = None  # dense: index array of P, shape (rows, len(source.rows))
-    bias: object = None  # dense: index array of P, shape (rows, 1), or None
-    position: float = 0
-    extra: dict = field(default_factory=dict)
+    ``functional`` prints no in-place update (``G = G.at[...].add(...)``), for JAX.
+    """
+    printer = LossPrinter(plan(program), functional)
+    return printer.emit(FUNCTION_NAMES[kind], gradients=kind == "loss")
 
 
-def emit(program, kind="loss"):
-    """The source of the batch loss (``kind="loss"``) or its per-sample values ("loss_values")."""
-    n_params = sum(1 for name in program.variables if name[0] == "p")
-    n_inputs = sum(1 for name in program.variables if name[0] == "x")
-    planner = _Planner(program, n_params, n_inputs, "y")
-    return planner.emit(FUNCTION_NAMES[kind], gradients=kind == "loss")
+class LossPrinter:
+    """NumPy text of a ``LayerPlan``: the forward items, then the backward pass."""
 
-
-class _Planner:
-    def __init__(self, program, n_params, n_inputs, target):
-        self.program = program
-        self.root = program.root
-        self.order = ir.topological_order([self.root])
-        self.position = {node: i for i, node in enumerate(self.order)}
-        self.param = {ir.var(f"p{i}"): i for i in range(n_params)}
-        self.uses = {}
-        for node in self.order:
-            for arg in node.args:
-                self.uses[arg] = self.uses.get(arg, 0) + 1
-        self.steps = {}  # node -> its backward steps, in the program's order
-        for step in program.backward:
-            self.steps.setdefault(step.node, []).append(step)
-        # Nodes with a parameter below: the program passes them a gradient.
-        self.needs = {step.operand for step in program.backward} | {self.root}
-        self.names = {ir.var(target): "Y"}
-        self.vectors, self.row_of, self.constants = [], {}, []
-        inputs = tuple(ir.var(f"x{i}") for i in range(n_inputs))
-        self._add_vector(Vector("X", inputs, "input", position=-1))
-        self.absorbed = set()
-        self._find_dense()
-        self._lift_maps()
-        for vector in [v for v in self.vectors if v.kind == "dense"]:
-            inputs = vector.extra.pop("inputs")
-            vector.source = self._vector_of(inputs, vector.position)
-
-    # ---- analysis -------------------------------------------------------------
-    def _add_vector(self, vector):
-        self.vectors.append(vector)
-        for index, node in enumerate(vector.rows):
-            self.row_of.setdefault(node, (vector, index))
-        return vector
-
-    def _term(self, node):
-        """(parameter index, input node) of ``w*v``; (index, None) of a bias; else None."""
-        if node in self.param:
-            return self.param[node], None
-        if node.op == "mul":
-            for w, v in (node.args, node.args[::-1]):
-                if w in self.param and v not in self.param and v.op != "const":
-                    return self.param[w], v
-        return None
-
-    def _affine(self, node):
-        """(weights, inputs, bias, chain nodes) of ``b + w0*v0 + ...``, or None."""
-        terms, chain = [], []
-        while node.op == "add":
-            term = self._term(node.args[1])
-            if term is None:
-                return None
-            terms.append((term, node.args[1]))
-            chain.append(node)
-            left = node.args[0]
-            if left.op == "add" and self.uses[left] == 1:
-                node = left
-                continue
-            term = self._term(left)
-            if term is None:
-                return None
-            terms.append((term, left))
-            break
-        else:
-            return None
-        terms.reverse()
-        bias = [t[0] for t, _ in terms if t[1] is None]
-        weights = [t for t, _ in terms if t[1] is not None]
-        if len(bias) > 1 or not weights:
-            return None
-        products = [n for (_, v), n in terms if v is not None and self.uses[n] == 1]
-        return ([w for w, _ in weights], tuple(v for _, v in weights),
-                bias[0] if bias else None, chain + products)
-
-    def _find_dense(self):
-        groups, internal = {}, set()
-        for node in reversed(self.order):
-            if node.op != "add" or node in internal:
-                continue
-            found = self._affine(node)
-            if found is None:
-                continue
-            weights, inputs, bias, absorbed = found
-            internal.update(absorbed)
-            groups.setdefault((inputs, bias is None), []).append((node, weights, bias))
-        for (inputs, no_bias), members in groups.items():
-            members.sort(key=lambda m: self.position[m[0]])
-            rows = tuple(m[0] for m in members)
-            self.absorbed.update(n for n in internal if n not in rows)
-            weights = np.array([m[1] for m in members], dtype=np.intp)
-            bias = None if no_bias else np.array([[m[2]] for m in members], dtype=np.intp)
-            self._add_vector(Vector("", rows, "dense", None,
-                                    weights=weights, bias=bias, extra={"inputs": inputs},
-                                    position=self.position[rows[0]]))
-
-    def _vector_of(self, nodes, position):
-        for vector in self.vectors:
-            if vector.rows == nodes:
-                return vector
-        stack = Vector("", nodes, "stack", position=position - 0.5)
-        self.vectors.append(stack)  # its rows keep their own names
-        return stack
-
-    def _lift_maps(self):
-        users = {}
-        for node in self.order:
-            if len(node.args) == 1:
-                users.setdefault(node.args[0], []).append(node)
-        work = [v for v in self.vectors if v.kind == "dense"]
-        while work:
-            vector = work.pop()
-            by_op = {}
-            for row in vector.rows:
-                for user in users.get(row, ()):
-                    by_op.setdefault(user.op, {}).setdefault(row, user)
-            for op, mapped in by_op.items():
-                if len(mapped) == len(vector.rows):
-                    rows = tuple(mapped[r] for r in vector.rows)
-                    if any(r in self.row_of for r in rows):
-                        continue
-                    work.append(self._add_vector(Vector(
-                        "", rows, "map", vector, op=op,
-                        position=min(self.position[r] for r in rows))))
-
-    # ---- emission ----------------------------------------------------------------
-    def _items(self):
-        covered = set(self.row_of) | self.absorbed
-        items = [(v.position, 0, v) for v in self.vectors if v.kind != "input"]
-        items += [(self.position[n], 1, n) for n in self.order
-                  if n.args and n not in covered]
-        items.sort(key=lambda item: (item[0], item[1]))
-        return [item[2] for item in items]
-
-    def _name_items(self, items):
-        """Names in evaluation order from the program's allocator: t1, t2, ..., out, W1..."""
-        allocate = Names({"P", "X", "Y", "K", "G", "n", "value"})
-        for node in self.param:
-            self.names[node] = f"P[{self.param[node]}]"
-        layers = 0
-        for item in items:
-            if isinstance(item, Vector):
-                item.name = allocate.temporary()
-                if item.kind == "dense":
-                    layers += 1
-                    item.extra["W"] = allocate.fresh(f"W{layers}")
-                    item.extra["b"] = allocate.fresh(f"b{layers}")
-                for index, node in enumerate(item.rows):
-                    self.names.setdefault(node, f"{item.name}[{index}]")
-            else:
-                self.names[item] = allocate.fresh("out") if item is self.root \
-                    else allocate.temporary()
-        self.allocate = allocate
+    def __init__(self, layers, functional=False):
+        self.plan, self.functional = layers, functional
+        self.names, self.steps, self.needs = layers.names, layers.steps, layers.needs
+        self.row_of, self.param, self.root = layers.row_of, layers.param, layers.root
+        self.allocate, self.constants = layers.allocate, []
 
     def emit(self, function_name, gradients=True):
-        items = self._items()
-        self._name_items(items)
+        items = self.plan.items
         lines = [f"def {function_name}(P, X, Y):", "    n = X.shape[1]", "    # forward pass"]
         for item in items:
             if isinstance(item, Vector):
@@ -246,12 +86,16 @@ class _Planner:
 
     def _module(self, lines):
         """The function, after the index arrays it reads (when a layout needed any)."""
-        arrays = [f"K{i} = np.array({array.tolist()!r}, dtype=np.intp)"
+        arrays = [f"K{i} = np.array({array.tolist()!r}, dtype=int)"
                   for i, array in enumerate(self.constants)]
         return "\n".join(arrays + lines) + "\n"
 
     def _add_into(self, array, indices, name, contribution, note):
         """``array[indices] += contribution``, through a named view where there is one."""
+        if self.functional:
+            self.grad_lines.append(f"    {array} = {array}.at[{self._indices(indices)}]"
+                                   f".add({contribution})  # {note}")
+            return
         selected = self._select(array, indices)
         if "[K" in selected:  # an index array gives a copy: add through the index itself
             self.grad_lines.append(f"    {selected} += {contribution}  # {note}")
@@ -259,6 +103,11 @@ class _Planner:
         name = self.allocate.fresh(name)
         self.grad_lines.append(f"    {name} = {selected}  # a view of {array}")
         self.grad_lines.append(f"    {name} += {contribution}  # {note}")
+
+    def _indices(self, indices):
+        """An index array written into the module: ``K0``, ``K1``, ..."""
+        self.constants.append(indices)
+        return f"K{len(self.constants) - 1}"
 
     def _select(self, array, indices):
         """``array`` at ``indices`` (a 2-D index matrix): a strided view where possible.
@@ -278,8 +127,7 @@ class _Planner:
                 return f"{array}[{start}:{start + rows * stride}{step}, None]"
             whole = "" if stride == columns else f"[:, :{columns}]"
             return f"{array}[{start}:{start + rows * stride}].reshape({rows}, {stride}){whole}"
-        self.constants.append(indices)
-        return f"{array}[K{len(self.constants) - 1}]"
+        return f"{array}[{self._indices(indices)}]"
 
     def _describe(self, vector):
         """The forward comment of a vector: what each of its rows holds."""
@@ -314,19 +162,24 @@ class _Planner:
         out = self.grad_lines
         note = f"  # {note}" if note else ""
         if node in self.param:
-            out.append(f"    G[{self.param[node]}] += np.sum({contribution}){note}")
+            out.append(self._add_at("G", self.param[node], f"np.sum({contribution})") + note)
         elif node in self.row_of:
             vector, index = self.row_of[node]
             if vector.name not in self.grads:
                 self.grads[vector.name] = self._grad_name(vector.name)
                 out.append(f"    {self.grads[vector.name]} = np.zeros(({len(vector.rows)}, n))")
-            out.append(f"    {self.grads[vector.name]}[{index}] += {contribution}{note}")
+            out.append(self._add_at(self.grads[vector.name], index, contribution) + note)
         elif node in self.grads:
             # Never += on a NumPy gradient: it may be the very array another one names.
             out.append(f"    {self.grads[node]} = {self.grads[node]} + {contribution}{note}")
         else:
             self.grads[node] = self._grad_name(self.names[node])
             out.append(f"    {self.grads[node]} = {contribution}{note}")
+
+    def _add_at(self, array, index, contribution):
+        if self.functional:
+            return f"    {array} = {array}.at[{index}].add({contribution})"
+        return f"    {array}[{index}] += {contribution}"
 
     def _accumulate_vector(self, vector, contribution, note):
         if vector.name in self.grads:
@@ -390,7 +243,8 @@ class _Planner:
                        f"mul: d {vector.name}/d {weights} = {source.name}")
         if vector.bias is not None:
             bias = vector.extra["b"]
-            self._add_into("G", vector.bias, "grad_" + bias, f"np.add.reduce({grad}, 1)[:, None]",
+            total = f"np.sum({grad}, axis=1)" if self.functional else f"np.add.reduce({grad}, 1)"
+            self._add_into("G", vector.bias, "grad_" + bias, f"{total}[:, None]",
                            f"add: d {vector.name}/d {bias} = 1")
         if any(r in self.needs for r in source.rows):
             self._accumulate_vector(source, f"{weights}.T @ {grad}",
