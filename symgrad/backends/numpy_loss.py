@@ -86,7 +86,7 @@ class LossPrinter:
 
     def _module(self, lines):
         """The function, after the index arrays it reads (when a layout needed any)."""
-        arrays = [f"K{i} = np.array({array.tolist()!r}, dtype=int)"
+        arrays = [f"K{i} = np.array({array.tolist()!r}, dtype=np.int64)"
                   for i, array in enumerate(self.constants)]
         return "\n".join(arrays + lines) + "\n"
 
