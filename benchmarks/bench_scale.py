@@ -37,7 +37,7 @@ def measure_symgrad(shape, nodes):
     import resource
 
     import symgrad
-    from symgrad import ir
+    from symgrad.core import ir
     from symgrad.core.autodiff import backward_steps
     from symgrad.compiled import CompiledFunction
 

@@ -13,6 +13,7 @@ from .core.errors import EvaluationError, SymgradError
 from .core.autodiff import gradient_nodes
 from .core.expression import Expression, to_plain
 from .core.gate import from_plain
+from .core.ir import paused_collector
 from .core.printer import to_program, to_text
 from .core.program import Program
 from .views.html import to_html as html_page
@@ -35,6 +36,11 @@ class CompiledFunction(NotebookDisplay):
         if not isinstance(expression, Expression):
             raise TypeError(f"expected an Expression, not {type(expression).__name__}")
         self.expression = expression
+        with paused_collector():
+            self._build(expression, wrt, backend)
+
+    def _build(self, expression, wrt, backend):
+        """The program, and the code the backend prints from it."""
         self.program = Program(expression, wrt)
         self.variables, self.wrt = self.program.variables, self.program.wrt
         self._inputs = set(self.variables)

@@ -6,6 +6,8 @@ and node identity is structural equality.  ``apply`` also performs cheap local
 simplification: constant folding, ``x*1``, ``x*0``, ``x+0``, ``--x``, ``x**1``.
 """
 
+import contextlib
+import gc
 import math
 import numbers
 import threading
@@ -47,6 +49,23 @@ def _intern(key, op, args, value, depends):
             node.op, node.args, node.value, node.depends = op, args, value, depends
             _NODES[key] = node
         return node
+
+
+@contextlib.contextmanager
+def paused_collector():
+    """Pause CPython's cyclic garbage collector while a large graph is built.
+
+    Building allocates hundreds of thousands of nodes, steps and tuples that form
+    no reference cycles (refcounting frees them), yet each allocation burst makes
+    the collector scan every live object again: quadratic time on big programs.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def is_name(name):

@@ -40,11 +40,12 @@ def parse(text):
         raise TooLargeError(f"the program is {len(text):,} characters long; symgrad reads at "
                             f"most {MAX_TEXT:,}: split it into smaller programs")
     _check_operator_count(text)
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedInput as error:
-        raise _translate(error, text) from error
-    return _Builder(text).program(tree.children)
+    with ir.paused_collector():
+        try:
+            tree = _parser().parse(text)
+        except UnexpectedInput as error:
+            raise _translate(error, text) from error
+        return _Builder(text).program(tree.children)
 
 
 _COMMENT = re.compile(r"#[^\n]*")

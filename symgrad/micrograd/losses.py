@@ -13,6 +13,7 @@ import numpy as np
 from .. import backends
 from ..core.errors import SymgradError
 from ..core.expression import Expression
+from ..core.ir import paused_collector
 from ..core.program import Program
 from .tracing import Symbol, symbols
 
@@ -23,7 +24,8 @@ def compile_loss(model, loss, n_inputs, l2=0.0, backend="numpy"):
     ``loss(score, target)`` is written for Values (e.g. ``(1 - target*score).relu()``);
     ``n_inputs`` is the length of one sample; ``backend`` prints the code.
     """
-    return CompiledLoss(model, loss, n_inputs, l2, backend)
+    with paused_collector():  # tracing builds one node per weight and product
+        return CompiledLoss(model, loss, n_inputs, l2, backend)
 
 
 class CompiledLoss:
