@@ -23,7 +23,11 @@ examples:
   symgrad "tanh(a*b + c)"                       derivatives, by symgrad's backward pass
   symgrad "tanh(a*b + c)" --at a=2 b=-3 c=10    value and gradient at a point
   symgrad "tanh(a*b + c)" --at a=2,b=-3,c=10 --explain
-  symgrad "tanh(a*b + c)" --code                the generated Python
+  symgrad "tanh(a*b + c)" --code                the generated Python (a runnable module)
+  symgrad "x**3*y" --hessian --at x=2 y=3       second derivatives, formulas and numbers
+  symgrad "x**3*y" --hessian --code             the generated hvp and hessian
+  symgrad "tanh(a*b + c)" --forward --code      forward mode: a tangent after each value
+  symgrad "x**3*y" --forward --explain --at x=2 y=3 --tangent x=1 y=1
   symgrad "tanh(a*b + c)" --code --backend c    the generated C
   symgrad "tanh(a*b + c)" --json --at a=2 b=-3 c=10
   symgrad "tanh(a*b + c)" --check               compare with SymPy and finite differences
@@ -76,6 +80,15 @@ def build_parser():
                         help="print the graph as Graphviz DOT text")
     output.add_argument("--graph", action="store_true",
                         help="print the graph as a tree in the terminal")
+    parser.add_argument("--hessian", action="store_true",
+                        help="second derivatives: the formulas, the numbers with --at, the "
+                             "generated hvp and hessian with --code")
+    parser.add_argument("--forward", action="store_true",
+                        help="forward mode: the generated jvp with --code, the tangents step by "
+                             "step with --explain, the directional derivative with --at")
+    parser.add_argument("--tangent", nargs="+", action="append", metavar="NAME=VALUE",
+                        help="the direction for --forward (default: 1 for the first input, "
+                             "0 for the others)")
     parser.add_argument("--backend", choices=("python", "numpy", "c"), default="python",
                         help="the backend that compiles the program (default: python)")
     parser.add_argument("--svg", metavar="FILE", help="draw the graph into FILE (needs Graphviz)")
@@ -95,11 +108,14 @@ def main(argv=None):
     dashed, argv = take_dashed_program(argv, parser)
     args = parser.parse_args(argv)
     args.at = [word for words in args.at or () for word in words] or None
-    extra = [word for word in args.at or () if not is_point_word(word)]
+    args.tangent = [word for words in args.tangent or () for word in words] or None
+    extra = [word for word in (args.at or []) + (args.tangent or []) if not is_point_word(word)]
     if dashed is not None:
         extra.append(dashed)
     if args.at:
         args.at = [word for word in args.at if is_point_word(word)] or None
+    if args.tangent:
+        args.tangent = [word for word in args.tangent if is_point_word(word)] or None
     if extra and args.program is None and len(extra) == 1:
         args.program = extra.pop()
     if extra or (args.program is None) == (args.file is None):
@@ -108,6 +124,7 @@ def main(argv=None):
         parser.error("--explain needs --at, the point to explain")
     if args.html and not args.at:
         parser.error("--html needs --at, the point whose numbers the page shows")
+    check_modes(parser, args)
     if args.check and args.json:
         parser.error("--check prints a report, which would not be JSON; run it separately")
     try:
@@ -138,6 +155,23 @@ def main(argv=None):
         print(f"symgrad: internal error: {type(error).__name__}: {error} "
               "(run again with --traceback for details)", file=sys.stderr)
         return 1
+
+
+def check_modes(parser, args):
+    """--hessian and --forward change what --code, --explain and --at show; the rest is refused."""
+    others = [option for option in ("json", "dot", "graph", "svg", "png", "html")
+              if getattr(args, option)]
+    if args.hessian and args.forward:
+        parser.error("--hessian and --forward are separate views: give one")
+    for mode in ("hessian", "forward"):
+        if getattr(args, mode) and others:
+            parser.error(f"--{mode} does not go with --{others[0]}")
+    if args.hessian and args.explain:
+        parser.error("--hessian does not go with --explain (try --forward --explain)")
+    if args.forward and not (args.code or args.explain or args.at):
+        parser.error("--forward needs --code, --explain or --at")
+    if args.tangent and not args.forward:
+        parser.error("--tangent is the direction of --forward")
 
 
 def take_dashed_program(argv, parser):
@@ -195,10 +229,12 @@ def run(args):
 
 def print_output(args, f, point):
     """What the options ask to see on stdout (the derivatives, by default)."""
-    if args.json:
+    if args.hessian or args.forward:
+        (print_hessian if args.hessian else print_forward)(args, f, point)
+    elif args.json:
         print_json(f, point, args.simplify)
     elif args.code:
-        sys.stdout.write(f.source)
+        sys.stdout.write(f.module_source)
     elif args.explain:
         from .views.explain import explain
 
@@ -260,11 +296,15 @@ def parse_wrt(text, variables):
     return list(dict.fromkeys(names))
 
 
-def parse_point(words, variables):
-    """{input: float} from --at's words (``a=2 b=-3`` or ``a=2,b=-3``); every input, once."""
+def parse_point(words, variables, complete=True):
+    """{input: float} from --at's words (``a=2 b=-3`` or ``a=2,b=-3``); every input, once.
+
+    With ``complete`` False (--tangent), inputs left out are simply absent.
+    """
     point = {}
-    line = "--at " + " ".join(words)
-    start = len("--at ")  # where the current item begins in ``line``
+    option = "--at" if complete else "--tangent"
+    line = f"{option} " + " ".join(words)
+    start = len(option) + 1  # where the current item begins in ``line``
     for word in words:
         for item in word.split(","):
             name, equals, value = item.partition("=")
@@ -279,7 +319,7 @@ def parse_point(words, variables):
             point[name] = parse_number(value, line, start + item.index("=") + 1)
             start += len(item) + 1  # the comma or the blank after it
     missing = [name for name in variables if name not in point]
-    if missing:
+    if missing and complete:
         raise InputError(f"--at is missing {', '.join(missing)} "
                          f"(inputs: {', '.join(variables)})\n  {line}\n  {' ' * len(line)}^")
     return point
@@ -310,8 +350,8 @@ def parse_number(text, line, column):
 
 
 def point_error(message, line, column):
-    """An ``InputError`` showing the --at words with a caret at ``column`` (0-based)."""
-    return InputError(f"--at: {message}\n  {line}\n  {' ' * column}^")
+    """An ``InputError`` showing the --at (or --tangent) words with a caret at ``column``."""
+    return InputError(f"{line.split(' ', 1)[0]}: {message}\n  {line}\n  {' ' * column}^")
 
 
 def locate(message, subexpression, text):
@@ -439,3 +479,54 @@ def write_html(path, f, point):
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror}") from None
     print(f"symgrad: wrote {path}", file=sys.stderr)
+
+
+def print_hessian(args, f, point):
+    """--hessian: the generated code, or the second derivatives (and their numbers at --at)."""
+    if args.code:
+        sys.stdout.write(f.hessian_source)
+        return
+    print_program(f)
+    formulas = f.second_derivatives
+    wrt = list(f.wrt)
+    pairs = [(a, b) for i, a in enumerate(wrt) for b in wrt[i:]]  # the Hessian is symmetric
+    for a, b in pairs:
+        label = f"∂²/∂{a}²" if a == b else f"∂²/∂{a}∂{b}"
+        parts = formulas[a][b].split("; ")
+        if len(parts) == 1:
+            print(f"  {label} = {parts[0]}")
+        else:
+            print(f"  {label}:")
+            for part in parts[:-1]:
+                print(f"    {part}")
+            print(f"    {label} = {parts[-1]}")
+    if point is not None:
+        hessian = f.hessian(**point)
+        print(f"at {format_point(point)}:")
+        rows = [(f"∂²/∂{a}²" if a == b else f"∂²/∂{a}∂{b}", hessian[a][b]) for a, b in pairs]
+        width = max((len(label) for label, _ in rows), default=0)
+        for label, x in rows:
+            print(f"  {label:<{width}}  {'' if x < 0 else ' '}{x!r}")
+
+
+def print_forward(args, f, point):
+    """--forward: the jvp code, the tangents step by step, or the directional derivative."""
+    if args.code:
+        sys.stdout.write(f.forward_source)
+        return
+    tangents = (parse_point(args.tangent, f.wrt, complete=False) if args.tangent
+                else {name: float(i == 0) for i, name in enumerate(f.wrt)})
+    schedule = f.tangent_program
+    along = ", ".join(f"{schedule.tangents[name]} = {format_number(tangents.get(name, 0.0))}"
+                      for name in f.wrt) or "no input"
+    print_program(f)
+    if args.explain:
+        from .views.explain import explain_forward
+
+        print(f"forward pass at {format_point(point)}, each value with its tangent:")
+        print("\n".join(explain_forward(schedule, point, tangents)))
+        return
+    value, derivative = f.jvp(point, tangents)
+    print(f"at {format_point(point)}, along {along}:")
+    print(f"  value                    {'' if value < 0 else ' '}{value!r}")
+    print(f"  directional derivative   {'' if derivative < 0 else ' '}{derivative!r}")

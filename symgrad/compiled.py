@@ -16,6 +16,7 @@ from .core.gate import from_plain
 from .core.ir import paused_collector
 from .core.printer import to_program, to_text
 from .core.program import Program
+from .derivatives import ForwardMode, SecondOrder, direction
 from .views.html import to_html as html_page
 from .views.notebook import NotebookDisplay
 
@@ -56,6 +57,8 @@ class CompiledFunction(NotebookDisplay):
         self._value = None
         self._batch = None
         self._derivatives = None
+        self._second = None
+        self._forward = None
 
     def __reduce__(self):
         """Pickle as the graph in plain rows; unpickling passes them through the gate."""
@@ -181,6 +184,60 @@ class CompiledFunction(NotebookDisplay):
                 for name, grad in self.gradients.items()
             }
         return dict(self._derivatives)
+
+    @property
+    def module_source(self):
+        """``source`` as a module that runs on its own: imports and helpers first."""
+        module = getattr(self._backend, "module", None)
+        return module(self.program, "value_and_grad") if module else self.source
+
+    # Second derivatives and forward mode (see ``symgrad.derivatives``) -----------------
+
+    def _second_order(self):
+        if self._second is None:
+            self._second = SecondOrder(self)
+        return self._second
+
+    def _forward_mode(self):
+        if self._forward is None:
+            self._forward = ForwardMode(self)
+        return self._forward
+
+    def hessian(self, /, *args, **inputs):
+        """``{a: {b: d2 value / da db}}`` for every pair of ``wrt`` inputs, all floats."""
+        return self._second_order().hessian(self._bind(args, inputs))
+
+    def hvp(self, inputs, vector):
+        """``{a: (H v)[a]}``: the Hessian times ``vector`` ({input: number}, missing ones 0),
+        by one reverse pass over ``grad . v``, without building the Hessian."""
+        point = self._bind((), dict(inputs))
+        return self._second_order().hvp(point, direction("vector", vector, self.wrt))
+
+    def jvp(self, inputs, tangents):
+        """``(value, directional derivative)`` along ``tangents`` ({input: number}, missing
+        ones 0), by the generated forward-mode code."""
+        point = self._bind((), dict(inputs))
+        return self._forward_mode().jvp(point, direction("tangents", tangents, self.wrt))
+
+    @property
+    def second_derivatives(self):
+        """{a: {b: d2 value / da db as text}}: the backward pass differentiated again."""
+        return self._second_order().formulas()
+
+    @property
+    def hessian_source(self):
+        """The module of ``hvp`` and ``hessian``, runnable on its own."""
+        return self._second_order().module_source()
+
+    @property
+    def forward_source(self):
+        """The forward-mode module: ``jvp``, each value followed by its tangent."""
+        return self._forward_mode().module_source()
+
+    @property
+    def tangent_program(self):
+        """The forward-mode schedule (``symgrad.core.forward.TangentProgram``)."""
+        return self._forward_mode().schedule
 
     def check(self, **options):
         """Cross-check every gradient with SymPy and finite differences (see ``symgrad.check``)."""

@@ -112,8 +112,9 @@ def test_code_prints_exactly_the_source_the_library_runs():
     import symgrad
 
     status, out, _ = run(LECTURE, "--code")
+    f = symgrad.compile(LECTURE)
     assert status == 0
-    assert out == symgrad.compile(LECTURE).source
+    assert out == f.module_source and out.endswith("\n\n\n" + f.source)
 
 
 def test_explain_walks_the_backward_pass_from_the_output():

@@ -24,11 +24,17 @@ SIGNATURES = {
     # A loss program's inputs are p0, p1, ... (parameters, its wrt), x0, x1, ... and y.
     "loss": "f(P, X, Y) -> (mean value over the batch, gradient by P); X is (inputs, batch)",
     "loss_values": "f(P, X, Y) -> the value per sample",
+    # The program of symgrad.core.higher.hvp_expression: inputs, then the vector v.
+    "hvp": "f(*inputs, *vector) -> (gradient . vector, (Hessian @ vector per wrt input))",
+    # Printed from a symgrad.core.forward.TangentProgram: inputs, then their tangents.
+    "jvp": "f(*inputs, *tangents) -> (value, directional derivative)",
 }
 MODULES = {"python": "python", "numpy": "numpy", "c": "c"}
 DEFAULT = "python"
 # Where a backend prints no batch function, batches run on this one.
 BATCH_FALLBACK = "numpy"
+# Where a backend prints no second-order or forward-mode function, these run on Python.
+PYTHON_FALLBACK = ("hvp", "jvp")
 
 _serial = itertools.count(1)
 
@@ -48,6 +54,8 @@ def for_kind(name, kind):
         return backend
     if kind == "batch":
         return get(BATCH_FALLBACK)
+    if kind in PYTHON_FALLBACK:
+        return get(DEFAULT)
     raise SymgradError(f"the {name} backend does not print {kind} functions")
 
 

@@ -98,8 +98,7 @@ class CPrinter:
         for step in program.backward:
             if step.node is not current and commented:
                 current = step.node
-                lines.append(f"{indent}// {_comment(program.statement(step.node))}  "
-                             f"[{_comment(step.op.rule)}]")
+                lines.append(f"{indent}// {_comment(program.statement(step.node))}")
             rhs = self.contribution(step)
             head = f"double {step.target} =" if step.first else f"{step.target} +="
             note = ""

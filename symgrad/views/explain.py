@@ -70,3 +70,64 @@ def _contribution_text(program, item, number):
 def _factor(text):
     """A number as a factor of a product: negative ones in parentheses."""
     return f"({text})" if text.startswith("-") else text
+
+
+def explain_forward(schedule, point, direction, digits=4):
+    """Forward mode at ``point`` along ``direction`` ({input of wrt: float}), as lines of text.
+
+    ``schedule`` is a ``symgrad.core.forward.TangentProgram``.  Each value is
+    followed by its tangent: the rule, the numbers and the result, in the order
+    the generated ``jvp`` computes them.
+    """
+    program = schedule.program
+    numbers = schedule.evaluate({name: float(point[name]) for name in program.variables},
+                                direction)
+
+    def number(x):
+        return f"{x:.{digits}g}"
+
+    given = ", ".join(f"{schedule.tangents[name]} = {number(direction.get(name, 0.0))}"
+                      for name in program.wrt)
+    lines = [f"{given}  (the direction: one tangent per input)"] if given else []
+    for step, tangent in schedule.steps:
+        head = f"{program.statement(step.node)} = {number(numbers.values[step.node])}  "
+        if not tangent.terms:
+            lines.append(head + "(no input of the direction below: its tangent is 0)")
+            continue
+        formula, values = [], []
+        for term in tangent.terms:
+            local = term.local
+            local_value = numbers.values[local] if local in numbers.values else local.value
+            tangent_value = number(numbers.tangents[term.operand])
+            if local.op == "const" and abs(local.value) == 1.0:
+                sign = "-" if local.value < 0 else "+"
+                formula.append((sign, term.tangent))
+                first_plus = sign == "+" and not values
+                values.append((sign, tangent_value if first_plus else _factor(tangent_value)))
+            else:
+                text = schedule.local_text(term, step.node)
+                text = f"({text})" if local.args and local not in schedule.known(step.node) \
+                    else text
+                formula.append(("+", f"{text}*{term.tangent}"))
+                values.append(("+", f"{_factor(number(local_value))}*{_factor(tangent_value)}"))
+        result = number(numbers.tangents[step.node])
+        shown = [_sum(formula), _sum(values), result]
+        if shown[1] == result:  # a single tangent passed on: its number once
+            del shown[1]
+        lines.append(f"{head}→  {tangent.name} = {' = '.join(shown)}")
+    root_name = _name(program, program.root)
+    result = numbers.tangents.get(program.root, 0.0)
+    lines.append(f"directional derivative of {root_name}: {schedule.result or 0} = "
+                 f"{number(result)}")
+    return lines
+
+
+def _sum(pieces):
+    """``a + b - c`` from (sign, text) pairs."""
+    text = ""
+    for sign, piece in pieces:
+        if not text:
+            text = piece if sign == "+" else f"-{piece}"
+        else:
+            text += f" {sign} {piece}"
+    return text

@@ -7,17 +7,17 @@ def value_and_grad(a):
     out = t1 + t3  # b*b + sigmoid(-b)
     # backward pass: the chain rule, from the output back to the inputs
     grad_out = 1.0
-    # out = t1 + t3  [d/dx (x + y) = 1, d/dy (x + y) = 1]
+    # out = t1 + t3
     grad_t1 = grad_out  # add: d out/d t1 = 1
     grad_t3 = grad_out  # add: d out/d t3 = 1
-    # t3 = sigmoid(t2)  [d/dx sigmoid(x) = sigmoid(x)*(1 - sigmoid(x))]
+    # t3 = sigmoid(t2)
     grad_t2 = grad_t3 * (t3*(1 - t3))  # sigmoid: d t3/d t2 = t3*(1 - t3)
-    # t2 = -b  [d/dx (-x) = -1]
+    # t2 = -b
     grad_b = -grad_t2  # neg: d t2/d b = -1
-    # t1 = b*b  [d/dx (x*y) = y, d/dy (x*y) = x]
+    # t1 = b*b
     grad_b += grad_t1 * b  # mul: d t1/d b = b
     grad_b += grad_t1 * b  # mul: d t1/d b = b
-    # b = a*a  [d/dx (x*y) = y, d/dy (x*y) = x]
+    # b = a*a
     grad_a = grad_b * a  # mul: d b/d a = a
     grad_a += grad_b * a  # mul: d b/d a = a
     return out, (grad_a,)

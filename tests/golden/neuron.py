@@ -7,18 +7,18 @@ def value_and_grad(x1, w1, x2, w2, b):
     o = math.tanh(n)  # tanh(n)
     # backward pass: the chain rule, from the output back to the inputs
     grad_o = 1.0
-    # o = tanh(n)  [d/dx tanh(x) = 1 - tanh(x)**2]
+    # o = tanh(n)
     grad_n = grad_o * (1 - o**2)  # tanh: d o/d n = 1 - o**2
-    # n = t3 + b  [d/dx (x + y) = 1, d/dy (x + y) = 1]
+    # n = t3 + b
     grad_t3 = grad_n  # add: d n/d t3 = 1
     grad_b = grad_n  # add: d n/d b = 1
-    # t3 = t1 + t2  [d/dx (x + y) = 1, d/dy (x + y) = 1]
+    # t3 = t1 + t2
     grad_t1 = grad_t3  # add: d t3/d t1 = 1
     grad_t2 = grad_t3  # add: d t3/d t2 = 1
-    # t2 = x2*w2  [d/dx (x*y) = y, d/dy (x*y) = x]
+    # t2 = x2*w2
     grad_x2 = grad_t2 * w2  # mul: d t2/d x2 = w2
     grad_w2 = grad_t2 * x2  # mul: d t2/d w2 = x2
-    # t1 = x1*w1  [d/dx (x*y) = y, d/dy (x*y) = x]
+    # t1 = x1*w1
     grad_x1 = grad_t1 * w1  # mul: d t1/d x1 = w1
     grad_w1 = grad_t1 * x1  # mul: d t1/d w1 = x1
     return o, (grad_x1, grad_w1, grad_x2, grad_w2, grad_b)

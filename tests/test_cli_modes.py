@@ -1,0 +1,68 @@
+"""The command line's --hessian and --forward views."""
+
+import contextlib
+import io
+
+import pytest
+
+from symgrad import cli
+
+
+def run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = cli.main(list(argv))
+        except SystemExit as exit_:
+            status = exit_.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_hessian_prints_formulas_and_numbers():
+    status, out, _ = run("x**3*y", "--hessian", "--at", "x=2", "y=3")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "x**3*y"
+    assert "  ∂²/∂x∂y = 3*x**2" in lines and "  ∂²/∂y² = 0" in lines
+    assert lines[-3:] == ["  ∂²/∂x²    36.0", "  ∂²/∂x∂y   12.0", "  ∂²/∂y²    0.0"]
+
+
+def test_hessian_code_prints_hvp_and_hessian():
+    status, out, _ = run("x**3*y", "--hessian", "--code")
+    assert status == 0
+    assert "def hvp(x, y, v_x, v_y):" in out and "def hessian(x, y):" in out
+
+
+def test_forward_prints_the_directional_derivative_along_the_tangent():
+    status, out, _ = run("x**3*y", "--forward", "--at", "x=2", "y=3", "--tangent", "y=1")
+    assert status == 0
+    assert out.splitlines()[1:] == ["at x = 2, y = 3, along dot_x = 0, dot_y = 1:",
+                                    "  value                     24.0",
+                                    "  directional derivative    8.0"]
+
+
+def test_forward_explain_defaults_to_the_first_input():
+    status, out, _ = run("x**3*y", "--forward", "--explain", "--at", "x=2", "y=3")
+    assert status == 0
+    assert "dot_x = 1, dot_y = 0  (the direction: one tangent per input)" in out
+    assert out.splitlines()[-1] == "directional derivative of out: dot_out = 36"
+
+
+def test_forward_code_is_the_jvp_module():
+    status, out, _ = run("tanh(a*b + c)", "--forward", "--code")
+    assert status == 0
+    assert "def jvp(a, b, c, dot_a, dot_b, dot_c):" in out and "import math" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["x*y", "--tangent", "x=1", "--at", "x=1", "y=2"], "--tangent is the direction of --forward"),
+    (["x*y", "--forward"], "--forward needs --code, --explain or --at"),
+    (["x*y", "--hessian", "--json"], "--hessian does not go with --json"),
+    (["x*y", "--hessian", "--forward", "--code"], "give one"),
+    (["x*y", "--hessian", "--explain", "--at", "x=1", "y=2"], "--hessian does not go with"),
+    (["x*y", "--forward", "--at", "x=1", "y=2", "--tangent", "z=1"], "z is not an input"),
+    (["x*y", "--forward", "--at", "x=1", "y=2", "--tangent", "x=nan"], "not a finite number"),
+])
+def test_bad_combinations_exit_2_with_a_message(argv, message):
+    status, _, err = run(*argv)
+    assert status == 2 and message in err and "Traceback" not in err
