@@ -193,7 +193,7 @@ class LossPrinter:
         """The program's backward steps of ``node``, over batch arrays."""
         grad, names = self.grads[node], self.names
         op = OPS[node.op]
-        self.grad_lines.append(f"    # {names[node]} = {to_text(node, names)}  [{op.rule}]")
+        self.grad_lines.append(f"    # {names[node]} = {to_text(node, names)}")
         for step in self.steps.get(node, ()):
             local = step.local
             if ir.is_const(local, 1.0):
@@ -225,8 +225,7 @@ class LossPrinter:
         with_steps = [r for r in vector.rows if r in self.steps]
         if not with_steps:
             return  # no parameter below the source: nothing to pass on
-        self.grad_lines.append(f"    # {vector.name} = {op.name}({source.name}), row by row  "
-                               f"[{op.rule}]")
+        self.grad_lines.append(f"    # {vector.name} = {op.name}({source.name}), row by row")
         row = with_steps[0]
         steps = self.steps[row]
         names = {**self.names, row: vector.name, row.args[0]: source.name}
