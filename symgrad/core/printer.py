@@ -28,6 +28,15 @@ def format_number(value):
     return repr(value)
 
 
+def format_short(value, digits=4):
+    """A number for people reading a view (boxes, explanations): ``digits`` significant digits.
+
+    micrograd's graph boxes show four; code and the language use ``repr`` exactness
+    instead (``format_number``).
+    """
+    return f"{value:.{digits}g}"
+
+
 def to_text(root, names=None, limit=None):
     """``root`` as one expression; nodes found in ``names`` print as that name.
 

@@ -14,7 +14,7 @@ import subprocess
 from ..core.errors import EvaluationError, SymgradError
 from ..core.ir import Node, topological_order
 from ..core.ops import OPS
-from ..core.printer import format_number
+from ..core.printer import format_number, format_short
 from ..core.printer import to_text as expression_text
 from ..core.program import Program
 
@@ -179,7 +179,7 @@ def _printed(node, names):
 
 
 def _number(value):
-    return f"{value:.4g}"
+    return format_short(value)
 
 
 def _escape(text):

@@ -8,7 +8,7 @@ Names are those of the generated code (``f.source``), so both read alike.
 """
 
 from ..core.ir import var
-from ..core.printer import to_text
+from ..core.printer import format_short, to_text
 from .draw import program_of
 
 
@@ -24,7 +24,7 @@ def explain(subject, point, digits=4):
     numbers = program.evaluate({name: float(point[name]) for name in program.variables})
 
     def number(x):
-        return f"{x:.{digits}g}"
+        return format_short(x, digits)
 
     root_name = _name(program, program.root)
     lines = []
@@ -84,7 +84,7 @@ def explain_forward(schedule, point, direction, digits=4):
                                 direction)
 
     def number(x):
-        return f"{x:.{digits}g}"
+        return format_short(x, digits)
 
     given = ", ".join(f"{schedule.tangents[name]} = {number(direction.get(name, 0.0))}"
                       for name in program.wrt)

@@ -21,7 +21,7 @@ from ..backends import python
 from ..core.errors import SymgradError, TooLargeError
 from ..core.ir import topological_order, var
 from ..core.ops import OPS
-from ..core.printer import format_number
+from ..core.printer import format_number, format_short
 
 MAX_OPERATIONS = 300  # beyond this, a page of boxes is unreadable and the layout too crude
 CHAR = 7.3  # width of one character of the SVG's 12px monospace font, in px
@@ -51,7 +51,7 @@ def to_html(program, point):
 
 def number(x):
     """A number as the page shows it (micrograd's boxes show four digits too)."""
-    return f"{x:.4g}"
+    return format_short(x)
 
 
 # The graph ---------------------------------------------------------------------------
