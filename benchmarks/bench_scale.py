@@ -70,6 +70,32 @@ def measure_symgrad(shape, nodes):
     return times
 
 
+def measure_api(shape, nodes):
+    """A graph built through the API (no text), compiled with backend='tape', one evaluation."""
+    import resource
+
+    import symgrad
+    from symgrad.core import ir
+
+    times, start = {}, time.process_time()
+    with ir.paused_collector():
+        h = ir.var("x")
+        for i in range(nodes // 3):  # the "layers" shape, three operations a layer
+            h = ir.apply("tanh", ir.apply("add", ir.apply("mul", h, ir.var(f"w{i % 10}")),
+                                          ir.var(f"b{i % 10}")))
+        expression = symgrad.Expression(h)
+    times["build"] = time.process_time() - start
+    start = time.process_time()
+    f = symgrad.compile(expression, backend="tape")
+    times["compile"] = time.process_time() - start
+    start = time.process_time()
+    f.value_and_grad(**{name: 0.1 for name in f.variables})
+    times["eval"] = time.process_time() - start
+    times["nodes"] = nodes
+    times["peak_MiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return times
+
+
 def measure_sympy(shape, nodes):
     """SymPy's route on the same graph: diff for every input, cse, lambdify."""
     import sympy
@@ -122,11 +148,14 @@ def main(argv=None):
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=SHAPES)
     parser.add_argument("--cap", type=float, default=300, help="seconds per symgrad run")
     parser.add_argument("--sympy-cap", type=float, default=60, help="seconds per SymPy run")
+    parser.add_argument("--api", type=int, default=0, metavar="NODES",
+                        help="also build a graph of NODES operations through the API and run it "
+                             "on backend='tape' (e.g. 1000000)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         kind, shape, nodes = args.child
-        measure = measure_symgrad if kind == "symgrad" else measure_sympy
+        measure = {"symgrad": measure_symgrad, "sympy": measure_sympy, "api": measure_api}[kind]
         print(json.dumps(measure(shape, int(nodes))))
         return 0
     sizes = [n for n in (1_000, 10_000, 100_000, 1_000_000) if n <= args.max]
@@ -144,6 +173,11 @@ def main(argv=None):
         if per_node.get(1_000) and per_node.get(100_000):
             print(f"{shape:7} per-node cost at 10^5 / at 10^3: "
                   f"{per_node[100_000] / per_node[1_000]:.2f}")
+    if args.api:
+        api = run_child("api", "layers", args.api, args.cap)
+        print(f"\nthrough the API, {args.api:,} operations on backend='tape': " + (
+            f"build {api['build']:.1f} s, compile {api['compile']:.1f} s, one evaluation "
+            f"{api['eval']:.2f} s, peak {api['peak_MiB']:.0f} MiB" if "build" in api else str(api)))
     return 0
 
 

@@ -42,11 +42,11 @@ class CompiledFunction(NotebookDisplay):
 
     def _build(self, expression, wrt, backend):
         """The program, and the code the backend prints from it."""
-        self.program = Program(expression, wrt)
+        self._backend = backends.get(backend)
+        self.program = Program(expression, wrt, getattr(self._backend, "MAX_OPERATIONS", None))
         self.variables, self.wrt = self.program.variables, self.program.wrt
         self._inputs = set(self.variables)
         self.backend = backend
-        self._backend = backends.get(backend)
         self._by_keyword = (self.program.params == self.variables  # no input was renamed
                             and len(self.variables) <= KEYWORD_FAST_PATH)
         self._last_inputs = None

@@ -121,7 +121,7 @@ def _backends():
     import pytest
 
     no_cc = os.environ.get("SYMGRAD_NO_CC") == "1"
-    return ["python", pytest.param("c", marks=pytest.mark.skipif(
+    return ["python", "tape", pytest.param("c", marks=pytest.mark.skipif(
         no_cc, reason="SYMGRAD_NO_CC=1: C backend tests turned off explicitly"))]
 
 

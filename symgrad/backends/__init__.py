@@ -29,7 +29,7 @@ SIGNATURES = {
     # Printed from a symgrad.core.forward.TangentProgram: inputs, then their tangents.
     "jvp": "f(*inputs, *tangents) -> (value, directional derivative)",
 }
-MODULES = {"python": "python", "numpy": "numpy", "c": "c"}
+MODULES = {"python": "python", "numpy": "numpy", "c": "c", "tape": "tape"}
 DEFAULT = "python"
 # Where a backend prints no batch function, batches run on this one.
 BATCH_FALLBACK = "numpy"

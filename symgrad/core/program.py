@@ -154,7 +154,7 @@ class Program:
     __slots__ = ("expression", "variables", "wrt", "root", "forward", "backward",
                  "names", "grads", "labels", "unreached", "__weakref__")
 
-    def __init__(self, expression, wrt=None):
+    def __init__(self, expression, wrt=None, limit=None):
         if not isinstance(expression, Expression):
             raise TypeError(f"a Program is built from an Expression, not "
                             f"{type(expression).__name__}")
@@ -170,10 +170,15 @@ class Program:
         names = Names(set(variables) | set(labels.values()))
         node_names = {var(name): names.user_name(name) for name in variables}
         forward = [node for node in topological_order([root]) if node.args]
-        if len(forward) > MAX_OPERATIONS:
+        beyond = ""
+        if limit is None:  # the cap for backends that print source
+            limit, beyond = MAX_OPERATIONS, (
+                "; for more, build the graph through the API (symgrad.Expression, "
+                "symgrad.tracing.trace) and compile it with backend='tape'")
+        if len(forward) > limit:
             raise TooLargeError(f"the program has {len(forward):,} operations; symgrad compiles "
-                                f"at most {MAX_OPERATIONS:,} (about 2 GiB of memory): split it "
-                                "into smaller programs")
+                                f"at most {limit:,} this way (memory grows with each one): split "
+                                f"it into smaller programs{beyond}")
         for node in forward:
             if node in labels:
                 node_names[node] = names.user_name(labels[node])

@@ -1,0 +1,98 @@
+"""The tape backend: a program too large to compile, run as a list of instructions.
+
+CPython's ``compile`` needs about 6 KiB and 25 µs per generated line, so beyond
+a few hundred thousand operations printing source stops paying.  This backend
+turns the same Program into slot-numbered instructions instead (forward: one
+operator call per step; backward: each step's local derivative, then
+``grad[target] (+)= grad[upstream] * local``) and runs them in one loop.  Nothing
+is compiled; the operators are the table's scalar functions.  Errors keep their
+meaning: a step that fails raises, and ``CompiledFunction`` asks
+``Program.evaluate`` where and why, as for every backend.
+"""
+
+from ..core.ir import topological_order, var
+from ..core.runtime import scalar_function
+from . import python
+
+NAME = "tape"
+KINDS = ("value_and_grad", "value")
+MAX_OPERATIONS = 3_000_000  # about 2.5 KiB per operation: 10^6 operations in 3 GiB
+LISTED = 2_000  # operations up to which the source shows the program as Python
+
+
+def emit(program, kind="value_and_grad"):
+    """What ``f.source`` shows: the tape's size, and the program as Python when it is small."""
+    header = (f"# symgrad tape: {len(program.forward):,} forward and {len(program.backward):,} "
+              "backward steps, run as instructions (nothing is compiled)\n")
+    if len(program.forward) > LISTED:
+        return header
+    return header + python.emit(program, kind)
+
+
+def load(source, kind, label, owner):
+    """The callable for ``kind``, built from ``owner.program`` (the source is only a listing)."""
+    tape = Tape(owner.program)
+    return tape.value if kind == "value" else tape.value_and_grad
+
+
+class Tape:
+    """Slots for every value and gradient, and the instructions that fill them."""
+
+    def __init__(self, program):
+        self.slot, self.initial = {}, []
+        for name in program.variables:
+            self._slot_of(var(name))
+        self.inputs = len(self.initial)
+        self.forward = [self._instruction(step.node) for step in program.forward]
+        self.result = self._slot_of(program.root)
+        self.backward = []
+        grad_slot = {program.root: 0}  # the seed, even when the result is an input itself
+        for step in program.backward:
+            for node in topological_order([step.local], self.slot):
+                if node.args and node not in self.slot:
+                    self.backward.append((True, *self._instruction(node)))
+            local = self._slot_of(step.local)
+            upstream = grad_slot.setdefault(step.node, len(grad_slot))
+            target = grad_slot.setdefault(step.operand, len(grad_slot))
+            self.backward.append((False, target, upstream, local, step.first))
+        self.grad_count = len(grad_slot)
+        inputs = [var(name) for name in program.wrt]
+        self.outputs = [grad_slot.get(node) for node in inputs]
+
+    def _slot_of(self, node):
+        slot = self.slot.get(node)
+        if slot is None:
+            slot = self.slot[node] = len(self.initial)
+            self.initial.append(node.value if node.op == "const" else 0.0)
+        return slot
+
+    def _instruction(self, node):
+        function = scalar_function(node.op)
+        operands = [self._slot_of(arg) for arg in node.args]
+        out = self._slot_of(node)
+        return (function, out, operands[0], operands[1] if len(operands) > 1 else None)
+
+    def _run_forward(self, inputs):
+        values = list(self.initial)
+        values[:self.inputs] = inputs
+        for function, out, a, b in self.forward:
+            values[out] = function(values[a]) if b is None else function(values[a], values[b])
+        return values
+
+    def value(self, *inputs):
+        return self._run_forward(inputs)[self.result]
+
+    def value_and_grad(self, *inputs):
+        values = self._run_forward(inputs)
+        grads = [0.0] * self.grad_count
+        grads[0] = 1.0
+        for is_value, *fields in self.backward:
+            if is_value:
+                function, out, a, b = fields
+                values[out] = function(values[a]) if b is None else function(values[a],
+                                                                              values[b])
+            else:
+                target, upstream, local, first = fields
+                amount = grads[upstream] * values[local]
+                grads[target] = amount if first else grads[target] + amount
+        return values[self.result], tuple(0.0 if g is None else grads[g] for g in self.outputs)
