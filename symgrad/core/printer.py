@@ -34,7 +34,7 @@ def to_text(root, names=None, limit=None):
     With ``limit``, printing stops a little after that many characters and ends
     in "...", so a short description of a huge graph costs little.
     """
-    return render(root, names or {}, language_leaf, language_template, limit)
+    return render(root, names or {}, language_leaf, language_template, limit, unfold=True)
 
 
 def language_leaf(node):
@@ -60,13 +60,16 @@ def _call_template(name, arity):
 _FORMATTER = string.Formatter()
 
 
-def render(root, names, leaf, template, limit=None):
+def render(root, names, leaf, template, limit=None, unfold=False):
     """Precedence-aware text of ``root``, written left to right with an explicit stack.
 
     ``names`` maps nodes to the name that stands for them; ``leaf(node)`` gives
     (text, precedence) for variables and constants; ``template(op, node)`` gives
     a format string over {x} and {y} for a node written as a call (templates are
-    atoms: calls or parenthesised), or None to write the operator's infix symbol.  Time is linear in the length of the text.
+    atoms: calls or parenthesised), or None to write the operator's infix symbol.
+    With ``unfold``, a folded constant that has an ``origin`` prints as the
+    operation it came from (``log(2)``), as the user wrote it.  Time is linear in
+    the length of the text.
     """
     pieces, length = [], 0
     stack = [root]
@@ -80,40 +83,49 @@ def render(root, names, leaf, template, limit=None):
                 break
         elif item in names and item is not root:
             stack.append(names[item])
-        elif not item.args:
+        elif not item.args and not (unfold and item.origin):
             stack.append(leaf(item)[0])
         else:
-            stack.extend(reversed(_layout(item, names, leaf, template)))
+            stack.extend(reversed(_layout(item, names, leaf, template, unfold)))
     return "".join(pieces)
 
 
-def precedence(node, names, leaf, template):
+def _shape(node, unfold):
+    """(op name, operands) of an operation, or of a folded constant's origin when unfolding."""
+    if unfold and node.origin:
+        return node.origin
+    return node.op, node.args
+
+
+def precedence(node, names, leaf, template, unfold=False):
     """How tightly the text of ``node`` binds, to decide on parentheses around it."""
     if node in names:
         return ATOM
-    if not node.args:
+    op_name, args = _shape(node, unfold)
+    if not args:
         return leaf(node)[1]
-    op = OPS[node.op]
+    op = OPS[op_name]
     return ATOM if template(op, node) is not None else op.precedence
 
 
-def _layout(node, names, leaf, template):
+def _layout(node, names, leaf, template, unfold=False):
     """The pieces of one node's text: strings and operand nodes, left to right."""
-    op = OPS[node.op]
+    op_name, args = _shape(node, unfold)
+    op = OPS[op_name]
     form = template(op, node)
     if form is not None:
         pieces = []
         for text, index, alone in _parsed_template(form):
             pieces.append(text)
             if index is not None:
-                operand = node.args[index]
+                operand = args[index]
                 pieces += _maybe_wrapped(operand, not alone and precedence(
-                    operand, names, leaf, template) < ATOM)
+                    operand, names, leaf, template, unfold) < ATOM)
         return pieces
-    levels = [precedence(arg, names, leaf, template) for arg in node.args]
+    levels = [precedence(arg, names, leaf, template, unfold) for arg in args]
     if op.arity == 1:
-        return [op.symbol] + _maybe_wrapped(node.args[0], levels[0] <= UNARY)
-    left, right = node.args
+        return [op.symbol] + _maybe_wrapped(args[0], levels[0] <= UNARY)
+    left, right = args
     if op.precedence == POWER:  # right-associative; the exponent may be unary
         return (_maybe_wrapped(left, levels[0] <= POWER) + ["**"]
                 + _maybe_wrapped(right, levels[1] < UNARY))
