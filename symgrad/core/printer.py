@@ -149,31 +149,36 @@ def _maybe_wrapped(node, parens):
     return ["(", node, ")"] if parens else [node]
 
 
-def inline_size(root):
+def inline_size(root, leaves=()):
     """Length the inline text of ``root`` would roughly have, without building it."""
     size = {}
-    for node in topological_order([root]):
-        size[node] = sum(size[a] for a in node.args) + 4
+    for node in topological_order([root], leaves):
+        size[node] = 4 if node in leaves else sum(size[a] for a in node.args) + 4
     return size[root]
 
 
-def to_program(root, labels=None, limit=200, reserved=()):
+def to_program(root, labels=None, limit=200, reserved=(), known=None):
     """Text of ``root``: inline when short, else shared parts as named lines first.
 
-    Returns a list of lines; all but the last are ``name = expression``.
+    Returns a list of lines; all but the last are ``name = expression``.  Nodes
+    in ``labels`` get a line under that name; nodes in ``known`` print as their
+    name with no line (names defined elsewhere, such as the program's own).
     """
-    labels = dict(labels or {})
-    if not labels and inline_size(root) <= limit:
-        return [to_text(root)]
+    labels, known = dict(labels or {}), dict(known or {})
+    if root in known:
+        return [known[root]]
+    if not labels and inline_size(root, known) <= limit:
+        return [to_text(root, known)]
     uses = {}
-    order = topological_order([root])
+    order = topological_order([root], known)
     for node in order:
         for arg in node.args:
             uses[arg] = uses.get(arg, 0) + 1
-    taken = set(reserved) | set(labels.values()) | {n.value for n in order if n.op == "var"}
-    names, counter = {}, 0
+    taken = (set(reserved) | set(labels.values()) | set(known.values())
+             | {n.value for n in order if n.op == "var"})
+    names, counter = dict(known), 0
     for node in order:
-        if node is root or not node.args:
+        if node is root or not node.args or node in known:
             continue
         if node in labels:
             names[node] = labels[node]
@@ -182,7 +187,8 @@ def to_program(root, labels=None, limit=200, reserved=()):
             while f"t{counter}" in taken:
                 counter += 1
             names[node] = f"t{counter}"
-    lines = [f"{names[n]} = {to_text(n, names)}" for n in order if n in names]
+    lines = [f"{names[n]} = {to_text(n, names)}" for n in order
+             if n in names and n not in known]
     if root in labels:  # keep the program's own name for its result
         return lines + [f"{labels[root]} = {to_text(root, names)}", labels[root]]
     return lines + [to_text(root, names)]
