@@ -14,7 +14,8 @@ from .core.autodiff import gradient_nodes
 from .core.expression import Expression, to_plain
 from .core.gate import from_plain
 from .core.ir import paused_collector
-from .core.printer import to_program, to_text
+from .core.pretty import derivative_lines, usable_names
+from .core.printer import to_text
 from .core.program import Program
 from .derivatives import ForwardMode, SecondOrder, direction
 from .views.html import to_html as html_page
@@ -177,12 +178,14 @@ class CompiledFunction(NotebookDisplay):
 
     @property
     def derivatives(self):
-        """{input: its derivative as text in symgrad's language}."""
+        """{input: its derivative as text in symgrad's language, tidied for reading}.
+
+        Values the program named (``o = tanh(n)``) appear by their name
+        (``(1 - o**2)*x1``); ``derivatives_expanded`` spells everything out.
+        """
         if self._derivatives is None:
-            self._derivatives = {
-                name: "; ".join(to_program(grad.root, reserved=self.variables))
-                for name, grad in self.gradients.items()
-            }
+            self._derivatives = self._derivative_texts(
+                usable_names(self.expression.labels, self.variables))
         return dict(self._derivatives)
 
     @property
@@ -238,6 +241,15 @@ class CompiledFunction(NotebookDisplay):
     def tangent_program(self):
         """The forward-mode schedule (``symgrad.core.forward.TangentProgram``)."""
         return self._forward_mode().schedule
+
+    @property
+    def derivatives_expanded(self):
+        """{input: its derivative as text that stands alone, over the inputs only}."""
+        return self._derivative_texts({})
+
+    def _derivative_texts(self, names):
+        return {name: "; ".join(derivative_lines(grad.root, self.variables, names))
+                for name, grad in self.gradients.items()}
 
     def check(self, **options):
         """Cross-check every gradient with SymPy and finite differences (see ``symgrad.check``)."""

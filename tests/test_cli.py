@@ -68,7 +68,7 @@ def test_shared_parts_of_a_big_derivative_print_as_indented_named_lines():
     lines = out.splitlines()
     assert lines[:4] == ["u = exp(x*y)", "v = u*u + u", "w = tanh(v*v + v)", "w*w + w"]
     start = lines.index("  ∂/∂x:")
-    assert lines[start + 1] == "    t1 = exp(x*y)"
+    assert lines[start + 1] == "    t1 = 1 + 2*w"  # the program's names u, v, w are used
     assert lines[lines.index("  ∂/∂y:") - 1].startswith("    ∂/∂x = ")
     assert ";" not in out
 
@@ -207,7 +207,7 @@ def test_a_program_from_a_file_and_from_stdin(tmp_path):
     status, out, _ = from_file
     assert status == 0
     assert out.splitlines()[:3] == ["n = x*w + b", "o = tanh(n)", "o"]
-    assert "  ∂/∂b = 1 - tanh(x*w + b)**2" in out
+    assert "  ∂/∂b = 1 - o**2" in out
 
 
 def test_help_lists_every_option_with_examples_and_version():

@@ -4,6 +4,9 @@ Build nodes only through ``var``, ``const`` and ``apply``.  They return the
 existing node for an identical (op, args), so equal subexpressions are one node
 and node identity is structural equality.  ``apply`` also performs cheap local
 simplification: constant folding, ``x*1``, ``x*0``, ``x+0``, ``--x``, ``x**1``.
+A folded constant that no short decimal writes (``log(2)``, ``1/3``) remembers the
+operation it came from as its ``origin``, so text can show what the user wrote
+while code uses the number.
 """
 
 import contextlib
@@ -26,10 +29,12 @@ class Node:
 
     ``op`` is "var", "const" or an operator name from ``OPS``; ``args`` the
     operand nodes; ``value`` the variable's name or the constant's float;
-    ``depends`` whether any input variable lies below.  Nodes never change.
+    ``depends`` whether any input variable lies below; ``origin`` (constants
+    only, else None) the ``(op name, operands)`` a folded constant was computed
+    from, when its decimal would be unreadable.  Nodes never change.
     """
 
-    __slots__ = ("op", "args", "value", "depends", "__weakref__")
+    __slots__ = ("op", "args", "value", "depends", "origin", "__weakref__")
 
     def __repr__(self):
         return f"Node({structure(self)})"
@@ -41,12 +46,13 @@ _NODES = weakref.WeakValueDictionary()
 _LOCK = threading.Lock()
 
 
-def _intern(key, op, args, value, depends):
+def _intern(key, op, args, value, depends, origin=None):
     with _LOCK:
         node = _NODES.get(key)
         if node is None:
             node = Node()
             node.op, node.args, node.value, node.depends = op, args, value, depends
+            node.origin = origin
             _NODES[key] = node
         return node
 
@@ -121,7 +127,16 @@ def _fold(op_name, args):
         return None  # left in the graph, so evaluation reports it where it is
     if not math.isfinite(result):
         return None
-    return const(result)
+    if len(repr(float(result))) <= _READABLE:
+        return const(result)
+    # A separate node from the literal of the same value, so its text never
+    # depends on which of the two was built first.
+    result = float(result)
+    return _intern(("const", result.hex(), op_name, *args), "const", (), result, False,
+                   (op_name, args))
+
+
+_READABLE = 8  # characters: 0.125 and 1234.5 print as they are; 0.6931471805599453 does not
 
 
 def _no_rule(*args):

@@ -43,7 +43,7 @@ def to_text(root, names=None, limit=None):
     With ``limit``, printing stops a little after that many characters and ends
     in "...", so a short description of a huge graph costs little.
     """
-    return render(root, names or {}, language_leaf, language_template, limit)
+    return render(root, names or {}, language_leaf, language_template, limit, unfold=True)
 
 
 def language_leaf(node):
@@ -69,13 +69,16 @@ def _call_template(name, arity):
 _FORMATTER = string.Formatter()
 
 
-def render(root, names, leaf, template, limit=None):
+def render(root, names, leaf, template, limit=None, unfold=False):
     """Precedence-aware text of ``root``, written left to right with an explicit stack.
 
     ``names`` maps nodes to the name that stands for them; ``leaf(node)`` gives
     (text, precedence) for variables and constants; ``template(op, node)`` gives
     a format string over {x} and {y} for a node written as a call (templates are
-    atoms: calls or parenthesised), or None to write the operator's infix symbol.  Time is linear in the length of the text.
+    atoms: calls or parenthesised), or None to write the operator's infix symbol.
+    With ``unfold``, a folded constant that has an ``origin`` prints as the
+    operation it came from (``log(2)``), as the user wrote it.  Time is linear in
+    the length of the text.
     """
     pieces, length = [], 0
     stack = [root]
@@ -89,40 +92,49 @@ def render(root, names, leaf, template, limit=None):
                 break
         elif item in names and item is not root:
             stack.append(names[item])
-        elif not item.args:
+        elif not item.args and not (unfold and item.origin):
             stack.append(leaf(item)[0])
         else:
-            stack.extend(reversed(_layout(item, names, leaf, template)))
+            stack.extend(reversed(_layout(item, names, leaf, template, unfold)))
     return "".join(pieces)
 
 
-def precedence(node, names, leaf, template):
+def _shape(node, unfold):
+    """(op name, operands) of an operation, or of a folded constant's origin when unfolding."""
+    if unfold and node.origin:
+        return node.origin
+    return node.op, node.args
+
+
+def precedence(node, names, leaf, template, unfold=False):
     """How tightly the text of ``node`` binds, to decide on parentheses around it."""
     if node in names:
         return ATOM
-    if not node.args:
+    op_name, args = _shape(node, unfold)
+    if not args:
         return leaf(node)[1]
-    op = OPS[node.op]
+    op = OPS[op_name]
     return ATOM if template(op, node) is not None else op.precedence
 
 
-def _layout(node, names, leaf, template):
+def _layout(node, names, leaf, template, unfold=False):
     """The pieces of one node's text: strings and operand nodes, left to right."""
-    op = OPS[node.op]
+    op_name, args = _shape(node, unfold)
+    op = OPS[op_name]
     form = template(op, node)
     if form is not None:
         pieces = []
         for text, index, alone in _parsed_template(form):
             pieces.append(text)
             if index is not None:
-                operand = node.args[index]
+                operand = args[index]
                 pieces += _maybe_wrapped(operand, not alone and precedence(
-                    operand, names, leaf, template) < ATOM)
+                    operand, names, leaf, template, unfold) < ATOM)
         return pieces
-    levels = [precedence(arg, names, leaf, template) for arg in node.args]
+    levels = [precedence(arg, names, leaf, template, unfold) for arg in args]
     if op.arity == 1:
-        return [op.symbol] + _maybe_wrapped(node.args[0], levels[0] <= UNARY)
-    left, right = node.args
+        return [op.symbol] + _maybe_wrapped(args[0], levels[0] <= UNARY)
+    left, right = args
     if op.precedence == POWER:  # right-associative; the exponent may be unary
         return (_maybe_wrapped(left, levels[0] <= POWER) + ["**"]
                 + _maybe_wrapped(right, levels[1] < UNARY))
@@ -146,31 +158,36 @@ def _maybe_wrapped(node, parens):
     return ["(", node, ")"] if parens else [node]
 
 
-def inline_size(root):
+def inline_size(root, leaves=()):
     """Length the inline text of ``root`` would roughly have, without building it."""
     size = {}
-    for node in topological_order([root]):
-        size[node] = sum(size[a] for a in node.args) + 4
+    for node in topological_order([root], leaves):
+        size[node] = 4 if node in leaves else sum(size[a] for a in node.args) + 4
     return size[root]
 
 
-def to_program(root, labels=None, limit=200, reserved=()):
+def to_program(root, labels=None, limit=200, reserved=(), known=None):
     """Text of ``root``: inline when short, else shared parts as named lines first.
 
-    Returns a list of lines; all but the last are ``name = expression``.
+    Returns a list of lines; all but the last are ``name = expression``.  Nodes
+    in ``labels`` get a line under that name; nodes in ``known`` print as their
+    name with no line (names defined elsewhere, such as the program's own).
     """
-    labels = dict(labels or {})
-    if not labels and inline_size(root) <= limit:
-        return [to_text(root)]
+    labels, known = dict(labels or {}), dict(known or {})
+    if root in known:
+        return [known[root]]
+    if not labels and inline_size(root, known) <= limit:
+        return [to_text(root, known)]
     uses = {}
-    order = topological_order([root])
+    order = topological_order([root], known)
     for node in order:
         for arg in node.args:
             uses[arg] = uses.get(arg, 0) + 1
-    taken = set(reserved) | set(labels.values()) | {n.value for n in order if n.op == "var"}
-    names, counter = {}, 0
+    taken = (set(reserved) | set(labels.values()) | set(known.values())
+             | {n.value for n in order if n.op == "var"})
+    names, counter = dict(known), 0
     for node in order:
-        if node is root or not node.args:
+        if node is root or not node.args or node in known:
             continue
         if node in labels:
             names[node] = labels[node]
@@ -179,7 +196,8 @@ def to_program(root, labels=None, limit=200, reserved=()):
             while f"t{counter}" in taken:
                 counter += 1
             names[node] = f"t{counter}"
-    lines = [f"{names[n]} = {to_text(n, names)}" for n in order if n in names]
+    lines = [f"{names[n]} = {to_text(n, names)}" for n in order
+             if n in names and n not in known]
     if root in labels:  # keep the program's own name for its result
         return lines + [f"{labels[root]} = {to_text(root, names)}", labels[root]]
     return lines + [to_text(root, names)]

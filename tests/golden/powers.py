@@ -11,7 +11,7 @@ def value_and_grad(x, y):
     grad_t3 = grad_out  # add: d out/d t3 = 1
     grad_t4 = grad_out  # add: d out/d t4 = 1
     # t4 = 2**x
-    grad_x = grad_t4 * (t4*0.6931471805599453)  # pow: d t4/d x = t4*0.6931471805599453
+    grad_x = grad_t4 * (t4*0.6931471805599453)  # pow: d t4/d x = t4*log(2)
     # t3 = t1 + t2
     grad_t1 = grad_t3  # add: d t3/d t1 = 1
     grad_t2 = grad_t3  # add: d t3/d t2 = 1
