@@ -60,16 +60,6 @@ class Built:
     def shared(self):
         return bool(self.definitions)
 
-    def inlined(self, expression):
-        """``expression`` with every intermediate symbol replaced by its definition.
-
-        Only for expressions known to be small once inlined (``fits``).
-        """
-        for symbol, formula in reversed(self.definitions):
-            if expression.has(symbol):
-                expression = expression.xreplace({symbol: formula})
-        return expression
-
 
 def build(roots, symbols=None, reserved=()):
     """``Built`` for the IR ``roots``: plain trees when small and shallow, else shared form.
