@@ -389,8 +389,11 @@ def print_derivatives(f, simplify):
             print(f"    ∂/∂{name} = {parts[-1]}")
     if simplify:
         print("simplified by SymPy:")
-        for name, text in simplified(f).items():
-            print(f"  ∂/∂{name} = {text}")
+        for name, (text, note) in simplified(f).items():
+            if note and text == f.derivatives[name]:
+                print(f"  ∂/∂{name}: {note}")
+            else:
+                print(f"  ∂/∂{name} = {text}" + (f"\n    ({note})" if note else ""))
 
 
 def print_program(f):
@@ -399,19 +402,30 @@ def print_program(f):
 
 
 def simplified(f):
-    """{input: SymPy's simplified derivative, as text}, built from the IR (never from text)."""
+    """{input: (text, note)}: SymPy's simplified derivative, or as built and a note why not.
+
+    Built from the IR (never from text).  ``simplify`` gets SIMPLIFY_SECONDS in
+    all; a graph too large or deep for SymPy keeps symgrad's own text.
+    """
     import sympy
 
-    from .core.sympy_bridge import symbols_for, to_sympy
+    from .core.simplify_budget import SIMPLIFY_SECONDS, simplify_within
+    from .core.sympy_bridge import build, symbols_for
     from .crosscheck import SIMPLIFY_LIMIT
 
-    symbols = symbols_for(f.variables)
-    result = {}
-    for name, gradient in f.gradients.items():
-        expression = to_sympy(gradient.root, symbols)
-        if sympy.count_ops(expression) <= SIMPLIFY_LIMIT:
-            expression = sympy.simplify(expression)
-        result[name] = str(expression)
+    names = list(f.gradients)
+    built = build([f.gradients[name].root for name in names], symbols_for(f.variables))
+    if built.shared:
+        return {name: (f.derivatives[name], "not simplified: too large or deep for SymPy; "
+                       "symgrad's derivative as above") for name in names}
+    result = {name: (str(e), "not simplified: too large for SymPy's simplify")
+              for name, e in zip(names, built.expressions)}
+    small = [(name, e) for name, e in zip(names, built.expressions)
+             if sympy.count_ops(e) <= SIMPLIFY_LIMIT]
+    done = simplify_within([e for _, e in small], SIMPLIFY_SECONDS)
+    for (name, expression), simpler in zip(small, done):
+        result[name] = ((str(expression), f"not simplified within {SIMPLIFY_SECONDS:g} s")
+                        if simpler is None else (str(simpler), None))
     return result
 
 
@@ -439,7 +453,11 @@ def print_json(f, point, simplify):
         value, gradient = f.value_and_grad(**point)
         result["value"], result["gradient"] = value, gradient
     if simplify:
-        result["simplified"] = simplified(f)
+        result["simplified"] = {}
+        for name, (text, note) in simplified(f).items():
+            result["simplified"][name] = text
+            if note:
+                print(f"symgrad: ∂/∂{name} {note}", file=sys.stderr)
     try:  # RFC 8259 has no inf or nan: such a value is an error, not invalid JSON
         text = json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False)
     except ValueError:

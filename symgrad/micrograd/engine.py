@@ -14,7 +14,7 @@ from operator import attrgetter
 from ..backends.python import PRINTER
 from ..core import ir
 from ..core.autodiff import partial_pattern
-from ..core.errors import EvaluationError
+from ..core.errors import EvaluationError, GraphError
 from ..core.expression import Expression
 from ..core.ops import FUNCTIONS, OPS
 from ..core.runtime import PYTHON_GLOBALS, scalar_function
@@ -103,6 +103,21 @@ class Value(NotebookDisplay):
     def inputs(self, names=None):
         """{input name: data} of the leaves, named as ``to_expression`` names them."""
         return to_ir(self, names)[3]
+
+    def __reduce__(self):
+        """Pickle as plain rows, one per Value below, so depth meets no recursion limit."""
+        return (_from_rows, (to_rows(self),))
+
+    def __deepcopy__(self, memo):
+        """A copy of the graph below, built iteratively; shared Values stay shared."""
+        for value in topological_order(self):
+            if id(value) not in memo:
+                copy = _new(type(value))
+                copy.data, copy.grad, copy._op = value.data, value.grad, value._op
+                copy.label, copy._rule = value.label, value._rule
+                copy._prev = tuple(memo[id(v)] for v in value._prev)
+                memo[id(value)] = copy
+        return memo[id(self)]
 
 
 
@@ -194,6 +209,45 @@ for _name, _op in OPS.items():
             setattr(Value, f"__{_op.dunder}__", _unary(_name))
     if _op.symbol is None:
         setattr(Value, _name, _unary(_name) if _op.arity == 1 else _binary_function(_name))
+
+
+_RULE_KEYS = {rule: key for key, rule in _RULES.items()}
+
+
+def to_rows(root):
+    """The graph below ``root`` as rows ``(constant?, data, grad, label, op, operands, rule)``.
+
+    ``operands`` are indices of earlier rows; ``rule`` is the backward rule's key
+    (operator, operands that take a gradient) or None.  The last row is ``root``.
+    """
+    order = topological_order(root)
+    index = {value: i for i, value in enumerate(order)}
+    return tuple((type(v) is Constant, v.data, v.grad, v.label, v._op,
+                  tuple(index[p] for p in v._prev), _RULE_KEYS.get(v._rule)) for v in order)
+
+
+def _from_rows(rows):
+    """The root Value of ``rows`` (from ``to_rows``), each row checked: ``GraphError`` if bad."""
+    if not isinstance(rows, tuple) or not rows:
+        raise GraphError("not a pickled Value: expected a non-empty tuple of rows")
+    built = []
+    for row in rows:
+        if not (isinstance(row, tuple) and len(row) == 7):
+            raise GraphError("not a pickled Value: a row is not a 7-tuple")
+        constant, data, grad, label, op, operands, rule = row
+        if (type(constant) is not bool or type(data) is not float or type(grad) is not float
+                or type(label) is not str or type(op) is not str
+                or type(operands) is not tuple
+                or not all(type(i) is int and 0 <= i < len(built) for i in operands)
+                or (rule is not None and (rule not in _RULES
+                                          or _SPELLING[rule[0]] != op))):
+            raise GraphError(f"not a pickled Value: row {len(built)} is malformed")
+        value = _new(Constant if constant else Value)
+        value.data, value.grad, value._op, value.label = data, grad, op, label
+        value._prev = tuple(built[i] for i in operands)
+        value._rule = None if rule is None else _RULES[rule]
+        built.append(value)
+    return built[-1]
 
 
 def topological_order(root):

@@ -25,6 +25,8 @@ from ..core.program import Program
 
 GRAPH_LIMIT = 300  # operations beyond which no picture is drawn: it would be unreadable
 LATEX_LIMIT = 3000  # characters of text beyond which a formula is not typeset
+LATEX_DEFINITIONS = 30  # intermediate values beyond which a shared graph is not typeset
+TOO_LONG = "\\text{(too long to typeset; see .derivatives)}"
 RESULT_NAMES = ("f", "y", "out", "F", "result")  # for an unnamed result, the first one free
 
 
@@ -75,19 +77,32 @@ def _aligned(rows):
 
 
 def latex_rows(program):
-    """``name &= formula`` for the result, then ``d name / d input &= formula`` per input."""
+    """``name &= formula`` for the result, then ``d name / d input &= formula`` per input.
+
+    A graph too large or deep for one formula is typeset in shared form: its
+    intermediate values first, ``t_{1} &= ...``, when there are few enough.
+    """
     import sympy
 
-    from ..core.sympy_bridge import symbols_for
+    from ..core.sympy_bridge import build, symbols_for
 
     symbols = symbols_for(program.variables)
-    name = sympy.latex(sympy.Symbol(result_name(program), real=True))
-    rows = [f"{name} &= {_latex_of(program.root, symbols)}"]
+    plain_name = result_name(program)
+    name = sympy.latex(sympy.Symbol(plain_name, real=True))
     gradients = gradient_nodes(program.root, program.wrt, program.backward)
-    for variable, gradient in gradients.items():
-        partial = f"\\frac{{\\partial {name}}}{{\\partial {sympy.latex(symbols[variable])}}}"
-        rows.append(f"{partial} &= {_latex_of(gradient, symbols)}")
-    return rows
+    roots = [program.root, *gradients.values()]
+    built = build(roots, symbols, reserved={plain_name})
+    heads = [name] + [f"\\frac{{\\partial {name}}}{{\\partial {sympy.latex(symbols[variable])}}}"
+                      for variable in gradients]
+    if not built.shared:
+        return [f"{head} &= {_latex_of(expression, root)}"
+                for head, expression, root in zip(heads, built.expressions, roots)]
+    if len(built.definitions) > LATEX_DEFINITIONS:
+        return [f"{head} &= {TOO_LONG}" for head in heads]
+    return ([f"{sympy.latex(symbol)} &= {sympy.latex(formula)}"
+             for symbol, formula in built.definitions]
+            + [f"{head} &= {sympy.latex(expression)}"
+               for head, expression in zip(heads, built.expressions)])
 
 
 def result_name(program):
@@ -98,14 +113,13 @@ def result_name(program):
     return next(name for name in RESULT_NAMES if name not in program.variables)
 
 
-def _latex_of(root, symbols):
+def _latex_of(expression, root):
+    """SymPy's LaTeX for ``expression`` (built from ``root``), unless its text would be too long."""
     import sympy
 
-    from ..core.sympy_bridge import to_sympy
-
     if inline_size(root) > LATEX_LIMIT:
-        return "\\text{(too long to typeset; see .derivatives)}"
-    return sympy.latex(to_sympy(root, symbols))
+        return TOO_LONG
+    return sympy.latex(expression)
 
 
 # Code --------------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""``sympy.simplify`` under a time budget, in a child process that can be stopped.
+
+SymPy cannot be interrupted inside a thread: a thread abandoned on timeout
+would keep a core busy (and contend for the GIL) until ``simplify`` returns,
+which may be never, in a notebook kernel that lives for hours.  A child process
+is killed at the deadline instead.  It is forked where the platform can fork,
+so SymPy is already loaded and the start costs milliseconds; expressions and
+results travel by pickle between our own two processes, never as text.
+"""
+
+import multiprocessing
+import time
+
+import sympy
+
+SIMPLIFY_SECONDS = 10.0  # the default budget of one call, for all its expressions
+
+
+def simplify_within(expressions, seconds=SIMPLIFY_SECONDS, progress=None):
+    """``[sympy.simplify(e) or None]``: None for each expression not done within ``seconds``.
+
+    One child simplifies the expressions in order; results arrive one by one,
+    and ``progress()`` (if given) is called after each.
+    """
+    results = [None] * len(expressions)
+    if not expressions or seconds <= 0:
+        return results
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    worker = context.Process(target=_simplify_all, args=(list(expressions), sender), daemon=True)
+    worker.start()
+    sender.close()
+    deadline = time.monotonic() + seconds
+    try:
+        for _ in expressions:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not receiver.poll(remaining):
+                break
+            try:
+                index, result = receiver.recv()
+            except EOFError:  # the child died (out of memory, killed): nothing more comes
+                break
+            results[index] = result
+            if progress is not None:
+                progress()
+    finally:
+        worker.kill()
+        worker.join()
+        receiver.close()
+    return results
+
+
+def _simplify_all(expressions, sender):
+    for index, expression in enumerate(expressions):
+        try:
+            result = sympy.simplify(expression)
+        except (RecursionError, ValueError, TypeError, ArithmeticError):
+            result = None  # SymPy gave up: the caller shows the expression as built
+        sender.send((index, result))
+    sender.close()
