@@ -13,20 +13,35 @@ checked against SymPy and finite differences.
 (0.0, 0.0)
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
 from .core.errors import EvaluationError, GraphError, ParseError, SymgradError, TooLargeError
 from .core.expression import Expression
 from .core.program import Program
 from .core.syntax import parse
 from .views import notebook as _notebook  # noqa: F401  (attaches Expression's display hooks)
 
+if TYPE_CHECKING:  # for the annotations only: importing these at run time would be heavy
+    import graphviz
+
+    from . import nn
+    from .compiled import CompiledFunction
+    from .crosscheck import CheckReport
+    from .micrograd.engine import Value
+    from .micrograd.losses import compile_loss
+
 __all__ = [
     "CompiledFunction", "EvaluationError", "Expression", "GraphError", "ParseError", "Program",
-    "SymgradError", "TooLargeError", "Value", "check", "compile", "draw", "parse",
+    "SymgradError", "TooLargeError", "Value", "check", "compile", "compile_loss", "draw", "nn",
+    "parse",
 ]
 __version__ = "0.1.0"
 
 
-def compile(program, wrt=None, backend="python"):
+def compile(program: str | Expression, wrt: Sequence[str] | None = None,
+            backend: str = "python") -> CompiledFunction:
     """Compile a program (text or ``Expression``) into a ``CompiledFunction``.
 
     ``wrt`` limits the gradient to those inputs; by default it covers all of them.
@@ -38,7 +53,7 @@ def compile(program, wrt=None, backend="python"):
     return CompiledFunction(expression, wrt, backend)
 
 
-def check(program, **options):
+def check(program: str | Expression | CompiledFunction, **options: Any) -> CheckReport:
     """Cross-check the gradients of a program against SymPy and finite differences.
 
     Returns a ``CheckReport``; ``report.ok`` says whether everything agreed.
@@ -50,7 +65,9 @@ def check(program, **options):
     return run_check(f, **options)
 
 
-def draw(expression, values=None, backward=False, rankdir="LR"):
+def draw(expression: str | Expression | CompiledFunction | Value,
+         values: Mapping[str, float] | None = None, backward: bool = False,
+         rankdir: str = "LR") -> graphviz.Source:
     """The graph of text, an ``Expression``, a ``CompiledFunction`` or a ``Value``.
 
     Returns a ``graphviz.Source`` (``pip install 'symgrad[viz]'``).  ``values``
@@ -62,7 +79,8 @@ def draw(expression, values=None, backward=False, rankdir="LR"):
     return draw_graph(expression, values, backward, rankdir)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
+    """The public names whose modules load only when used (NumPy for ``compile_loss``)."""
     if name == "CompiledFunction":
         from .compiled import CompiledFunction
 
@@ -71,4 +89,12 @@ def __getattr__(name):
         from .micrograd.engine import Value
 
         return Value
+    if name == "compile_loss":
+        from .micrograd.losses import compile_loss
+
+        return compile_loss
+    if name == "nn":
+        from . import nn
+
+        return nn
     raise AttributeError(f"module 'symgrad' has no attribute {name!r}")

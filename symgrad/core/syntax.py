@@ -6,6 +6,8 @@ absurdly deep input cannot overflow it.
 Every Lark error is translated into a ``ParseError``; users never see Lark types.
 """
 
+from __future__ import annotations
+
 import difflib
 import re
 from functools import lru_cache
@@ -32,7 +34,7 @@ def _parser():
     return tables.load() or tables.build(grammar_text())
 
 
-def parse(text):
+def parse(text: str) -> Expression:
     """Parse a symgrad program into an ``Expression``; raise ``ParseError`` if it is invalid."""
     if not isinstance(text, str):
         raise TypeError(f"symgrad.parse expects a str, not {type(text).__name__}")
