@@ -48,9 +48,25 @@ def compile(program: str | Expression, wrt: Sequence[str] | None = None,
     ``backend`` chooses the code that runs (see ``symgrad.backends``).
     """
     from .compiled import CompiledFunction
+    from .core.ir import topological_order
+    from .core.syntax import operator_count
+    from .progress import stages
 
-    expression = program if isinstance(program, Expression) else parse(program)
-    return CompiledFunction(expression, wrt, backend)
+    def size() -> int:  # counted only when a terminal could show a bar
+        if isinstance(program, Expression):
+            return len(topological_order([program.root]))
+        return operator_count(program) if isinstance(program, str) else 0
+
+    bar = stages("symgrad: compiling", 2, size)
+    try:
+        bar.set_postfix_str("parsing")
+        expression = program if isinstance(program, Expression) else parse(program)
+        bar.update()
+        bar.set_postfix_str("differentiating and generating code")
+        return CompiledFunction(expression, wrt, backend)
+    finally:
+        bar.update()
+        bar.close()
 
 
 def check(program: str | Expression | CompiledFunction, **options: Any) -> CheckReport:
@@ -93,8 +109,8 @@ def __getattr__(name: str) -> Any:
         from .micrograd.losses import compile_loss
 
         return compile_loss
-    if name == "nn":
-        from . import nn
+    if name == "nn":  # importing the submodule makes it an attribute of the package
+        import importlib
 
-        return nn
+        return importlib.import_module(".nn", __name__)
     raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
