@@ -40,7 +40,9 @@ def hinge(score, target):
 
 
 def progress(steps):
-    """A tqdm progress bar when tqdm is installed, else plain steps."""
+    """A tqdm progress bar when tqdm is installed and stderr is a terminal, else plain steps."""
+    if not sys.stderr.isatty():  # a log file or a pipe gets the plain lines, not a bar
+        return range(steps), None
     try:
         from tqdm import trange
     except ImportError:

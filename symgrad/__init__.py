@@ -13,32 +13,63 @@ checked against SymPy and finite differences.
 (0.0, 0.0)
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
 from .core.errors import EvaluationError, GraphError, ParseError, SymgradError, TooLargeError
 from .core.expression import Expression
 from .core.program import Program
 from .core.syntax import parse
 from .views import notebook as _notebook  # noqa: F401  (attaches Expression's display hooks)
 
+if TYPE_CHECKING:  # for the annotations only: importing these at run time would be heavy
+    import graphviz
+
+    from . import nn
+    from .compiled import CompiledFunction
+    from .crosscheck import CheckReport
+    from .micrograd.engine import Value
+    from .micrograd.losses import compile_loss
+
 __all__ = [
     "CompiledFunction", "EvaluationError", "Expression", "GraphError", "ParseError", "Program",
-    "SymgradError", "TooLargeError", "Value", "check", "compile", "draw", "parse",
+    "SymgradError", "TooLargeError", "Value", "check", "compile", "compile_loss", "draw", "nn",
+    "parse",
 ]
 __version__ = "0.1.0"
 
 
-def compile(program, wrt=None, backend="python"):
+def compile(program: str | Expression, wrt: Sequence[str] | None = None,
+            backend: str = "python") -> CompiledFunction:
     """Compile a program (text or ``Expression``) into a ``CompiledFunction``.
 
     ``wrt`` limits the gradient to those inputs; by default it covers all of them.
     ``backend`` chooses the code that runs (see ``symgrad.backends``).
     """
     from .compiled import CompiledFunction
+    from .core.ir import topological_order
+    from .core.syntax import operator_count
+    from .progress import stages
 
-    expression = program if isinstance(program, Expression) else parse(program)
-    return CompiledFunction(expression, wrt, backend)
+    def size() -> int:  # counted only when a terminal could show a bar
+        if isinstance(program, Expression):
+            return len(topological_order([program.root]))
+        return operator_count(program) if isinstance(program, str) else 0
+
+    bar = stages("symgrad: compiling", 2, size)
+    try:
+        bar.set_postfix_str("parsing")
+        expression = program if isinstance(program, Expression) else parse(program)
+        bar.update()
+        bar.set_postfix_str("differentiating and generating code")
+        return CompiledFunction(expression, wrt, backend)
+    finally:
+        bar.update()
+        bar.close()
 
 
-def check(program, **options):
+def check(program: str | Expression | CompiledFunction, **options: Any) -> CheckReport:
     """Cross-check the gradients of a program against SymPy and finite differences.
 
     Returns a ``CheckReport``; ``report.ok`` says whether everything agreed.
@@ -50,7 +81,9 @@ def check(program, **options):
     return run_check(f, **options)
 
 
-def draw(expression, values=None, backward=False, rankdir="LR"):
+def draw(expression: str | Expression | CompiledFunction | Value,
+         values: Mapping[str, float] | None = None, backward: bool = False,
+         rankdir: str = "LR") -> graphviz.Source:
     """The graph of text, an ``Expression``, a ``CompiledFunction`` or a ``Value``.
 
     Returns a ``graphviz.Source`` (``pip install 'symgrad[viz]'``).  ``values``
@@ -62,7 +95,8 @@ def draw(expression, values=None, backward=False, rankdir="LR"):
     return draw_graph(expression, values, backward, rankdir)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
+    """The public names whose modules load only when used (NumPy for ``compile_loss``)."""
     if name == "CompiledFunction":
         from .compiled import CompiledFunction
 
@@ -71,4 +105,12 @@ def __getattr__(name):
         from .micrograd.engine import Value
 
         return Value
+    if name == "compile_loss":
+        from .micrograd.losses import compile_loss
+
+        return compile_loss
+    if name == "nn":  # importing the submodule makes it an attribute of the package
+        import importlib
+
+        return importlib.import_module(".nn", __name__)
     raise AttributeError(f"module 'symgrad' has no attribute {name!r}")

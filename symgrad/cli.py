@@ -12,7 +12,7 @@ import io
 import math
 import sys
 
-from . import __version__, compile, parse
+from . import __version__, compile, completion, parse
 from .core.errors import EvaluationError, SymgradError, TooLargeError
 from .core.printer import format_number
 from .core.program import Program
@@ -98,6 +98,7 @@ def build_parser():
     parser.add_argument("--traceback", action="store_true",
                         help="show Python's traceback on errors (for debugging symgrad)")
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
+    completion.add_to(parser)
     return parser
 
 

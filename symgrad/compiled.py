@@ -5,6 +5,11 @@ that fails or is not finite is traced back to its subexpression by the
 program's own evaluator (``Program.evaluate``), only after the fast path failed.
 """
 
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
 import math
 import numbers
 
@@ -21,6 +26,9 @@ from .derivatives import ForwardMode, SecondOrder, direction
 from .views.html import to_html as html_page
 from .views.notebook import NotebookDisplay
 
+if TYPE_CHECKING:
+    from .crosscheck import CheckReport
+
 _FLOAT = {float}
 # Python binds keywords by scanning the parameter list, so for very many inputs
 # the checked path (one list, built once) is the faster one.
@@ -34,7 +42,8 @@ class CompiledFunction(NotebookDisplay):
     by name (or in that order) to get the value, or use ``value_and_grad``.
     """
 
-    def __init__(self, expression, wrt=None, backend=backends.DEFAULT):
+    def __init__(self, expression: Expression, wrt: Iterable[str] | None = None,
+                 backend: str = backends.DEFAULT) -> None:
         if not isinstance(expression, Expression):
             raise TypeError(f"expected an Expression, not {type(expression).__name__}")
         self.expression = expression
@@ -69,7 +78,7 @@ class CompiledFunction(NotebookDisplay):
         return f"<symgrad compiled {self._label!r} of ({', '.join(self.variables)})>"
 
 
-    def __call__(self, /, *args, **inputs):
+    def __call__(self, /, *args: float, **inputs: float) -> float:
         """The value at the given inputs, as a float."""
         point = self._bind(args, inputs)
         if self._value is None:
@@ -83,7 +92,7 @@ class CompiledFunction(NotebookDisplay):
             raise self._diagnose(point, None) or EvaluationError("the value is not finite")
         return float(value)
 
-    def value_and_grad(self, /, *args, **inputs):
+    def value_and_grad(self, /, *args: float, **inputs: float) -> tuple[float, dict[str, float]]:
         """``(value, {input: d value / d input})`` at the given inputs, all floats."""
         if (not args and self._by_keyword and set(map(type, inputs.values())) <= _FLOAT
                 and math.isfinite(sum(inputs.values()))):
@@ -111,13 +120,13 @@ class CompiledFunction(NotebookDisplay):
         return float(value), dict(zip(self.wrt, grads))
 
     @property
-    def last_point(self):
+    def last_point(self) -> list[float] | None:
         """The inputs of the last ``value_and_grad`` (in ``variables`` order), or None."""
         if self._last_inputs is None:
             return None
         return [self._last_inputs[name] for name in self.variables]
 
-    def batch(self, /, strict=False, **inputs):
+    def batch(self, /, strict: bool = False, **inputs: Any) -> tuple[Any, dict[str, Any]]:
         """Value and gradient over NumPy arrays: ``(values, {input: gradients})``.
 
         Inputs may be arrays or numbers; they broadcast against each other and
@@ -171,13 +180,13 @@ class CompiledFunction(NotebookDisplay):
         return EvaluationError(f"batch evaluation failed: {error or 'a result is not finite'}")
 
     @property
-    def gradients(self):
+    def gradients(self) -> dict[str, Expression]:
         """{input: ``Expression`` of d value / d input}, built by the backward pass."""
         nodes = gradient_nodes(self.expression.root, self.wrt, self.program.backward)
         return {name: Expression(node, self.variables) for name, node in nodes.items()}
 
     @property
-    def derivatives(self):
+    def derivatives(self) -> dict[str, str]:
         """{input: its derivative as text in symgrad's language, tidied for reading}.
 
         Values the program named (``o = tanh(n)``) appear by their name
@@ -251,7 +260,7 @@ class CompiledFunction(NotebookDisplay):
         return {name: "; ".join(derivative_lines(grad.root, self.variables, names))
                 for name, grad in self.gradients.items()}
 
-    def check(self, **options):
+    def check(self, **options: Any) -> CheckReport:
         """Cross-check every gradient with SymPy and finite differences (see ``symgrad.check``)."""
         from .crosscheck import check
 
@@ -294,7 +303,8 @@ class CompiledFunction(NotebookDisplay):
             return problem
         return EvaluationError(f"evaluation failed: {error}") if error else None
 
-    def to_html(self, point=None, path=None):
+    def to_html(self, point: Mapping[str, float] | None = None,
+                path: str | os.PathLike[str] | None = None) -> str:
         """A page stepping through the forward and backward pass at ``point`` (see ``views.html``).
 
         ``point`` ({input: number}) defaults to the last ``value_and_grad`` inputs.

@@ -1,5 +1,9 @@
 """``Expression``: a program's output node with its inputs and the names it gave to values."""
 
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
 from types import MappingProxyType
 
 from .gate import admit, from_plain, to_rows
@@ -17,8 +21,13 @@ class Expression:
     """
 
     __slots__ = ("root", "variables", "labels", "text", "__weakref__")
+    root: Node
+    variables: tuple[str, ...]
+    labels: Mapping[Node, str]
+    text: str | None
 
-    def __init__(self, root, variables=None, labels=None, text=None):
+    def __init__(self, root: Node, variables: Iterable[str] | None = None,
+                 labels: Mapping[Node, str] | None = None, text: str | None = None) -> None:
         if variables is None:
             variables = variables_of([root]) if isinstance(root, Node) else ()
         variables, labels = admit(root, variables, labels)
@@ -30,7 +39,7 @@ class Expression:
     def __setattr__(self, name, value):
         raise AttributeError("an Expression cannot change: build a new one (through the gate)")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "; ".join(to_program(self.root, self.labels, reserved=self.variables))
 
     def __repr__(self):

@@ -10,11 +10,13 @@ allocator hands out every identifier, so a user's variable called ``lambda``,
 backend's code.
 """
 
+from __future__ import annotations
+
 import keyword
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
 
 from .autodiff import backward_steps
 from .errors import EvaluationError, TooLargeError
@@ -23,6 +25,9 @@ from .ir import MAX_OPERATIONS, topological_order, var
 from .ops import OPS
 from .printer import to_text
 from .runtime import scalar_function
+
+if TYPE_CHECKING:
+    from .ir import Node
 
 # Words no generated identifier may be, in any backend: Python's keywords and the
 # module names generated code uses, every operator name (helpers are called by
@@ -153,8 +158,19 @@ class Program:
 
     __slots__ = ("expression", "variables", "wrt", "root", "forward", "backward",
                  "names", "grads", "labels", "unreached", "__weakref__")
+    expression: Expression
+    variables: tuple[str, ...]
+    wrt: tuple[str, ...]
+    root: Node
+    forward: tuple[ForwardStep, ...]
+    backward: tuple[BackwardStep, ...]
+    names: Mapping[Node, str]
+    grads: Mapping[Node, str]
+    labels: Mapping[Node, str]
+    unreached: tuple[str, ...]
 
-    def __init__(self, expression, wrt=None, limit=None):
+    def __init__(self, expression: Expression, wrt: Iterable[str] | None = None,
+                 limit: int | None = None) -> None:
         if not isinstance(expression, Expression):
             raise TypeError(f"a Program is built from an Expression, not "
                             f"{type(expression).__name__}")
@@ -232,7 +248,7 @@ class Program:
         """How generated code refers to the result: its name, or a literal if it is constant."""
         return self.names.get(self.root)
 
-    def grad_names(self):
+    def grad_names(self) -> tuple[str, ...]:
         """The gradient identifiers of ``wrt``, in order."""
         return tuple(self.grads[var(name)] for name in self.wrt)
 
@@ -257,7 +273,7 @@ class Program:
 
     # The one evaluator ---------------------------------------------------------------
 
-    def evaluate(self, point, gradients=True):
+    def evaluate(self, point: Mapping[str, float], gradients: bool = True) -> Trace:
         """Every value and gradient at ``point`` ({input: float}), step by step.
 
         Returns a ``Trace``; raises ``EvaluationError`` naming the subexpression at

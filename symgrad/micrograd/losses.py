@@ -8,6 +8,10 @@ where whole layers run as one call; the result is the mean loss over the batch
 imported only here.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
 
 from .. import backends
@@ -17,8 +21,12 @@ from ..core.ir import paused_collector
 from ..core.program import Program
 from .tracing import Symbol, symbols
 
+if TYPE_CHECKING:
+    from .nn import Module
 
-def compile_loss(model, loss, n_inputs, l2=0.0, backend="numpy"):
+
+def compile_loss(model: Module, loss: Callable[..., Any], n_inputs: int, l2: float = 0.0,
+                 backend: str = "numpy") -> CompiledLoss:
     """A ``CompiledLoss`` for ``loss(model(x), y)`` averaged over samples, plus ``l2 * sum(p**2)``.
 
     ``loss(score, target)`` is written for Values (e.g. ``(1 - target*score).relu()``);
@@ -55,7 +63,8 @@ class CompiledLoss:
         self.source = self._backend.emit(self.program, "loss")
         self._function = self._backend.load(self.source, "loss", "compiled loss", self)
 
-    def __call__(self, params, X, y):
+    def __call__(self, params: np.ndarray, X: np.ndarray, y: np.ndarray
+                 ) -> tuple[float, np.ndarray]:
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
         X = np.asarray(X, dtype=float)
         if X.ndim != 2:
@@ -66,7 +75,7 @@ class CompiledLoss:
             grad += (2 * self.l2) * params
         return float(value), grad
 
-    def predict(self, params, X):
+    def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
         """The model's output for every row of ``X`` (single-output models)."""
         if not isinstance(self._score, Symbol):
             raise TypeError("predict needs a model with one output")
@@ -83,16 +92,16 @@ class CompiledLoss:
         variables = params + [f"x{i}" for i in range(self._n_inputs)] + ["y"]
         return Program(Expression(root, variables), params if gradients else ())
 
-    def parameters(self):
+    def parameters(self) -> np.ndarray:
         """The model's parameters as one flat vector, in ``model.parameters()`` order."""
         return np.array([p.data for p in self._params])
 
-    def load(self, params):
+    def load(self, params: np.ndarray) -> None:
         """Write the flat vector ``params`` back into the model's Values."""
         for p, value in zip(self._params, params.tolist()):
             p.data = value
 
-    def size(self):
+    def size(self) -> dict[str, int]:
         """How long the generated code is: ``{"forward": lines, "backward": lines}``.
 
         Lines that compute something; comments and the signature do not count.

@@ -7,6 +7,10 @@ on anything that supports ``+`` and ``*`` with Values: numbers, Values, or the
 symbols of ``symgrad.tracing`` (which is how ``symgrad.losses`` compiles a model).
 """
 
+from __future__ import annotations
+
+from typing import Any, Sequence
+
 import random
 
 from .engine import Value
@@ -15,12 +19,12 @@ from .engine import Value
 class Module:
     """Something with parameters."""
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set every parameter's gradient to zero."""
         for p in self.parameters():
             p.grad = 0.0
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         """The parameters (Values), in a fixed order."""
         return []
 
@@ -28,12 +32,12 @@ class Module:
 class Neuron(Module):
     """``relu(w·x + b)`` (or ``w·x + b`` with ``nonlin=False``); weights uniform in [-1, 1]."""
 
-    def __init__(self, nin, nonlin=True):
+    def __init__(self, nin: int, nonlin: bool = True) -> None:
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0)
         self.nonlin = nonlin
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[float | Value]) -> Any:
         # b + w0*x0 + w1*x1 + ...: micrograd's order, so the sums round the same way.
         act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
         return act.relu() if self.nonlin else act
@@ -48,10 +52,10 @@ class Neuron(Module):
 class Layer(Module):
     """``nout`` neurons on the same inputs; one neuron gives a single output, as in micrograd."""
 
-    def __init__(self, nin, nout, **kwargs):
+    def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[float | Value]) -> Any:
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
@@ -65,12 +69,12 @@ class Layer(Module):
 class MLP(Module):
     """Layers of sizes ``nouts`` after ``nin`` inputs; relu on all but the last."""
 
-    def __init__(self, nin, nouts):
+    def __init__(self, nin: int, nouts: Sequence[int]) -> None:
         sizes = [nin] + list(nouts)
         self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=i != len(nouts) - 1)
                        for i in range(len(nouts))]
 
-    def __call__(self, x):
+    def __call__(self, x: Sequence[float | Value]) -> Any:
         for layer in self.layers:
             x = layer(x)
         return x
