@@ -7,6 +7,8 @@ derivative.  ``PythonPrinter`` is shared with the NumPy backend, which only
 changes the template column and the module name.
 """
 
+import math
+
 from ..core.ir import var
 from ..core.ops import OPS, PRODUCT, infix_template
 from ..core.printer import ATOM, UNARY, precedence, render, to_text
@@ -36,8 +38,9 @@ class PythonPrinter:
             return f"{self.module}.nan", ATOM
         if value in (float("inf"), float("-inf")):
             return ("" if value > 0 else "-") + f"{self.module}.inf", ATOM if value > 0 else UNARY
-        text = str(int(value)) if exact_int and value.is_integer() and abs(value) < 1e15 \
-            else repr(value)
+        minus_zero = value == 0 and math.copysign(1.0, value) < 0  # int() would drop its sign
+        whole = value.is_integer() and abs(value) < 1e15 and not minus_zero
+        text = str(int(value)) if exact_int and whole else repr(value)
         return text, UNARY if text.startswith("-") else ATOM
 
     def atom(self, node, names, exact_int=True):
