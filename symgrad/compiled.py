@@ -190,7 +190,8 @@ class CompiledFunction(NotebookDisplay):
                                        f"(batch index {index})", name)
         problem = self._diagnose(point, None)
         if problem is not None:
-            return EvaluationError(f"{problem} (batch index {index})", problem.expression)
+            return EvaluationError(f"{problem} (batch index {index})", problem.expression,
+                                   problem.operation)
         return EvaluationError(f"batch evaluation failed at batch index {index}: NumPy reports "
                                "a floating-point error the scalar path does not")
 
