@@ -10,10 +10,11 @@ import argparse
 import errno
 import io
 import math
+import re
 import sys
 
 from . import __version__, compile, completion, parse
-from .core.errors import EvaluationError, SymgradError, TooLargeError
+from .core.errors import EvaluationError, SymgradError, TooLargeError, caret_lines, located
 from .core.printer import format_number
 from .core.program import Program
 from .core.syntax import MAX_TEXT
@@ -64,7 +65,8 @@ def build_parser():
     parser.add_argument("--wrt", metavar="NAMES",
                         help="differentiate only with respect to these inputs, e.g. a,c")
     parser.add_argument("--simplify", action="store_true",
-                        help="also print the derivatives simplified by SymPy")
+                        help="also print the derivatives simplified by SymPy (with the "
+                             "default output or --json)")
     parser.add_argument("--check", action="store_true",
                         help="cross-check with SymPy and finite differences at random points "
                              "(and at --at); exit status 1 on a mismatch")
@@ -91,8 +93,10 @@ def build_parser():
                              "0 for the others)")
     parser.add_argument("--backend", choices=("python", "numpy", "c"), default="python",
                         help="the backend that compiles the program (default: python)")
-    parser.add_argument("--svg", metavar="FILE", help="draw the graph into FILE (needs Graphviz)")
-    parser.add_argument("--png", metavar="FILE", help="draw the graph into FILE (needs Graphviz)")
+    parser.add_argument("--svg", metavar="FILE.svg",
+                        help="draw the graph into FILE.svg (needs Graphviz)")
+    parser.add_argument("--png", metavar="FILE.png",
+                        help="draw the graph into FILE.png (needs Graphviz)")
     parser.add_argument("--html", metavar="FILE",
                         help="write a page stepping through the code at --at into FILE")
     parser.add_argument("--traceback", action="store_true",
@@ -128,6 +132,16 @@ def main(argv=None):
     check_modes(parser, args)
     if args.check and args.json:
         parser.error("--check prints a report, which would not be JSON; run it separately")
+    shown = next((option for option in ("code", "explain", "dot", "graph")
+                  if getattr(args, option)), None)
+    if args.simplify and shown:
+        parser.error(f"--simplify adds SymPy's form to the derivatives or --json, which --{shown} "
+                     "does not print; run it separately")
+    for fmt in ("svg", "png"):
+        path = getattr(args, fmt)
+        if path is not None and not path.lower().endswith("." + fmt):
+            parser.error(f"--{fmt} {path}: the file name must end in .{fmt} (--svg draws SVG, "
+                         "--png draws PNG)")
     try:
         if sys.stdout is None:
             raise OSError(errno.EBADF, "standard output is closed")
@@ -219,7 +233,7 @@ def run(args):
         try:
             f.value_and_grad(**point)  # fails here, located, if the point is outside the domain
         except EvaluationError as error:
-            raise EvaluationError(locate(str(error), error.expression, text)) from None
+            raise EvaluationError(locate(str(error), error.operation, text)) from None
     if args.svg or args.png:
         write_images(args, f, point)
     if args.html:
@@ -322,7 +336,7 @@ def parse_point(words, variables, complete=True):
     missing = [name for name in variables if name not in point]
     if missing and complete:
         raise InputError(f"--at is missing {', '.join(missing)} "
-                         f"(inputs: {', '.join(variables)})\n  {line}\n  {' ' * len(line)}^")
+                         f"(inputs: {', '.join(variables)})\n{caret_lines(line, len(line) + 1)}")
     return point
 
 
@@ -352,28 +366,30 @@ def parse_number(text, line, column):
 
 def point_error(message, line, column):
     """An ``InputError`` showing the --at (or --tangent) words with a caret at ``column``."""
-    return InputError(f"{line.split(' ', 1)[0]}: {message}\n  {line}\n  {' ' * column}^")
+    return InputError(f"{line.split(' ', 1)[0]}: {message}\n{caret_lines(line, column + 1)}")
 
 
 def locate(message, subexpression, text):
-    """``message`` with line, column and a caret when ``subexpression`` occurs once in ``text``."""
+    """``message`` with line, column and a caret when ``subexpression`` occurs once in
+    ``text`` outside its comments."""
     if not subexpression:
         return message
-    squeezed, where = [], []  # the text without blanks, and each kept character's index
+    squeezed, where = [], []  # the code without blanks and comments, each character's index
+    comment = False
     for index, char in enumerate(text):
-        if char not in " \t":
+        comment = char == "#" or (comment and char != "\n")  # no strings: '#' always comments
+        if not comment and char not in " \t":
             squeezed.append(char)
             where.append(index)
     squeezed, target = "".join(squeezed), subexpression.replace(" ", "")
-    start = squeezed.find(target)
-    if start < 0 or squeezed.find(target, start + 1) >= 0:
+    found = [match.start() for match in re.finditer(
+        rf"(?<![\w.]){re.escape(target)}(?![\w.(])", squeezed)]  # whole names and numbers
+    if len(found) != 1:
         return message
-    index = where[start]
+    index = where[found[0]]
     line = text.count("\n", 0, index) + 1
-    line_start = text.rfind("\n", 0, index) + 1
-    column = index - line_start + 1
-    source = text.split("\n")[line - 1].expandtabs(1)
-    return f"line {line}, column {column}: {message}\n  {source}\n  {' ' * (column - 1)}^"
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return located(message, text, line, column)
 
 
 def print_derivatives(f, simplify):

@@ -201,3 +201,12 @@ def test_cli_prints_c_that_gcc_accepts(capsys, tmp_path):
     done = subprocess.run([gcc, "-fsyntax-only", "-std=c99", "-Wall", str(path)],
                           capture_output=True, text=True)
     assert done.returncode == 0 and not done.stderr, done.stderr
+
+
+def test_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
+    # The XDG spec: a relative path in $XDG_CACHE_HOME is invalid and should be ignored.
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert cbuild.cache_dir() == tmp_path / "home" / ".cache" / "symgrad" / "c"
+    assert not (tmp_path / "relative").exists()

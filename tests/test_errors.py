@@ -83,6 +83,24 @@ def test_domain_errors_name_the_subexpression(text, point, subexpression):
     assert subexpression in str(caught.value)
 
 
+@pytest.mark.parametrize("text, point, operation, operand", [
+    ("a = x*y; b = sqrt(a); b", {"x": 0.0, "y": 1.0}, "sqrt(a)", "a"),
+    ("a = x*y; b = a**0.5; b*2", {"x": 0.0, "y": 1.0}, "a**0.5", "a"),
+    ("x**y", {"x": 0.0, "y": 2.0}, "x**y", "y"),
+])
+def test_gradient_errors_name_the_operation_and_the_operand_by_its_name(text, point, operation,
+                                                                      operand):
+    f = symgrad.compile(text)
+    with pytest.raises(symgrad.EvaluationError) as caught:
+        f.value_and_grad(**point)
+    assert caught.value.operation == operation
+    assert f"in the gradient of {operation} with respect to {operand} (" in str(caught.value)
+    assert caught.value.operation in str(caught.value)
+    with pytest.raises(symgrad.EvaluationError) as caught:
+        f.batch(strict=True, **{name: [1.0, x] for name, x in point.items()})
+    assert caught.value.operation == operation
+
+
 @pytest.mark.parametrize("text, point", [("log(x)", {"x": -1.0}), ("1/x", {"x": 0.0}),
                                          ("exp(x)", {"x": 1000.0})])
 def test_plain_calls_raise_the_same_errors(text, point):

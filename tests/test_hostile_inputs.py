@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 import symgrad
+from cases import BACKENDS
+from symgrad.core.errors import ECHO_LIMIT
 from symgrad.core.syntax import MAX_TEXT
 
 SYMGRAD = shutil.which("symgrad") or str(Path(sys.executable).parent / "symgrad")
@@ -52,6 +54,25 @@ COMMANDS = [
     ("{symgrad} 'x*0 + 1e999' --json --at x=1", 2, "is not finite, and JSON has no number"),
     ("{symgrad} 'x*0 - 1e999' --json --at x=1", 2, "-1e999 overflows to -inf"),
     ("{symgrad} -- -1e999 --json", 0, "\"expression\": \"-1e999\""),
+    # --simplify with an output it does not change, an image format the name contradicts
+    ("{symgrad} x --simplify --code", 2, "--simplify adds SymPy's form"),
+    ("{symgrad} x --simplify --explain --at x=1", 2, "which --explain does not print"),
+    ("{symgrad} x --simplify --dot", 2, "which --dot does not print"),
+    ("{symgrad} x --simplify --graph", 2, "which --graph does not print"),
+    ("{symgrad} x --png out.svg", 2, "--png out.svg: the file name must end in .png"),
+    ("{symgrad} x --svg out.png", 2, "--svg out.png: the file name must end in .svg"),
+    # the caret points into the code, never into a comment
+    ("printf 'n = x - 1\\no = log(n)  # log(n) again\\no' > c.sg; {symgrad} -f c.sg --at x=0", 2,
+     "line 2, column 5: log(n) is undefined: math domain error (n = -1.0)\n"
+     "  o = log(n)  # log(n) again\n      ^"),
+    ("printf 'n = x - 1\\no = log(n + 0)  # log(n)\\no' > c.sg; {symgrad} -f c.sg --at x=0", 2,
+     "symgrad: error: log(n) is undefined: math domain error (n = -1.0)\n"),
+    # gradient errors: located at the operation, the operand by the program's name
+    ("{symgrad} 'a = x*y; b = sqrt(a); b' --at x=0 y=1", 2,
+     "line 1, column 14: 0.5/b is undefined: division by zero in the gradient of sqrt(a) "
+     "with respect to a (b = 0.0)\n  a = x*y; b = sqrt(a); b\n               ^"),
+    ("{symgrad} 'a = x*y; b = a**0.5; b*2' --at x=0 y=1", 2,
+     "in the gradient of a**0.5 with respect to a (a = 0.0)\n  a = x*y; b = a**0.5; b*2\n"),
     # closed or full streams: one line, status 1
     ("{symgrad} x > /dev/full", 1, "symgrad: error: No space left on device"),
     ("{symgrad} x >&-", 1, "symgrad: error: standard output is closed"),
@@ -90,3 +111,44 @@ def test_program_refused(text, error, phrase):
 def test_operators_in_comments_do_not_count():
     text = "# " + "+" * 400_000 + "\nx*2"
     assert str(symgrad.parse(text)) == "x*2"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_strict_batch_locates_the_failing_element_of_a_large_batch(backend):
+    # 20,000 points of a 300-layer program: a Python loop over the points took 44 s;
+    # benchmarks/bench_batch.py measures the array search that replaced it.
+    import numpy as np
+
+    text = "\n".join(["h = x"] + ["h = tanh(h*w + b)"] * 300 + ["log(h)"])
+    f = symgrad.compile(text, backend=backend)
+    b = np.full(20_000, 0.5)
+    b[[19_000, 19_500]] = -3.0  # tanh layers with a negative bias end below 0
+    with pytest.raises(symgrad.EvaluationError) as caught:
+        f.batch(strict=True, x=1.0, w=1.0, b=b)
+    message = str(caught.value)
+    assert message.startswith("log(h) is undefined: math domain error (h = -0.99")
+    assert message.endswith("(batch index (19000,))")
+
+
+def _cut_around_caret(message):
+    """The source and caret lines of ``message``, checked to be cut and to agree."""
+    source, caret = message.rstrip("\n").split("\n")[-2:]
+    assert len(source) <= len("  ...") + ECHO_LIMIT + len("...") and source.endswith("...")
+    assert source.startswith("  ...") and caret.strip() == "^"
+    return source[len(caret) - 1:]  # the source from the caret on
+
+
+def test_a_long_source_line_is_cut_around_the_caret_of_a_parse_error():
+    with pytest.raises(symgrad.ParseError) as caught:
+        symgrad.parse("x + " * 100 + "(+)" + " + y" * 100)
+    assert caught.value.column == 403
+    assert _cut_around_caret(str(caught.value)).startswith(") + y")
+
+
+def test_a_long_source_line_is_cut_around_the_caret_of_an_evaluation_error(capsys):
+    from symgrad.cli import main
+
+    assert main(["x*" * 150 + "log(y)*x" + "*x" * 150, "--at", "x=1", "y=-1"]) == 2
+    message = capsys.readouterr().err
+    assert message.startswith("symgrad: error: line 1, column 301: log(y) is undefined")
+    assert _cut_around_caret(message).startswith("log(y)*x*x")

@@ -5,6 +5,7 @@ import random
 import numpy as np
 import pytest
 
+import symgrad
 from symgrad.engine import Value
 from symgrad.losses import compile_loss
 from symgrad.nn import MLP, Module
@@ -106,6 +107,27 @@ def test_bad_shapes_and_losses_are_refused_clearly():
         loss(loss.parameters(), X[0], Y)
     with pytest.raises(TypeError, match="the loss must be computed"):
         compile_loss(_model(5, [3, 1]), lambda score, y: 1.0, n_inputs=2)
+
+
+@pytest.mark.parametrize("call, phrase", [
+    (lambda loss, P: loss(P[:-1], X, Y), r"vector of the model's 13 parameters, got shape \(12,\)"),
+    (lambda loss, P: loss(np.append(P, 0.0), X, Y), r"got shape \(14,\)"),
+    (lambda loss, P: loss(P, X[:, :1], Y), r"2 inputs each; got shape \(12, 1\)"),
+    (lambda loss, P: loss(P, np.hstack([X, X]), Y), r"got shape \(12, 4\)"),
+    (lambda loss, P: loss(P, X, Y[:5]), r"one target per sample: 12 samples"),
+    (lambda loss, P: loss.predict(P[:3], X), r"13 parameters, got shape \(3,\)"),
+    (lambda loss, P: loss.predict(P, X[:, :1]), r"2 inputs each"),
+])
+def test_wrong_parameter_length_or_sample_width_says_which(call, phrase):
+    loss = compile_loss(_model(5, [3, 1]), svm, n_inputs=2)
+    with pytest.raises(symgrad.SymgradError, match=phrase):
+        call(loss, loss.parameters())
+
+
+def test_a_compiled_loss_says_what_it_is():
+    loss = compile_loss(_model(5, [3, 1]), svm, n_inputs=2, l2=1e-4)
+    assert repr(loss) == ("<symgrad compiled loss of MLP: 13 parameters, 2 inputs per sample, "
+                          "l2=0.0001, backend 'numpy'>")
 
 
 class Shuffled(Module):

@@ -124,3 +124,76 @@ def test_huge_literals_are_infinity_and_tiny_ones_are_zero(backend):
         f(x=1.0)
     assert f.batch(x=[1.0])[0][0] == INF and "x*1e999" in strict_error(f, x=[1.0])
     assert symgrad.compile("x + 1e-400", backend=backend).source == symgrad.compile("x", backend=backend).source
+
+
+def sign_of(x):
+    return math.copysign(1.0, x)
+
+
+@pytest.mark.parametrize("text, x, phrase", [
+    ("sqrt(x)*0", -4.0, r"sqrt\(x\) is undefined"),
+    ("0*log(x)", -1.0, r"log\(x\) is undefined"),
+    ("(1/x)*0", 0.0, r"1/x is undefined"),
+    ("x**0.5*0 + 1", -2.0, r"x\*\*0.5 is undefined"),
+    ("tan(x)*0", 1.0, None),  # tan is not total: kept, but fine at 1
+])
+def test_times_zero_keeps_the_domain_errors_of_its_operand(text, x, phrase, backend):
+    f = symgrad.compile(text, backend=backend)
+    assert "x" in str(f.expression)  # not folded to a constant
+    if phrase is None:
+        assert f.value_and_grad(x=x) == (0.0, {"x": 0.0})
+        return
+    with pytest.raises(symgrad.EvaluationError, match=phrase):
+        f(x=x)
+    with pytest.raises(symgrad.EvaluationError, match=phrase):
+        f.value_and_grad(x=x)
+    assert math.isnan(f.batch(x=[x])[0][0])  # NumPy's rules: 0*nan is nan
+    assert "batch index (1,)" in strict_error(f, x=[4.0, x])
+
+
+@pytest.mark.parametrize("text, folded", [
+    ("x*0 + y", "y"),
+    ("exp(x)*0 + y", "y"),  # exp(1000) overflows, but 0*exp(x) is 0 for every real x
+    ("0*sigmoid(tanh(sin(x) - cos(x))*atan(x)) + y", "y"),
+    ("(relu(x) + abs(x)*step(x)*sign(x) - -x)*0 + y", "y"),
+])
+def test_times_zero_folds_over_total_operators(text, folded, backend):
+    f = symgrad.compile(text, backend=backend)
+    assert str(f.expression) == folded and f.variables == ("x", "y")
+    assert f.value_and_grad(x=1000.0, y=2.0) == (2.0, {"x": 0.0, "y": 1.0})
+
+
+def test_a_minus_zero_literal_keeps_its_sign(backend):
+    f = symgrad.compile("-0.0", backend=backend)
+    assert str(f.expression) == "-0.0" and sign_of(f()) < 0
+    assert sign_of(f.value_and_grad()[0]) < 0 and sign_of(f.batch()[0]) < 0
+    g = symgrad.compile("x*-0.0", backend=backend)  # IEEE's sign rule, not folded
+    assert str(g.expression) == "x*-0.0" and g.value_and_grad(x=1.0)[1] == {"x": 0.0}
+    assert sign_of(g(x=2.0)) < 0 and sign_of(g(x=-2.0)) > 0
+    assert [sign_of(v) for v in g.batch(x=[2.0, -2.0])[0]] == [-1.0, 1.0]
+
+
+@pytest.mark.parametrize("text, value", [("-0.0 + 0", 0.0), ("-0.0 - 0", -0.0),
+                                         ("-0.0*1", -0.0), ("0 - 0", 0.0), ("-(0)", -0.0)])
+def test_constants_fold_by_ieee_arithmetic(text, value):
+    root = symgrad.parse(text).root
+    assert root.op == "const" and root.value == value and sign_of(root.value) == sign_of(value)
+
+
+@pytest.mark.parametrize("text", ["x/0", "x*(1/0)", "y = 1/0; x + y"])
+def test_division_by_a_zero_literal_follows_numpy_in_batches(text, backend):
+    f = symgrad.compile(text, backend=backend)
+    with pytest.raises(symgrad.EvaluationError, match="division by zero"):
+        f(x=1.0)
+    value, _ = f.batch(x=[1.0, -1.0])
+    assert value.tolist() == [INF, -INF] if text != "y = 1/0; x + y" else [INF, INF]
+    assert "division by zero" in strict_error(f, x=[1.0])
+
+
+@pytest.mark.parametrize("text", ["tanh(1/x) + y", "step(1/x)*y"])
+def test_strict_batches_catch_errors_whose_inf_vanishes(text, backend):
+    f = symgrad.compile(text, wrt=["y"], backend=backend)
+    value, grads = f.batch(x=[2.0, 0.0, 0.0], y=1.0)  # every result finite
+    assert np.isfinite(value).all() and np.isfinite(grads["y"]).all()
+    message = strict_error(f, x=[[2.0, 3.0], [0.0, 0.0]], y=1.0)
+    assert "1/x is undefined" in message and "batch index (1, 0)" in message

@@ -257,8 +257,10 @@ def _batch_caller(function, gradients):
 
 
 def _report(flags, errstate):
-    """Raise or warn as NumPy would for the floating-point exceptions in ``flags``."""
+    """Raise, warn or call as NumPy would for the floating-point exceptions in ``flags``."""
     import warnings
+
+    import numpy as np
 
     for bit, category in FLAGS.items():
         if flags & bit:
@@ -266,5 +268,7 @@ def _report(flags, errstate):
             message = f"{FLAG_WORDS[category]} encountered in the C batch"
             if mode == "raise":
                 raise FloatingPointError(message)
-            if mode != "ignore":
+            if mode == "call":  # NumPy's seterrcall: a function of (message, flag bit)
+                np.geterrcall()(message, bit)
+            elif mode != "ignore":
                 warnings.warn(message, RuntimeWarning, stacklevel=3)

@@ -11,7 +11,20 @@ from .python import FUNCTION_NAMES, PythonPrinter
 NAME = "numpy"
 KINDS = ("batch", "value_and_grad", "value", "loss", "loss_values")
 GLOBALS = {"__builtins__": {}, "np": np}
-PRINTER = PythonPrinter("numpy", "np")
+
+
+class NumpyPrinter(PythonPrinter):
+    """The Python printer, except that a division of literals is NumPy's, not Python's."""
+
+    def template(self, op, node):
+        # Python's 1.0/0.0 raises ZeroDivisionError; np.divide gives inf (or raises
+        # under strict errstate) like every array operation around it.
+        if op.name == "div" and not node.depends:
+            return "np.divide({x}, {y})"
+        return super().template(op, node)
+
+
+PRINTER = NumpyPrinter("numpy", "np")
 
 
 def emit(program, kind="batch"):

@@ -8,6 +8,7 @@ changes the template column and the module name.
 """
 
 import inspect
+import math
 
 from ..core.forward import TangentProgram
 from ..core.ir import topological_order, var
@@ -39,8 +40,9 @@ class PythonPrinter:
             return f"{self.module}.nan", ATOM
         if value in (float("inf"), float("-inf")):
             return ("" if value > 0 else "-") + f"{self.module}.inf", ATOM if value > 0 else UNARY
-        text = str(int(value)) if exact_int and value.is_integer() and abs(value) < 1e15 \
-            else repr(value)
+        minus_zero = value == 0 and math.copysign(1.0, value) < 0  # int() would drop its sign
+        whole = value.is_integer() and abs(value) < 1e15 and not minus_zero
+        text = str(int(value)) if exact_int and whole else repr(value)
         return text, UNARY if text.startswith("-") else ATOM
 
     def atom(self, node, names, exact_int=True):

@@ -3,7 +3,8 @@
 Build nodes only through ``var``, ``const`` and ``apply``.  They return the
 existing node for an identical (op, args), so equal subexpressions are one node
 and node identity is structural equality.  ``apply`` also performs cheap local
-simplification: constant folding, ``x*1``, ``x*0``, ``x+0``, ``--x``, ``x**1``.
+simplification: constant folding (IEEE arithmetic, so ``-0.0 + 0`` is ``0.0``),
+``x*1``, ``x*0`` (only for a total ``x``: see ``Node``), ``x+0``, ``--x``, ``x**1``.
 A folded constant that no short decimal writes (``log(2)``, ``1/3``) remembers the
 operation it came from as its ``origin``, so text can show what the user wrote
 while code uses the number.
@@ -29,12 +30,15 @@ class Node:
 
     ``op`` is "var", "const" or an operator name from ``OPS``; ``args`` the
     operand nodes; ``value`` the variable's name or the constant's float;
-    ``depends`` whether any input variable lies below; ``origin`` (constants
+    ``depends`` whether any input variable lies below; ``total`` whether the
+    node and its derivatives exist at every real input (only total operators
+    over inputs and finite constants), so ``x*0`` may fold to 0 without hiding
+    an error (``sqrt(x)*0`` at x = -4 must still raise); ``origin`` (constants
     only, else None) the ``(op name, operands)`` a folded constant was computed
     from, when its decimal would be unreadable.  Nodes never change.
     """
 
-    __slots__ = ("op", "args", "value", "depends", "origin", "__weakref__")
+    __slots__ = ("op", "args", "value", "depends", "total", "origin", "__weakref__")
 
     def __repr__(self):
         return f"Node({structure(self)})"
@@ -46,13 +50,13 @@ _NODES = weakref.WeakValueDictionary()
 _LOCK = threading.Lock()
 
 
-def _intern(key, op, args, value, depends, origin=None):
+def _intern(key, op, args, value, depends, total, origin=None):
     with _LOCK:
         node = _NODES.get(key)
         if node is None:
             node = Node()
-            node.op, node.args, node.value, node.depends = op, args, value, depends
-            node.origin = origin
+            node.op, node.args, node.value = op, args, value
+            node.depends, node.total, node.origin = depends, total, origin
             _NODES[key] = node
         return node
 
@@ -84,7 +88,7 @@ def var(name):
     if not is_name(name):
         raise GraphError(f"not a valid variable name: {name!r} (names are letters, digits "
                          "and _, not starting with a digit)")
-    return _intern(("var", name), "var", (), name, True)
+    return _intern(("var", name), "var", (), name, True, True)
 
 
 def const(value):
@@ -95,7 +99,7 @@ def const(value):
         value = float(value)
     except OverflowError:  # an int beyond the floats
         value = math.inf if value > 0 else -math.inf
-    return _intern(("const", value.hex()), "const", (), value, False)
+    return _intern(("const", value.hex()), "const", (), value, False, math.isfinite(value))
 
 
 def is_const(node, value=None):
@@ -108,15 +112,17 @@ def apply(op_name, *args):
     op = OPS.get(op_name) if type(op_name) is str else None
     if op is None or len(args) != op.arity or not all(type(a) is Node for a in args):
         raise GraphError(f"not an operation of the table: {op_name!r} on {len(args)} operands")
-    simpler = _SIMPLIFY.get(op_name, _no_rule)(*args)
-    if simpler is not None:
-        return simpler
+    # Constants fold first, by IEEE arithmetic: the identities below ignore signed zeros.
     if all(arg.op == "const" for arg in args):
         folded = _fold(op_name, args)
         if folded is not None:
             return folded
+    simpler = _SIMPLIFY.get(op_name, _no_rule)(*args)
+    if simpler is not None:
+        return simpler
     depends = any(arg.depends for arg in args)
-    return _intern((op_name, *args), op_name, args, None, depends)
+    total = op.total and all(arg.total for arg in args)
+    return _intern((op_name, *args), op_name, args, None, depends, total)
 
 
 def _fold(op_name, args):
@@ -132,7 +138,7 @@ def _fold(op_name, args):
     # A separate node from the literal of the same value, so its text never
     # depends on which of the two was built first.
     result = float(result)
-    return _intern(("const", result.hex(), op_name, *args), "const", (), result, False,
+    return _intern(("const", result.hex(), op_name, *args), "const", (), result, False, True,
                    (op_name, args))
 
 
@@ -163,7 +169,8 @@ def _simplify_mul(x, y):
     for a, b in ((x, y), (y, x)):
         if is_const(a, 1):
             return b
-        if is_const(a, 0) and b.depends:
+        # 0*x is 0 only where x exists; -0.0*x keeps IEEE's sign rule, so is left as written.
+        if is_const(a, 0) and math.copysign(1.0, a.value) > 0 and b.depends and b.total:
             return a
         if is_const(a, -1):
             return apply("neg", b)

@@ -309,8 +309,9 @@ class Program:
             total = amount if step.first else grads[step.operand] + amount
             if not math.isfinite(total):
                 raise EvaluationError(
-                    f"the gradient with respect to {self.describe(step.operand)} is not "
-                    f"finite{self._context(step)}", self.describe(step.node))
+                    f"the gradient with respect to {self._operand(step)} is not "
+                    f"finite{self._context(step)}", self.describe(step.node),
+                    self.describe(step.node))
             grads[step.operand] = total
             contributions.append(Contribution(step, upstream, local, amount, total))
 
@@ -323,18 +324,28 @@ class Program:
                 f"is undefined: {_reason(error)}")
             text = self.describe(node)
             raise EvaluationError(f"{text} {what}{self._context(step)} "
-                                  f"({self._operand_values(node, values)})", text) from None
+                                  f"({self._operand_values(node, values)})", text,
+                                  self._operation(node, step)) from None
         if isinstance(result, complex) or not math.isfinite(result):
             text = self.describe(node)
             raise EvaluationError(f"{text} overflows to {result}{self._context(step)} "
-                                  f"({self._operand_values(node, values)})", text)
+                                  f"({self._operand_values(node, values)})", text,
+                                  self._operation(node, step))
         values[node] = result
+
+    def _operation(self, node, step):
+        """The operation that fails: in a gradient, the one whose local derivative fails."""
+        return self.describe(node if step is None else step.node)
+
+    def _operand(self, step):
+        """The operand of a backward step by the program's own name for it, if it has one."""
+        return self.labels.get(step.operand) or self.describe(step.operand)
 
     def _context(self, step):
         if step is None:
             return ""
         return (f" in the gradient of {self.describe(step.node)} with respect to "
-                f"{self.describe(step.operand)}")
+                f"{self._operand(step)}")
 
     def _operand_values(self, node, values):
         shown = [arg for arg in dict.fromkeys(node.args) if arg.op != "const"]

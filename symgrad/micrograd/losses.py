@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from .nn import Module
 
 
+class ShapeError(SymgradError, ValueError):
+    """Parameters, samples or targets whose shape does not fit the compiled loss."""
+
+
 def compile_loss(model: Module, loss: Callable[..., Any], n_inputs: int, l2: float = 0.0,
                  backend: str = "numpy") -> CompiledLoss:
     """A ``CompiledLoss`` for ``loss(model(x), y)`` averaged over samples, plus ``l2 * sum(p**2)``.
@@ -63,13 +67,20 @@ class CompiledLoss:
         self.source = self._backend.emit(self.program, "loss")
         self._function = self._backend.load(self.source, "loss", "compiled loss", self)
 
+    def __repr__(self) -> str:
+        return (f"<symgrad compiled loss of {type(self.model).__name__}: "
+                f"{len(self._params)} parameters, {self._n_inputs} inputs per sample, "
+                f"l2={self.l2:g}, backend {self.backend!r}>")
+
     def __call__(self, params: np.ndarray, X: np.ndarray, y: np.ndarray
                  ) -> tuple[float, np.ndarray]:
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2:
-            raise ValueError(f"X must have one sample per row, got shape {X.shape}")
-        value, grad = self._function(params, X.T, np.asarray(y, dtype=float))
+        params, X = self._checked(params, X)
+        y = np.asarray(y, dtype=float)
+        if y.shape != (len(X),):
+            raise ShapeError(f"y must hold one target per sample: {len(X)} samples, "
+                             f"got y of shape {y.shape}")
+        value, grad = self._function(params, X.T, y)
         if self.l2:
             value = value + self.l2 * (params @ params)
             grad += (2 * self.l2) * params
@@ -83,8 +94,19 @@ class CompiledLoss:
             program = self._program(self._score.node, gradients=False)
             source = self._backend.emit(program, "loss_values")
             self._predict = self._backend.load(source, "loss_values", "model output", self)
-        X = np.asarray(X, dtype=float)
+        params, X = self._checked(params, X)
         return np.array(self._predict(params, X.T, None))
+
+    def _checked(self, params, X):
+        """``params`` and ``X`` as float arrays, or ``ShapeError`` saying which does not fit."""
+        params, X = np.asarray(params, dtype=float), np.asarray(X, dtype=float)
+        if params.shape != (len(self._params),):
+            raise ShapeError(f"params must be a vector of the model's {len(self._params)} "
+                             f"parameters, got shape {params.shape}")
+        if X.ndim != 2 or X.shape[1] != self._n_inputs:
+            raise ShapeError(f"X must have one sample per row, {self._n_inputs} inputs each; "
+                             f"got shape {X.shape}")
+        return params, X
 
     def _program(self, root, gradients):
         """The per-sample program over p0.., x0.. and y, differentiated by the parameters."""
