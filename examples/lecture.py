@@ -44,29 +44,30 @@ def slope():
     return numbers
 
 
-def expression_l():
-    """``L = (a*b + c)*f``: gradients by hand (the chain rule, node by node), then a step."""
+def graph_l():
+    """a, b, c, d, e, f, L of ``L = (a*b + c)*f``, each labelled."""
     a, b, c, f = (Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c"),
                   Value(-2.0, label="f"))
     e = a * b
-    e.label = "e"
     d = e + c
-    d.label = "d"
     L = d * f
-    L.label = "L"
+    e.label, d.label, L.label = "e", "d", "L"
+    return a, b, c, d, e, f, L
+
+
+def expression_l():
+    """``L = (a*b + c)*f``: gradients by hand (the chain rule, node by node), then a step."""
+    a, b, c, d, e, f, L = graph_l()
     # By hand, as in the lecture: dL/dd = f, dL/df = d, then + routes, * swaps.
     L.grad = 1.0
     f.grad, d.grad = d.data, f.data
     c.grad = e.grad = d.grad
     a.grad, b.grad = e.grad * b.data, e.grad * a.data
     by_hand = {v.label: v.grad for v in (a, b, c, d, e, f)}
-    for v in (a, b, c, f):  # one step along the gradient raises L
+    for v in (a, b, c, f):  # one small step along the gradient raises L
         v.data += 0.01 * v.grad
     stepped = ((a * b + c) * f).data
-    for v, x in zip((a, b, c, f), (2.0, -3.0, 10.0, -2.0)):
-        v.data, v.grad = x, 0
-    for v in (d, e, L):
-        v.grad = 0
+    a, b, c, d, e, f, L = graph_l()  # the same with backward()
     L.backward()
     print(f"L = {L.data}; dL/da = {a.grad}, dL/db = {b.grad}, dL/dc = {c.grad}, dL/df = {f.grad}")
     print(f"after one step of 0.01 along the gradient, L = {stepped:.6f}")

@@ -263,6 +263,10 @@ def test_a_drawing_gives_numbers_their_gradient_and_compiling_keeps_them_constan
     assert "{ v1 | data 2 | grad 1 }" in dot and "{ x | data 1 | grad 2 }" in dot
     assert str(y.to_expression()) == "relu(x*2 + 1)"
     assert symgrad.compile(y.to_expression()).variables == ("x",)
+    # An exponent stays a constant in the drawing too: d/d(exponent) needs log(-2).
+    square = Value(-2.0, label="x") ** 2
+    assert "{ x | data -2 | grad -4 }" in graph_dot(subject(square))
+    assert subject(square).program.variables == ("x",)
 
 
 @pytest.mark.parametrize("build, text", [

@@ -145,8 +145,8 @@ def rule_source(op_name, operands=None):
     op = OPS[op_name]
     names = ("a", "b")[: op.arity]
     data = {ir.var("x"): "a.data", ir.var("y"): "b.data", ir.var("out"): "node.data"}
-    lines = [f"def backward_{op_name}(node):", f"    {', '.join(names)}{',' if op.arity == 1 else ''} = node._prev",
-             "    g = node.grad"]
+    unpacked = ", ".join(names) + ("," if op.arity == 1 else "")
+    lines = [f"def backward_{op_name}(node):", f"    {unpacked} = node._prev", "    g = node.grad"]
     for index in range(op.arity) if operands is None else operands:
         partial = PRINTER.factor(partial_pattern(op_name, index)[-1], data)
         contribution = {"1": "+= g", "(-1)": "-= g"}.get(partial, f"+= g * {partial}")
@@ -187,7 +187,7 @@ def method_source(op_name, reflected=False, method=None):
 
 
 def _compile(source, name, **names):
-    """The function ``name`` defined by ``source``, built from the table alone (never user input)."""
+    """The function ``name`` that ``source`` defines (built from the table, never user input)."""
     namespace = dict(PYTHON_GLOBALS, __builtins__=builtins, Value=Value, new=object.__new__,
                      operand=_operand, undefined=_undefined, **names)
     exec(source, namespace)
@@ -241,7 +241,7 @@ _power = Value.__pow__
 
 
 def __pow__(self, other):
-    """``self ** other``; a number exponent is micrograd's ``**2``: a constant, not differentiated."""
+    """``self ** other``; a number exponent is micrograd's ``**2``: constant, no gradient."""
     if not isinstance(other, _NUMBER):
         return _power(self, other)
     out = _power(self, Constant(other))
@@ -249,6 +249,7 @@ def __pow__(self, other):
     return out
 
 
+__pow__.__qualname__ = "Value.__pow__"
 Value.__pow__ = __pow__
 
 
