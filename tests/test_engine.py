@@ -169,3 +169,120 @@ def test_to_expression_invents_names_and_keeps_constants():
     expression = (x * 3 + y).to_expression()
     assert str(expression) == "v1*3 + v2"
     assert expression.variables == ("v1", "v2")
+
+
+# micrograd compatibility where a learner sees it -------------------------------------
+
+
+def _neuron_derivatives():
+    """d tanh(x1*w1 + x2*w2 + b) per input, at the lecture's point, from SymPy."""
+    import sympy
+
+    x1, w1, x2, w2, b = sympy.symbols("x1 w1 x2 w2 b")
+    o = sympy.tanh(x1 * w1 + x2 * w2 + b)
+    point = {x1: 2, w1: -3, x2: 0, w2: 1, b: sympy.Float("6.8813735870195432", 30)}
+    return {str(s): float(sympy.diff(o, s).subs(point)) for s in (x1, w1, x2, w2, b)}
+
+
+def test_backward_by_hand_node_by_node_as_in_the_lecture():
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1, x2w2 = x1 * w1, x2 * w2
+    x1w1x2w2 = x1w1 + x2w2
+    n = x1w1x2w2 + b
+    o = n.tanh()
+    o.grad = 1.0
+    o._backward()
+    assert n.grad == pytest.approx(0.5) and x1.grad == 0  # one node at a time
+    n._backward()
+    b._backward()  # a leaf: nothing to pass on
+    x1w1x2w2._backward()
+    x2w2._backward()
+    x1w1._backward()
+    expected = _neuron_derivatives()
+    for value in (x1, w1, x2, w2, b):
+        assert value.grad == pytest.approx(expected[value.label], rel=1e-12, abs=1e-15)
+    assert (x1.grad, w1.grad, x2.grad, w2.grad) == pytest.approx((-1.5, 1.0, 0.5, 0.0))
+
+
+def test_backward_assigned_as_a_closure_is_what_the_lecture_writes_for_a_new_op():
+    x = Value(0.5)
+    out = Value(x.data**3, (x,), "cube")
+
+    def _backward():
+        x.grad += 3 * x.data**2 * out.grad
+    out._backward = _backward
+    (out * 2.0).backward()
+    assert x.grad == pytest.approx(2 * 3 * 0.25)
+
+
+@pytest.mark.parametrize("build, label", [
+    (lambda a, b: a + b, "+"), (lambda a, b: a * b, "*"), (lambda a, b: a.relu(), "ReLU"),
+    (lambda a, b: a.tanh(), "tanh"), (lambda a, b: a.exp(), "exp"),
+    (lambda a, b: a**2, "**2"), (lambda a, b: a**-1, "**-1"), (lambda a, b: a**0.5, "**0.5"),
+    (lambda a, b: a**b, "**"), (lambda a, b: a - b, "-"), (lambda a, b: -a, "-"),
+    (lambda a, b: a / b, "/"),
+])
+def test_op_labels_are_micrograds(build, label):
+    # micrograd's engine.py writes '+', '*', f'**{other}' and 'ReLU'; the lecture 'tanh', 'exp'.
+    assert build(Value(2.0), Value(3.0))._op == label
+
+
+def test_values_print_as_micrograd_prints_them():
+    assert repr(Value(0)) == "Value(data=0, grad=0)"
+    assert repr(Value(2.5)) == "Value(data=2.5, grad=0)"
+    assert Value(2.0)._backward() is None  # a leaf's _backward, as micrograd's lambda: None
+    with pytest.raises(TypeError, match="number"):
+        Value("3")
+
+
+def test_numbers_that_meet_a_value_get_gradients_as_in_micrograd():
+    x = Value(1.0)
+    y = (x * 2 + 1).relu()  # micrograd's trace_graph notebook
+    y.backward()
+    product, one = y._prev[0]._prev
+    two = product._prev[1]
+    assert (x.grad, two.grad, one.grad) == (2.0, 1.0, 1.0)  # d/dx (2x + 1), x*1, 1
+    assert two.data == 2 and isinstance(two, Value)
+
+
+def test_the_exponent_of_a_power_by_a_number_takes_no_gradient():
+    x = Value(-2.0)
+    y = x**3
+    y.backward()  # d/d(exponent) would need log(-2)
+    assert x.grad == pytest.approx(12.0) and y._prev[1].grad == 0
+
+
+def test_a_drawing_gives_numbers_their_gradient_and_compiling_keeps_them_constants():
+    from symgrad.views.notebook import graph_dot, subject
+
+    x = Value(1.0, label="x")
+    y = (x * 2 + 1).relu()
+    dot = graph_dot(subject(y))
+    assert "{ v1 | data 2 | grad 1 }" in dot and "{ x | data 1 | grad 2 }" in dot
+    assert str(y.to_expression()) == "relu(x*2 + 1)"
+    assert symgrad.compile(y.to_expression()).variables == ("x",)
+    # An exponent stays a constant in the drawing too: d/d(exponent) needs log(-2).
+    square = Value(-2.0, label="x") ** 2
+    assert "{ x | data -2 | grad -4 }" in graph_dot(subject(square))
+    assert subject(square).program.variables == ("x",)
+
+
+@pytest.mark.parametrize("build, text", [
+    (lambda a, b: (a - b).relu(), "relu(a - b)"), (lambda a, b: -a * b**2, "-a*b**2"),
+    (lambda a, b: (a / b).tanh() ** b, "tanh(a/b)**b"), (lambda a, b: a.atan2(b), "atan2(a, b)"),
+    (lambda a, b: abs(a).exp() + 2 ** b, "exp(abs(a)) + 2**b"),
+])
+def test_graphs_still_become_expressions_after_the_label_change(build, text):
+    out = build(Value(1.5, label="a"), Value(0.5, label="b"))
+    assert str(out.to_expression()) == text
+
+
+def test_a_hand_made_value_of_an_unknown_op_is_refused_when_compiled():
+    from symgrad.core.errors import GraphError
+
+    x = Value(0.5, label="x")
+    with pytest.raises(GraphError, match="'cube'"):
+        Value(0.125, (x,), "cube").to_expression()
+    assert str(Value(0.4621, (x,), "tanh").to_expression()) == "tanh(x)"  # the lecture's own

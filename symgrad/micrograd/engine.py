@@ -1,70 +1,47 @@
 """micrograd's ``Value``, driven by symgrad's operator table.
 
-A ``Value`` computes eagerly and records its operands, as in micrograd.  Forward
-values come from each operator's table template; the backward pass applies the
-table's partials, precompiled once per operator into small functions shared by
-every node.  No node holds a closure, so graphs form no reference cycles and
-CPython frees them without the cyclic garbage collector.  The topological sort
-is iterative (no recursion limit) and operands are kept in order.
+A ``Value`` computes eagerly and records its operands, as in micrograd.  Each
+operator's method and backward rule are printed from its table row once, at
+import (``method_source("mul")`` and ``rule_source("mul")`` show them), and
+shared by every node: no node holds a closure, so graphs form no reference
+cycles and CPython frees them without the cyclic garbage collector.
+``node._backward()`` applies one node's rule, as the lecture does by hand;
+``backward()`` applies them all, in an order found without recursion.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Mapping
-
+import builtins
 import re
 from operator import attrgetter
+from types import MethodType
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ..backends.python import PRINTER
 from ..core import ir
 from ..core.autodiff import partial_pattern
 from ..core.errors import EvaluationError, GraphError
 from ..core.expression import Expression
-from ..core.ops import FUNCTIONS, OPS
-from ..core.runtime import PYTHON_GLOBALS, scalar_function
+from ..core.ops import FUNCTIONS, OPS, infix_template
+from ..core.runtime import PYTHON_GLOBALS
 from ..views.notebook import NotebookDisplay
 
 _NUMBER = (int, float)
 _OPERANDS = attrgetter("_prev")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def _backward_source(op_name, wanted):
-    """Source of one backward rule: ``operand.grad += node.grad * partial`` per wanted operand."""
-    op = OPS[op_name]
-    operands = ("a", "b")[: op.arity]
-    names = {ir.var("x"): "x", ir.var("y"): "y", ir.var("out"): "out"}
-    lines = [f"def backward(node):",
-             f"    {', '.join(operands)}, = node._prev",
-             f"    x = a.data" + ("; y = b.data" if op.arity == 2 else ""),
-             "    out = node.data; g = node.grad"]
-    for index in wanted:
-        partial = PRINTER.inline(partial_pattern(op_name, index)[-1], names)
-        lines.append(f"    {operands[index]}.grad += g * ({partial})")
-    return "\n".join(lines) + "\n"
-
-
-def _backward_rule(op_name, wanted):
-    namespace = dict(PYTHON_GLOBALS)
-    exec(_backward_source(op_name, wanted), namespace)  # built from the table alone
-    return namespace["backward"]
-
-
-# (operator, which operands take a gradient) -> backward rule; numbers take none.
-_RULES = {}
-for _name, _op in OPS.items():
-    for _wanted in ([(0,)] if _op.arity == 1 else [(0, 1), (0,), (1,)]):
-        _RULES[_name, _wanted] = _backward_rule(_name, _wanted)
-_FORWARD = {name: scalar_function(name) for name in OPS}
-_SPELLING = {name: op.symbol or name for name, op in OPS.items()}
-_OP_OF = {(op.symbol or name, op.arity): name for name, op in OPS.items()}
+# ``_op`` as micrograd and the lecture print it; every other operator by its symbol
+# or name.  A power by a number reads "**2" (see ``__pow__``).
+_MICROGRAD_LABELS = {"relu": "ReLU"}
+LABELS = {name: _MICROGRAD_LABELS.get(name, op.symbol or name) for name, op in OPS.items()}
+_OP_OF = {(label, OPS[name].arity): name for name, label in LABELS.items()}
 
 
 class Value(NotebookDisplay):
     """A scalar and its gradient, as in micrograd: ``Value(2.0) * 3`` builds a graph.
 
-    ``data`` is the value, ``grad`` d(output)/d(this value) after ``backward()``,
-    ``_prev`` the operands (a tuple, in order), ``_op`` the operator ('+', 'tanh'...),
+    ``data`` is the value (kept as given: ``Value(0)`` holds the int 0), ``grad``
+    d(output)/d(this value) after ``backward()``, ``_prev`` the operands (a tuple,
+    in order), ``_op`` the operator as micrograd prints it ('+', 'ReLU', '**2'...),
     ``label`` an optional name used when the graph becomes an ``Expression``.
     """
 
@@ -72,12 +49,12 @@ class Value(NotebookDisplay):
 
     def __init__(self, data: float, _children: Iterable[Value] = (), _op: str = "",
                  label: str = "") -> None:
-        self.data = float(data)
-        self.grad = 0.0
+        self.data = data if isinstance(data, _NUMBER) else _number(data)
+        self.grad = 0
         self._prev = tuple(_children)
         self._op = _op
         self.label = label
-        self._rule = None
+        self._rule = _no_rule
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
@@ -108,32 +85,46 @@ class Value(NotebookDisplay):
         def relu(self) -> Value: ...
         def sigmoid(self) -> Value: ...
 
+
+    @property
+    def _backward(self):
+        """This node's step of the chain rule: ``o._backward()`` adds to its operands' grads."""
+        return MethodType(self._rule, self)
+
+    @_backward.setter
+    def _backward(self, function):
+        # The lecture's style for a new operator: out._backward = a closure.
+        self._rule = lambda node: function()
+
     def backward(self) -> None:
         """Fill ``grad`` of every value below this one (gradients add up, as in micrograd)."""
-        order = topological_order(self)
+        order = _operations_below(self)
         self.grad = 1.0
         node = self
         try:
             for node in reversed(order):
-                if node._rule is not None:
-                    node._rule(node)
+                node._rule(node)
         except (ArithmeticError, ValueError) as error:
             raise EvaluationError(f"the gradient of {node._op} at operands "
                                   f"{[v.data for v in node._prev]} does not exist: {error}",
                                   node._op) from None
 
-    def to_expression(self, names: Mapping[Value, str] | None = None) -> Expression:
+    def to_expression(self, names: Mapping[Value, str] | None = None,
+                      numbers: str = "constants") -> Expression:
         """This graph as a symgrad ``Expression``, ready for ``symgrad.compile``.
 
         Leaf Values become input variables called by ``names[value]``, else their
-        ``label``, else ``v1, v2, ...``; numbers stay constants.
+        ``label``, else ``v1, v2, ...``.  Numbers that met a Value stay constants,
+        or become inputs too with ``numbers="inputs"`` (how a drawing gives them
+        a gradient, as micrograd's does); exponents of ``x**2`` stay constants.
         """
-        root, variables, labels, _ = to_ir(self, names)
+        root, variables, labels, _ = to_ir(self, names, numbers=numbers)
         return Expression(root, variables, labels)
 
-    def inputs(self, names: Mapping[Value, str] | None = None) -> dict[str, float]:
+    def inputs(self, names: Mapping[Value, str] | None = None,
+               numbers: str = "constants") -> dict[str, float]:
         """{input name: data} of the leaves, named as ``to_expression`` names them."""
-        return to_ir(self, names)[3]
+        return to_ir(self, names, numbers=numbers)[3]
 
     def __reduce__(self):
         """Pickle as plain rows, one per Value below, so depth meets no recursion limit."""
@@ -151,19 +142,39 @@ class Value(NotebookDisplay):
         return memo[id(self)]
 
 
-
-class Constant(Value):
-    """A number that met a Value: part of the graph, never differentiated."""
+class Number(Value):
+    """A number that met a Value, wrapped as micrograd wraps it: a leaf with a gradient."""
 
     __slots__ = ()
 
 
-def _make(data, operands, op_name, rule):
-    """A new Value, its slots set directly: the hot path of every operation."""
-    out = _new(Value)
-    out.data, out.grad, out._prev = data, 0.0, operands
-    out._op, out.label, out._rule = _SPELLING[op_name], "", rule
-    return out
+class Constant(Value):
+    """The exponent of ``x**2``: part of the graph, never differentiated (as in micrograd)."""
+
+    __slots__ = ()
+
+
+def _number(data):
+    """``data`` as a number a Value can hold: a float for NumPy scalars and the like."""
+    if not isinstance(data, (str, bytes)):
+        try:
+            return float(data)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"a Value holds a number, not {type(data).__name__}")
+
+
+def _no_rule(node):
+    """A leaf's backward step: nothing to pass on."""
+
+
+def _operand(other):
+    """``other`` as a Value, numbers wrapped; None for anything else."""
+    if isinstance(other, Value):
+        return other
+    if isinstance(other, _NUMBER):
+        return Number(other)
+    return None
 
 
 def _undefined(op_name, operands, error):
@@ -171,90 +182,172 @@ def _undefined(op_name, operands, error):
     return EvaluationError(f"{op_name}({text}) is undefined: {error}", op_name)
 
 
-def _binary(op_name, reflected=False):
-    """The method for ``self <op> other`` (or ``other <op> self`` when ``reflected``)."""
-    forward = _FORWARD[op_name]
-    both, first, second = (_RULES[op_name, w] for w in ((0, 1), (0,), (1,)))
+# Rules and methods --------------------------------------------------------------------
 
+
+def rule_source(op_name, operands=None):
+    """Source of one backward rule: ``a.grad += node.grad * partial`` per operand.
+
+    ``operands`` says which operands take a gradient (all by default).
+    """
+    op = OPS[op_name]
+    names = ("a", "b")[: op.arity]
+    data = {ir.var("x"): "a.data", ir.var("y"): "b.data", ir.var("out"): "node.data"}
+    unpacked = ", ".join(names) + ("," if op.arity == 1 else "")
+    lines = [f"def backward_{op_name}(node):", f"    {unpacked} = node._prev", "    g = node.grad"]
+    for index in range(op.arity) if operands is None else operands:
+        partial = PRINTER.factor(partial_pattern(op_name, index)[-1], data)
+        contribution = {"1": "+= g", "(-1)": "-= g"}.get(partial, f"+= g * {partial}")
+        lines.append(f"    {names[index]}.grad {contribution}")
+    return "\n".join(lines) + "\n"
+
+
+_METHOD = '''\
+def method(self{other}):  # Value.{method}{wrap}
+    out = new(Value)
+    try:
+        out.data = {forward}
+    except (ArithmeticError, ValueError) as error:
+        raise undefined("{name}", {operands}, error) from None
+    out.grad = 0
+    out._prev = {operands}
+    out._op = "{label}"
+    out.label = ""
+    out._rule = rule
+    return out
+'''
+_WRAP = '''
+    if type(other) is not Value:
+        other = operand(other)
+        if other is None:
+            return NotImplemented'''
+
+
+def method_source(op_name, reflected=False, method=None):
+    """Source of the Value method applying one operator: its forward, from the table."""
+    op = OPS[op_name]
+    x, y = ("other", "self") if reflected else ("self", "other")
+    forward = (op.python or infix_template(op)).format(x=f"{x}.data", y=f"{y}.data")
+    return _METHOD.format(method=method or op_name, other=", other" if op.arity == 2 else "",
+                          wrap=_WRAP if op.arity == 2 else "", forward=forward, name=op_name,
+                          operands=f"({x}, {y})" if op.arity == 2 else "(self,)",
+                          label=LABELS[op_name])
+
+
+def _compile(source, name, **names):
+    """The function ``name`` that ``source`` defines (built from the table, never user input)."""
+    namespace = dict(PYTHON_GLOBALS, __builtins__=builtins, Value=Value, new=object.__new__,
+                     operand=_operand, undefined=_undefined, **names)
+    exec(source, namespace)
+    return namespace[name]
+
+
+RULES = {name: _compile(rule_source(name), f"backward_{name}") for name in OPS}
+_POWER_RULE = _compile(rule_source("pow", operands=(0,)), "backward_pow")  # x**2
+_OP_OF_RULE = {rule: name for name, rule in RULES.items()}
+_OP_OF_RULE[_POWER_RULE] = "pow"
+
+
+def _add_method(op_name, method, reflected=False):
+    function = _compile(method_source(op_name, reflected, method), "method",
+                        rule=RULES[op_name])
+    function.__name__, function.__qualname__ = method, f"Value.{method}"
+    function.__doc__ = f"{method}: {OPS[op_name].rule}."
+    if OPS[op_name].arity == 2 and not method.startswith("__"):
+        function = _checked(function)
+    setattr(Value, method, function)
+
+
+def _checked(function):
+    """A binary function's method (``a.atan2(b)``): a TypeError rather than NotImplemented."""
     def method(self, other):
-        if isinstance(other, Value):
-            takes_grad = type(other) is not Constant
-        elif isinstance(other, _NUMBER):
-            other, takes_grad = Constant(other), False
-        else:
-            return NotImplemented
-        x, y = (other, self) if reflected else (self, other)
-        rule = both if takes_grad else (second if reflected else first)
-        try:
-            data = forward(x.data, y.data)
-        except (ArithmeticError, ValueError) as error:
-            raise _undefined(op_name, (x, y), error) from None
-        return _make(data, (x, y), op_name, rule)
-
-    method.__name__ = f"__{'r' if reflected else ''}{op_name}__"
-    return method
-
-
-def _unary(op_name):
-    forward, rule = _FORWARD[op_name], _RULES[op_name, (0,)]
-
-    def method(self):
-        try:
-            data = forward(self.data)
-        except (ArithmeticError, ValueError) as error:
-            raise _undefined(op_name, (self,), error) from None
-        return _make(data, (self,), op_name, rule)
-
-    method.__name__ = op_name
-    method.__doc__ = f"{op_name}(self): {OPS[op_name].rule}."
-    return method
-
-
-def _binary_function(op_name):
-    """The method ``self.atan2(other)`` of a binary function of the table."""
-    forward = _binary(op_name)
-
-    def method(self, other):
-        result = forward(self, other)
+        result = function(self, other)
         if result is NotImplemented:
-            raise TypeError(f"{op_name}() needs a Value or a number, not {type(other).__name__}")
+            raise TypeError(f"{function.__name__}() needs a Value or a number, "
+                            f"not {type(other).__name__}")
         return result
 
-    method.__name__ = op_name
-    method.__doc__ = f"{op_name}(self, other): {OPS[op_name].rule}."
+    method.__name__, method.__qualname__ = function.__name__, function.__qualname__
+    method.__doc__ = function.__doc__
     return method
 
 
-_new = object.__new__
 # Every operator of the table that is not internal, as micrograd spells it: +, -, *,
-# /, ** and unary - as operators, abs() too, functions as methods (a binary one
-# takes the other operand: a.atan2(b)).
+# /, ** and unary - as operators, abs() too, functions as methods (a binary one takes
+# the other operand: a.atan2(b)).
 for _name, _op in OPS.items():
     if _op.internal:
         continue
     if _op.dunder:
+        _add_method(_name, f"__{_op.dunder}__")
         if _op.arity == 2:
-            setattr(Value, f"__{_op.dunder}__", _binary(_name))
-            setattr(Value, f"__r{_op.dunder}__", _binary(_name, reflected=True))
-        else:
-            setattr(Value, f"__{_op.dunder}__", _unary(_name))
+            _add_method(_name, f"__r{_op.dunder}__", reflected=True)
     if _op.symbol is None:
-        setattr(Value, _name, _unary(_name) if _op.arity == 1 else _binary_function(_name))
+        _add_method(_name, _name)
+
+_power = Value.__pow__
 
 
-_RULE_KEYS = {rule: key for key, rule in _RULES.items()}
+def __pow__(self, other):
+    """``self ** other``; a number exponent is micrograd's ``**2``: constant, no gradient."""
+    if not isinstance(other, _NUMBER):
+        return _power(self, other)
+    out = _power(self, Constant(other))
+    out._op, out._rule = f"**{other}", _POWER_RULE
+    return out
+
+
+__pow__.__qualname__ = "Value.__pow__"
+Value.__pow__ = __pow__
+
+
+# Graphs ----------------------------------------------------------------------------------
+
+
+def _operations_below(root):
+    """The non-leaf Values below ``root`` (itself included), each after its operands.
+
+    Iterative depth-first search; leaves are skipped, since they pass nothing on.
+    """
+    order, seen = [], {root}
+    nodes, pending = [root], [iter(root._prev)]
+    while pending:
+        for child in pending[-1]:
+            if child._prev and child not in seen:
+                seen.add(child)
+                nodes.append(child)
+                pending.append(iter(child._prev))
+                break
+        else:
+            pending.pop()
+            order.append(nodes.pop())
+    return order
+
+
+_new = object.__new__
+_KINDS = {"value": Value, "number": Number, "constant": Constant}
+_KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
+_RULE_NAMES = {**{rule: name for name, rule in RULES.items()}, _POWER_RULE: "pow_number"}
+_RULE_OF_NAME = {name: rule for rule, name in _RULE_NAMES.items()}
 
 
 def to_rows(root):
-    """The graph below ``root`` as rows ``(constant?, data, grad, label, op, operands, rule)``.
+    """The graph below ``root`` as rows ``(kind, data, grad, label, op, operands, rule)``.
 
-    ``operands`` are indices of earlier rows; ``rule`` is the backward rule's key
-    (operator, operands that take a gradient) or None.  The last row is ``root``.
+    ``kind`` is "value", "number" or "constant"; ``operands`` are indices of earlier
+    rows; ``rule`` names the backward rule (an operator, "pow_number" for ``x**2``)
+    or is None for a leaf.  The last row is ``root``.
     """
     order = topological_order(root)
     index = {value: i for i, value in enumerate(order)}
-    return tuple((type(v) is Constant, v.data, v.grad, v.label, v._op,
-                  tuple(index[p] for p in v._prev), _RULE_KEYS.get(v._rule)) for v in order)
+    rows = []
+    for v in order:
+        rule = None if v._rule in (None, _no_rule) else _RULE_NAMES.get(v._rule)
+        if rule is None and v._rule not in (None, _no_rule):
+            raise GraphError("a Value whose _backward was set by hand cannot be pickled")
+        rows.append((_KIND_OF[type(v)], v.data, v.grad, v.label, v._op,
+                     tuple(index[p] for p in v._prev), rule))
+    return tuple(rows)
 
 
 def _from_rows(rows):
@@ -265,18 +358,18 @@ def _from_rows(rows):
     for row in rows:
         if not (isinstance(row, tuple) and len(row) == 7):
             raise GraphError("not a pickled Value: a row is not a 7-tuple")
-        constant, data, grad, label, op, operands, rule = row
-        if (type(constant) is not bool or type(data) is not float or type(grad) is not float
+        kind, data, grad, label, op, operands, rule = row
+        if (kind not in _KINDS or type(data) not in (int, float) or type(grad) not in (int, float)
                 or type(label) is not str or type(op) is not str
                 or type(operands) is not tuple
                 or not all(type(i) is int and 0 <= i < len(built) for i in operands)
-                or (rule is not None and (rule not in _RULES
-                                          or _SPELLING[rule[0]] != op))):
+                or (rule is not None and rule not in _RULE_OF_NAME)
+                or (rule is None) != (not operands)):
             raise GraphError(f"not a pickled Value: row {len(built)} is malformed")
-        value = _new(Constant if constant else Value)
+        value = _new(_KINDS[kind])
         value.data, value.grad, value._op, value.label = data, grad, op, label
         value._prev = tuple(built[i] for i in operands)
-        value._rule = None if rule is None else _RULES[rule]
+        value._rule = _no_rule if rule is None else _RULE_OF_NAME[rule]
         built.append(value)
     return built[-1]
 
@@ -286,13 +379,14 @@ def topological_order(root):
     return ir.topological_order([root], operands=_OPERANDS)
 
 
-def to_ir(root, names=None, unnamed="inputs"):
+def to_ir(root, names=None, unnamed="inputs", numbers="constants"):
     """(IR root, input names, labels, {input: data}) of the graph of Values below ``root``.
 
     Leaves in ``names`` ({Value: name}) become those inputs.  Other leaves become
     inputs named by their ``label``, else ``v1, v2, ...`` (``unnamed="inputs"``),
     or constants holding their data (``unnamed="constants"``, used when tracing a
-    model whose parameters are named).  Numbers met by a Value stay constants.
+    model whose parameters are named).  Numbers met by a Value stay constants
+    unless ``numbers="inputs"``; exponents of ``x**2`` always do.
     """
     names = names or {}
     order = topological_order(root)
@@ -301,10 +395,12 @@ def to_ir(root, names=None, unnamed="inputs"):
     taken = set(names.values()) | set(FUNCTIONS) if unnamed == "inputs" else set(FUNCTIONS)
     built, variables, labels, point, counter = {}, [], {}, {}, 0
     for value in order:
+        kind = type(value)
         if value in names:
             name = names[value]
-        elif type(value) is Constant or (not value._prev and unnamed == "constants"):
-            built[value] = ir.const(value.data)
+        elif kind is Constant or (kind is Number and numbers == "constants") or (
+                not value._prev and kind is not Number and unnamed == "constants"):
+            built[value] = ir.const(float(value.data))
             continue
         elif not value._prev:
             name = value.label if _usable(value.label, taken) else None
@@ -313,8 +409,7 @@ def to_ir(root, names=None, unnamed="inputs"):
                 name = f"v{counter}" if f"v{counter}" not in taken else None
             taken.add(name)
         else:
-            op_name = _OP_OF[value._op, len(value._prev)]
-            node = ir.apply(op_name, *(built[v] for v in value._prev))
+            node = ir.apply(_op_name(value), *(built[v] for v in value._prev))
             built[value] = node
             if _usable(value.label, taken) and node.args and node not in labels:
                 labels[node] = value.label
@@ -323,8 +418,18 @@ def to_ir(root, names=None, unnamed="inputs"):
         built[value] = ir.var(name)
         if name not in point:
             variables.append(name)
-            point[name] = value.data
+            point[name] = float(value.data)
     return built[root], variables, labels, point
+
+
+def _op_name(value):
+    """The table's operator of a non-leaf Value: by its rule, else by its ``_op`` label."""
+    name = _OP_OF_RULE.get(value._rule) or _OP_OF.get((value._op, len(value._prev)))
+    if name is None:
+        raise GraphError(f"a Value made by {value._op!r} with {len(value._prev)} operands is "
+                         "not an operator symgrad knows (" + ", ".join(sorted(LABELS.values()))
+                         + ")")
+    return name
 
 
 def _usable(label, taken):

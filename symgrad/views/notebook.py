@@ -55,9 +55,10 @@ def subject(obj, values=None):
         program = Program(parse(obj) if isinstance(obj, str) else obj)
         source = python.emit(program)
     elif hasattr(obj, "to_expression") and hasattr(obj, "inputs"):  # a Value
-        program = Program(obj.to_expression())
+        # Numbers that met a Value are Values in micrograd's drawings, with a gradient.
+        program = Program(obj.to_expression(numbers="inputs"))
         source = python.emit(program)
-        point = obj.inputs()
+        point = obj.inputs(numbers="inputs")
     else:
         raise TypeError(f"cannot display a {type(obj).__name__}: expected text, an "
                         "Expression, a CompiledFunction or a Value")
