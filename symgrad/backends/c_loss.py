@@ -337,20 +337,19 @@ def load(library, kind):
 
     def arrays(P, X, Y):
         P = as_array(P, dtype=np.float64)
-        X = as_array(np.asarray(X, dtype=np.float64).T)
-        n = X.shape[0]
-        if P.shape != (n_params,) or X.shape != (n, n_inputs):
-            raise LossShapeError(f"the compiled loss takes {n_params} parameters and "
-                                 f"{n_inputs} inputs per sample; got {P.shape[0] if P.ndim else P.size} "
-                                 f"parameters and samples of {X.shape[1] if X.ndim == 2 else '?'} inputs")
-        if Y is None:
-            Y = np.zeros((n, n_targets))
-        Y = as_array(np.asarray(Y, dtype=np.float64).T)
-        if Y.size != n * n_targets or (Y.ndim and Y.shape[0] != n):
+        X = np.asarray(X, dtype=np.float64)
+        n = X.shape[1] if X.ndim == 2 else -1
+        if P.shape != (n_params,) or X.shape != (n_inputs, n):
+            raise LossShapeError(f"the compiled loss takes {n_params} parameters and samples of "
+                                 f"{n_inputs} inputs; got {P.size} parameters and samples of "
+                                 f"{X.shape[0] if X.ndim == 2 else '?'} inputs")
+        expected = (n,) if n_targets == 1 else (n_targets, n)
+        Y = np.zeros(expected) if Y is None else np.asarray(Y, dtype=np.float64)
+        if Y.shape != expected:
             raise LossShapeError(f"the compiled loss takes {n_targets} target"
                                  f"{'s' if n_targets != 1 else ''} per sample for {n} samples; "
                                  f"got targets of shape {Y.T.shape}")
-        return P, X, Y, n
+        return P, as_array(X.T), as_array(Y.T), n  # sample-major
 
     if kind == "loss":
         def loss_and_grad(P, X, Y):
