@@ -334,6 +334,13 @@ def load(library, kind):
     function.restype = ctypes.c_double if kind == "loss" else None
     function.argtypes = (ctypes.c_void_p,) * 3 + (ctypes.c_int, ctypes.c_void_p)
     as_array, empty = np.ascontiguousarray, np.empty
+    view = ctypes.c_double * 0  # a ctypes view of an array's memory: cheaper than .ctypes.data
+
+    def pointer(array):
+        try:
+            return view.from_buffer(array)
+        except TypeError:  # a read-only array: the C reads a copy
+            return view.from_buffer(array.copy())
 
     def arrays(P, X, Y):
         P = as_array(P, dtype=np.float64)
@@ -355,13 +362,13 @@ def load(library, kind):
         def loss_and_grad(P, X, Y):
             P, X, Y, n = arrays(P, X, Y)
             G = empty(n_params)
-            value = function(P.ctypes.data, X.ctypes.data, Y.ctypes.data, n, G.ctypes.data)
+            value = function(pointer(P), pointer(X), pointer(Y), n, pointer(G))
             return value, G
         return loss_and_grad
 
     def loss_values(P, X, Y):
         P, X, Y, n = arrays(P, X, Y)
         V = empty(n)
-        function(P.ctypes.data, X.ctypes.data, Y.ctypes.data, n, V.ctypes.data)
+        function(pointer(P), pointer(X), pointer(Y), n, pointer(V))
         return V
     return loss_values
