@@ -181,3 +181,17 @@ def test_targets_must_be_a_count():
     from symgrad import SymgradError
     with pytest.raises(SymgradError, match="targets must be a whole number"):
         compile_loss(_model(5, 2, [3, 1]), svm, 2, targets=0)
+
+
+@pytest.mark.parametrize("shuffled", [False, True], ids=["slices of P", "index arrays"])
+def test_layers_too_big_for_l1_are_read_four_rows_at_a_time(shuffled):
+    model = _model(8, 40, [63, 3])  # 63 x 40 weights: blocked, with 3 rows left over
+    if shuffled:
+        model = Shuffled(model, seed=2)
+    c, numpy_ = _both(model, cross_entropy, 40, targets=3)
+    assert "for (; r + 4 <= 63; r += 4) {" in c.source
+    X40 = RNG.normal(size=(6, 40))
+    Y3 = np.eye(3)[RNG.integers(0, 3, size=6)]
+    params = c.parameters()
+    _assert_same(c(params, X40, Y3), numpy_(params, X40, Y3))
+    _assert_same(c(params, X40, Y3), _engine_loss(model, cross_entropy, X40, Y3))
