@@ -1,4 +1,5 @@
-"""Compiled losses on the C backend: the NumPy loss's numbers, the Value engine's, finite differences.
+"""Compiled losses on the C backend: the NumPy loss's numbers, the Value engine's, finite
+differences.
 
 These tests need a C compiler and fail (never skip) without one, unless
 SYMGRAD_NO_CC=1 is set explicitly.  Targets per sample (``targets=k``) and the
@@ -104,7 +105,7 @@ def test_the_cross_entropy_classifier_equals_numpy_and_the_value_engine():
 
 
 def test_the_cross_entropy_gradient_is_softmax_minus_target():
-    """By the last layer's biases the mean gradient is mean(softmax(s) - t): checked independently."""
+    """By the last layer's biases the gradient is mean(softmax(s) - t): computed independently."""
     model = _model(4, 5, [8, CLASSES])
     c, numpy_ = _both(model, cross_entropy, 5, targets=CLASSES)
     params = c.parameters()

@@ -315,8 +315,8 @@ class CLossPrinter:
                           f"[{_comment(op.rule)}]")
         target, declared = self._vector_grad(source, zero=False)
         sign = "+=" if declared else "="
-        note = (f"{op.name}: d {name}/d {src} = "
-                f"{names.get(local) or to_text(local, {**self.names, row: name, row.args[0]: src}, limit=60)}")
+        plain = {**self.names, row: name, row.args[0]: src}  # for the comment: no [r]
+        note = f"{op.name}: d {name}/d {src} = {plain.get(local) or to_text(local, plain, 60)}"
         self.lines.append(f"        for (int r = 0; r < {len(vector.rows)}; r++) "
                           f"{target}[r] {sign} {self._product(f'{grad}[r]', local, names)};"
                           f"  // {_comment(note)}")

@@ -46,8 +46,9 @@ def cross_entropy(scores, targets):
 class CompiledLoss:
     """``loss(params, X, y) -> (mean loss, gradient)``; params and gradient are flat vectors.
 
-    ``X`` has one sample per row, ``y`` one target per sample (a row of k with ``targets=k``).  ``parameters()``
-    reads the model's current parameters, ``load(params)`` writes them back.
+    ``X`` has one sample per row, ``y`` one target per sample (a row of k with
+    ``targets=k``).  ``parameters()`` reads the model's current parameters,
+    ``load(params)`` writes them back.
     """
 
     def __init__(self, model, loss, n_inputs, l2=0.0, backend="numpy", targets=None):
