@@ -26,10 +26,10 @@ from .c_syntax import comment as _comment, literal
 from .layers import Vector, plan
 
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values"}
-SIZES = "symgrad_loss_sizes"
+SIZES = "symgrad_loss_sizes"  # exported: {parameters, inputs per sample, targets per sample}
 # Beyond this many weights a layer no longer sits in L1 and is read along its rows
 # (four at a time) instead of column by column: 1.8x on a 128x64 layer, measured.
-BLOCKED_SIZE = 2048  # exported: {parameters, inputs per sample, targets per sample}
+BLOCKED_SIZE = 2048
 
 
 class LossShapeError(SymgradError, ValueError):
