@@ -20,34 +20,21 @@ import ctypes
 
 from ..core.ir import var
 from ..core.ops import OPS
-from ..core.printer import ATOM, UNARY, render
+from ..core.printer import ATOM, render
 from . import compile_source
+from .c_syntax import comment as _comment, literal
 from .cbuild import build
 from .python import _comments
 
 NAME = "c"
-KINDS = ("value_and_grad", "value", "batch")
+KINDS = ("value_and_grad", "value", "batch", "loss", "loss_values")
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
                   "batch": "value_and_grad_batch"}
 # The bits the C functions return, and NumPy's errstate category for each.
 FLAGS = {1: "over", 2: "divide", 4: "invalid"}
 FLAG_WORDS = {"over": "overflow", "divide": "division by zero", "invalid": "invalid operation"}
+LOSS_KINDS = ("loss", "loss_values")  # printed by c_loss from the layer plan
 COMMENTED_SIZE = 20_000  # as in the Python backend: beyond this, no comments
-
-
-def literal(value):
-    """(text, precedence) of a constant as a C double."""
-    if value != value:
-        return "NAN", ATOM
-    if value in (float("inf"), float("-inf")):
-        return ("INFINITY", ATOM) if value > 0 else ("-INFINITY", UNARY)
-    text = repr(float(value))  # shortest round trip; always has '.' or 'e', so a double
-    return text, UNARY if text.startswith("-") else ATOM
-
-
-def _comment(text):
-    """``text`` safe inside a // comment (no line splice, no newline)."""
-    return text.replace("\\", "/").replace("\n", " ").replace("??", "? ?")
 
 
 class CPrinter:
@@ -190,12 +177,18 @@ def emit(program, kind="value_and_grad"):
     """The C source of ``kind`` (see ``symgrad.backends.SIGNATURES``) for ``program``."""
     if kind == "batch":
         return _batch(program)
+    if kind in LOSS_KINDS:
+        from . import c_loss  # imports NumPy: only for losses
+        return c_loss.emit(program, kind)
     return _scalar(program, kind)
 
 
 def load(source, kind, label, owner):
     """The compiled ``kind`` with the Python backend's calling convention."""
     library = build(source)
+    if kind in LOSS_KINDS:
+        from . import c_loss  # imports NumPy: only for losses
+        return c_loss.load(library, kind)
     if kind == "batch":
         function = ctypes.CDLL(library)[FUNCTION_NAMES[kind]]  # releases the GIL
         function.restype = ctypes.c_int

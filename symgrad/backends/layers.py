@@ -12,8 +12,10 @@ backend's loss printer (NumPy, JAX, C) prints the plan: dense items as matrix
 products, everything else from the program's own steps.
 
 The loss program's inputs follow one convention: parameters ``p0, p1, ...``,
-one sample's inputs ``x0, x1, ...`` and the target ``y``; it is differentiated
-with respect to the parameters.
+one sample's inputs ``x0, x1, ...`` and the target ``y`` (or several targets
+``y0, y1, ...``: a one-hot class, a vector); it is differentiated with respect
+to the parameters.  A batch's targets are named ``Y`` (one per sample) or
+``Y[j]`` (target ``j`` of every sample).
 """
 
 from dataclasses import dataclass, field
@@ -43,13 +45,14 @@ def plan(program):
     """The ``LayerPlan`` of a loss program (see the module's convention)."""
     n_params = sum(1 for name in program.variables if name[0] == "p")
     n_inputs = sum(1 for name in program.variables if name[0] == "x")
-    return LayerPlan(program, n_params, n_inputs, "y")
+    targets = [name for name in program.variables if name[0] == "y"]
+    return LayerPlan(program, n_params, n_inputs, targets)
 
 
 class LayerPlan:
     """Items of a loss program in evaluation order; see the module docstring."""
 
-    def __init__(self, program, n_params, n_inputs, target):
+    def __init__(self, program, n_params, n_inputs, targets):
         self.program = program
         self.root = program.root
         self.order = ir.topological_order([self.root])
@@ -64,7 +67,10 @@ class LayerPlan:
             self.steps.setdefault(step.node, []).append(step)
         # Nodes with a parameter below: the program passes them a gradient.
         self.needs = {step.operand for step in program.backward} | {self.root}
-        self.names = {ir.var(target): "Y"}
+        if list(targets) == ["y"]:
+            self.names = {ir.var("y"): "Y"}
+        else:
+            self.names = {ir.var(name): f"Y[{j}]" for j, name in enumerate(targets)}
         self.vectors, self.row_of = [], {}
         inputs = tuple(ir.var(f"x{i}") for i in range(n_inputs))
         self._add_vector(Vector("X", inputs, "input", position=-1))

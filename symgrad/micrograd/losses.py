@@ -2,7 +2,7 @@
 
 The model is called on symbols (``symgrad.tracing``), so the per-sample loss
 becomes one Program over parameters ``p0, p1, ...``, inputs ``x0, x1, ...`` and
-the target ``y``.  A backend (NumPy by default) prints it as straight-line code
+the target ``y`` (or ``y0, y1, ...``).  A backend (NumPy by default) prints it as straight-line code
 where whole layers run as one call; the result is the mean loss over the batch
 (plus an optional L2 term) and its gradient as one flat vector.  NumPy is
 imported only here.
@@ -30,33 +30,59 @@ class ShapeError(SymgradError, ValueError):
 
 
 def compile_loss(model: Module, loss: Callable[..., Any], n_inputs: int, l2: float = 0.0,
-                 backend: str = "numpy") -> CompiledLoss:
+                 backend: str = "numpy", targets: int | None = None) -> CompiledLoss:
     """A ``CompiledLoss`` for ``loss(model(x), y)`` averaged over samples, plus ``l2 * sum(p**2)``.
 
     ``loss(score, target)`` is written for Values (e.g. ``(1 - target*score).relu()``);
-    ``n_inputs`` is the length of one sample; ``backend`` prints the code.
+    ``n_inputs`` is the length of one sample; ``backend`` prints the code.  With
+    ``targets=k`` a sample has k targets (a one-hot class, a vector): ``loss``
+    receives them as a list of k symbols, and ``y`` has one row of k per sample.
     """
     with paused_collector():  # tracing builds one node per weight and product
-        return CompiledLoss(model, loss, n_inputs, l2, backend)
+        return CompiledLoss(model, loss, n_inputs, l2, backend, targets)
+
+
+def cross_entropy(scores, targets):
+    """Softmax cross-entropy of class ``scores`` against ``targets`` (one-hot, or probabilities).
+
+    ``sum_j t_j * (lse - s_j)`` with ``lse = m + log(sum_j exp(s_j - m))``: ``m`` is
+    the largest score (built from ``relu``: ``m + relu(s - m)``), so no ``exp``
+    overflows, in the Value engine and in every backend's generated code.
+    """
+    scores = list(scores)
+    m = scores[0]
+    for s in scores[1:]:
+        m = m + (s - m).relu()
+    lse = m + sum((s - m).exp() for s in scores).log()
+    return sum(t * (lse - s) for t, s in zip(targets, scores))
 
 
 class CompiledLoss:
     """``loss(params, X, y) -> (mean loss, gradient)``; params and gradient are flat vectors.
 
-    ``X`` has one sample per row, ``y`` one target per sample.  ``parameters()``
-    reads the model's current parameters, ``load(params)`` writes them back.
+    ``X`` has one sample per row, ``y`` one target per sample (a row of k with
+    ``targets=k``).  ``parameters()`` reads the model's current parameters,
+    ``load(params)`` writes them back.
     """
 
-    def __init__(self, model, loss, n_inputs, l2=0.0, backend="numpy"):
+    def __init__(self, model, loss, n_inputs, l2=0.0, backend="numpy", targets=None):
         self._backend = backends.get(backend)
         if "loss" not in self._backend.KINDS:
             raise SymgradError(f"the {backend} backend does not compile losses; backends that "
-                               "do: numpy")
+                               "do: numpy, c")
         self.model, self.l2, self.backend = model, float(l2), backend
         self._params = model.parameters()
         names = {p: f"p{i}" for i, p in enumerate(self._params)}
         inputs = symbols(*(f"x{i}" for i in range(n_inputs)), values=names)
-        (target,) = symbols("y", values=names)
+        if targets is None:
+            (target,) = symbols("y", values=names)
+            self._targets = ["y"]
+        elif isinstance(targets, int) and not isinstance(targets, bool) and targets >= 1:
+            self._targets = [f"y{j}" for j in range(targets)]
+            target = symbols(*self._targets, values=names)
+        else:
+            raise SymgradError(f"targets must be a whole number of targets per sample (1 or "
+                               f"more), got {targets!r}")
         self._n_inputs, self._score = n_inputs, model(inputs)
         self._predict = None
         out = loss(self._score, target)
@@ -77,10 +103,13 @@ class CompiledLoss:
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
         params, X = self._checked(params, X)
         y = np.asarray(y, dtype=float)
-        if y.shape != (len(X),):
-            raise ShapeError(f"y must hold one target per sample: {len(X)} samples, "
+        k = len(self._targets)
+        expected = (len(X),) if k == 1 else (len(X), k)
+        if y.shape != expected:
+            what = "one target" if k == 1 else f"one row of {k} targets"
+            raise ShapeError(f"y must hold {what} per sample: {len(X)} samples, "
                              f"got y of shape {y.shape}")
-        value, grad = self._function(params, X.T, y)
+        value, grad = self._function(params, X.T, y.T)
         if self.l2:
             value = value + self.l2 * (params @ params)
             grad += (2 * self.l2) * params
@@ -111,7 +140,7 @@ class CompiledLoss:
     def _program(self, root, gradients):
         """The per-sample program over p0.., x0.. and y, differentiated by the parameters."""
         params = [f"p{i}" for i in range(len(self._params))]
-        variables = params + [f"x{i}" for i in range(self._n_inputs)] + ["y"]
+        variables = params + [f"x{i}" for i in range(self._n_inputs)] + self._targets
         return Program(Expression(root, variables), params if gradients else ())
 
     def parameters(self) -> np.ndarray:

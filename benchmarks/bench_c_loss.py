@@ -1,0 +1,221 @@
+"""Compiled losses on the C backend: one training step against NumPy and JAX, in one run.
+
+A step is loss + gradient + SGD update.  Models:
+  moons       micrograd's MLP(2, [16, 16, 1]), SVM loss + 1e-4 L2, the 100 moons samples
+  wide        MLP(2, [64, 64, 1]), the same loss, 256 synthetic samples
+  classifier  MLP(64, [128, 10]), softmax cross-entropy over 10 classes, 256 synthetic samples
+Systems: hand-written NumPy, symgrad's NumPy backend, symgrad's C backend, and
+JAX's whole step in one ``jit`` where JAX is installed.  Every system starts from
+the same weights and data; losses and gradients are checked to agree before
+timing.  Compile time of the C backend, cold (fresh cache) and cached, is in the
+same table.  OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every system
+alike (this machine's environment sets them; they slow NumPy's matrix products),
+and every library runs on one thread.
+
+    python benchmarks/bench_c_loss.py [--quick]
+"""
+
+import os
+
+for _name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    os.environ.pop(_name, None)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+
+import argparse  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+from bench_training import median_time, numpy_loss_and_grad  # noqa: E402
+from moons import make_moons  # noqa: E402
+
+from symgrad import nn  # noqa: E402
+from symgrad.backends import cbuild  # noqa: E402
+from symgrad.losses import compile_loss, cross_entropy  # noqa: E402
+
+L2, RATE = 1e-4, 0.1
+
+
+def svm(score, y):
+    return (1 + -y * score).relu()
+
+
+def unpack(P, nin, sizes, xp=np):
+    """(W, b) per layer from micrograd's flat order (per neuron: weights, then bias)."""
+    layers, start = [], 0
+    for fan_in, fan_out in zip([nin] + sizes, sizes):
+        block = P[start:start + fan_out * (fan_in + 1)].reshape(fan_out, fan_in + 1)
+        layers.append((block[:, :fan_in], block[:, fan_in]))
+        start += fan_out * (fan_in + 1)
+    return layers
+
+
+def numpy_mlp(nin, sizes, kind):
+    """Hand-written NumPy loss and gradient of a relu MLP (last layer linear)."""
+    def loss_and_grad(P, X, Y):
+        layers = unpack(P, nin, sizes)
+        acts, pre = [X.T], []
+        for i, (W, b) in enumerate(layers):
+            z = W @ acts[-1] + b[:, None]
+            pre.append(z)
+            acts.append(np.maximum(z, 0) if i < len(layers) - 1 else z)
+        n = X.shape[0]
+        if kind == "svm":
+            margin = 1 - Y * acts[-1][0]
+            value = np.maximum(margin, 0).mean()
+            g = ((margin > 0) * (-Y / n))[None, :]
+        else:  # softmax cross-entropy, Y one-hot (n, classes)
+            s = acts[-1]
+            shifted = s - s.max(axis=0)
+            log_sum = np.log(np.exp(shifted).sum(axis=0))
+            value = np.mean(log_sum - (shifted * Y.T).sum(axis=0))
+            g = (np.exp(shifted - log_sum) - Y.T) / n
+        grads = []
+        for i in reversed(range(len(layers))):
+            W, _ = layers[i]
+            if i < len(layers) - 1:
+                g = g * (pre[i] > 0)
+            grads.append(np.c_[g @ acts[i].T, g.sum(axis=1)].ravel())
+            g = W.T @ g
+        grad = np.concatenate(grads[::-1])
+        return (value + L2 * (P @ P), grad + 2 * L2 * P) if kind == "svm" else (value, grad)
+    return loss_and_grad
+
+
+def jax_step(nin, sizes, kind, X, Y):
+    """JAX: value_and_grad and the SGD update in one jit."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    Xj, Yj = jnp.asarray(X), jnp.asarray(Y)
+
+    def loss(P):
+        h = Xj
+        layers = unpack(P, nin, sizes)
+        for i, (W, b) in enumerate(layers):
+            h = h @ W.T + b
+            if i < len(layers) - 1:
+                h = jax.nn.relu(h)
+        if kind == "svm":
+            return jax.nn.relu(1 - Yj * h[:, 0]).mean() + L2 * (P * P).sum()
+        return -(jax.nn.log_softmax(h) * Yj).sum(axis=1).mean()
+
+    @jax.jit
+    def step(P):
+        value, grad = jax.value_and_grad(loss)(P)
+        return P - RATE * grad, value, grad
+    return step
+
+
+def problem(name):
+    """(nin, sizes, kind, X, Y, loss function, compile options)."""
+    rng = np.random.default_rng(0)
+    if name == "moons":
+        X, Y = make_moons()
+        return 2, [16, 16, 1], "svm", X, Y, svm, {"l2": L2}
+    if name == "wide":
+        X = rng.normal(size=(256, 2))
+        Y = np.where(X[:, 0] * X[:, 1] > 0, 1.0, -1.0)
+        return 2, [64, 64, 1], "svm", X, Y, svm, {"l2": L2}
+    X = rng.normal(size=(256, 64))
+    Y = np.eye(10)[rng.integers(0, 10, size=256)]
+    return 64, [128, 10], "ce", X, Y, cross_entropy, {"targets": 10}
+
+
+def compile_c(model, loss, nin, options):
+    """Seconds to compile with the C backend in a fresh cache, then with that cache warm."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            os.environ["XDG_CACHE_HOME"] = directory
+            started = time.perf_counter()
+            compile_loss(model, loss, nin, backend="c", **options)
+            cold = time.perf_counter() - started
+            started = time.perf_counter()
+            compiled = compile_loss(model, loss, nin, backend="c", **options)
+            cached = time.perf_counter() - started
+    finally:
+        if saved is None:
+            os.environ.pop("XDG_CACHE_HOME", None)
+        else:
+            os.environ["XDG_CACHE_HOME"] = saved
+    return compiled, cold, cached
+
+
+def run(name, repeat, number):
+    nin, sizes, kind, X, Y, loss, options = problem(name)
+    random.seed(1337)
+    model = nn.MLP(nin, sizes)
+    P0 = np.array([p.data for p in model.parameters()])
+    hand = numpy_loss_and_grad if name == "moons" else numpy_mlp(nin, sizes, kind)
+    expected = hand(P0, X, Y)
+    started = time.perf_counter()
+    numpy_backend = compile_loss(model, loss, nin, **options)
+    numpy_compile = time.perf_counter() - started
+    c_backend, cold, cached = compile_c(model, loss, nin, options)
+    systems = {"hand-written NumPy": hand, "symgrad NumPy backend": numpy_backend,
+               "symgrad C backend": c_backend}
+    times = {}
+    for label, function in systems.items():
+        value, grad = function(P0, X, Y)
+        if abs(value - expected[0]) > 1e-10 * abs(expected[0]) or not np.allclose(
+                grad, expected[1], rtol=1e-9, atol=1e-12):
+            raise SystemExit(f"{label} disagrees with hand-written NumPy on {name}")
+        P = P0.copy()
+
+        def step(function=function, P=P):
+            _, grad = function(P, X, Y)
+            P -= RATE * grad
+        times[label] = median_time(step, repeat, number)
+    try:
+        jstep = jax_step(nin, sizes, kind, X, Y)
+        _, value, grad = jstep(P0)
+        if not np.allclose(np.asarray(grad), expected[1], rtol=1e-9, atol=1e-12):
+            raise SystemExit(f"JAX disagrees with hand-written NumPy on {name}")
+        state = [P0.copy()]
+
+        def jax_timed():
+            state[0], _, _ = jstep(state[0])
+            state[0].block_until_ready()
+        times["JAX (whole step in one jit)"] = median_time(jax_timed, repeat, number)
+    except ImportError:
+        pass
+    return times, {"numpy": numpy_compile, "c cold": cold, "c cached": cached}, len(P0)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args(argv)
+    repeat = 3 if args.quick else 7
+    command = cbuild.compiler()
+    print(f"C compiler: {' '.join(command)} ({cbuild.version(tuple(command)).splitlines()[0]}); "
+          f"flags {' '.join(cbuild.FLAGS)}")
+    print("OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for every system; one thread each.\n")
+    descriptions = {"moons": "MLP(2, [16, 16, 1]), SVM loss, 100 moons samples",
+                    "wide": "MLP(2, [64, 64, 1]), SVM loss, 256 samples",
+                    "classifier": "MLP(64, [128, 10]), softmax cross-entropy, 256 samples"}
+    for name, number in (("moons", 200), ("wide", 50), ("classifier", 20)):
+        times, compiles, n_params = run(name, repeat, number)
+        hand = times["hand-written NumPy"]
+        print(f"{descriptions[name]} ({n_params} parameters): one step (median)")
+        for label, seconds in sorted(times.items(), key=lambda item: item[1]):
+            print(f"  {label:30s} {seconds * 1e6:9.1f} µs   {seconds / hand:5.2f}x "
+                  "hand-written NumPy's time")
+        print(f"  compile: NumPy backend {compiles['numpy'] * 1e3:.0f} ms, C backend cold "
+              f"{compiles['c cold'] * 1e3:.0f} ms, cached {compiles['c cached'] * 1e3:.0f} ms\n")
+    print("Figures vary with the machine (and its load); ratios from one run, less so.")
+
+
+if __name__ == "__main__":
+    main()
