@@ -25,7 +25,7 @@ SIGNATURES = {
     "loss": "f(P, X, Y) -> (mean value over the batch, gradient by P); X is (inputs, batch)",
     "loss_values": "f(P, X, Y) -> the value per sample",
 }
-MODULES = {"python": "python", "numpy": "numpy", "c": "c"}
+MODULES = {"python": "python", "numpy": "numpy", "c": "c", "jax": "jax"}
 DEFAULT = "python"
 # Where a backend prints no batch function, batches run on this one.
 BATCH_FALLBACK = "numpy"

@@ -55,14 +55,15 @@ class CompiledLoss:
 
     def __call__(self, params, X, y):
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
-        X = np.asarray(X, dtype=float)
+        # A backend may keep its own arrays (JAX: tracers under jax.jit); NumPy's otherwise.
+        params, X, y = getattr(self._backend, "loss_inputs", _numpy_inputs)(params, X, y)
         if X.ndim != 2:
             raise ValueError(f"X must have one sample per row, got shape {X.shape}")
-        value, grad = self._function(params, X.T, np.asarray(y, dtype=float))
+        value, grad = self._function(params, X.T, y)
         if self.l2:
             value = value + self.l2 * (params @ params)
             grad += (2 * self.l2) * params
-        return float(value), grad
+        return getattr(self._backend, "loss_value", float)(value), grad
 
     def predict(self, params, X):
         """The model's output for every row of ``X`` (single-output models)."""
@@ -102,3 +103,7 @@ class CompiledLoss:
         before = sum(1 for line in self.source.splitlines()[:marker]
                      if line.strip() and not line.lstrip().startswith("#"))
         return {"forward": before - 1, "backward": len(code) - before - 1}
+
+
+def _numpy_inputs(params, X, y):
+    return params, np.asarray(X, dtype=float), np.asarray(y, dtype=float)
