@@ -199,7 +199,7 @@ SHARDED = textwrap.dedent("""
     X1, y1 = jax.device_put(X, one), jax.device_put(y, one)
     step = jax.jit(loss)
     params = loss.parameters()
-    value8, grad8 = step(params, X8, y8)
+    value8, grad8 = jax.block_until_ready(step(params, X8, y8))
     value1, grad1 = step(params, X1, y1)
     hlo = step.lower(params, X8, y8).compile().as_text()
     print(json.dumps({
