@@ -65,7 +65,7 @@ class CompiledFunction(NotebookDisplay):
         self._value_and_grad = self._backend.load(self.source, "value_and_grad", self._label,
                                                   self)
         self._value = None
-        self._batch = None
+        self._batches = {}  # backend name -> its compiled batch function
         self._derivatives = None
         self._second = None
         self._forward = None
@@ -136,10 +136,6 @@ class CompiledFunction(NotebookDisplay):
         """
         import numpy as np
 
-        if self._batch is None:
-            backend = backends.for_kind(self.backend, "batch")
-            source = backend.emit(self.program, "batch")
-            self._batch = backend.load(source, "batch", self._label, self)
         missing = [name for name in self.variables if name not in inputs]
         unexpected = [name for name in inputs if name not in self._inputs]
         if missing or unexpected:
@@ -151,12 +147,12 @@ class CompiledFunction(NotebookDisplay):
         flags = []  # strict: NumPy reports each floating-point error here, as (message, bit)
         try:
             value, grads = self._run_batch(arrays, "call" if strict else "ignore",
-                                           lambda *flag: flags.append(flag))
+                                           lambda *flag: flags.append(flag), strict)
         except (ArithmeticError, ValueError) as error:
             if not strict:  # only Python's own arithmetic raises here: NumPy's never does
                 raise EvaluationError(f"batch evaluation failed: {error}") from None
             flags.append(error)
-            value, grads = self._run_batch(arrays, "ignore")
+            value, grads = self._run_batch(arrays, "ignore", strict=True)
         value = np.broadcast_to(value, shape).astype(float, copy=True)
         grads = {name: np.broadcast_to(g, shape).astype(float, copy=True)
                  for name, g in zip(self.wrt, grads)}
@@ -165,18 +161,30 @@ class CompiledFunction(NotebookDisplay):
             raise self._locate_batch(arrays, results, bool(flags))
         return value, grads
 
-    def _run_batch(self, arrays, mode, call=None):
+    def _run_batch(self, arrays, mode, call=None, strict=False):
         """The compiled batch over ``arrays``, NumPy's floating-point errors set to ``mode``."""
         import numpy as np
 
+        function = self._batch_function(strict)
         # Underflow to zero (sigmoid far out) is a correct result, never an error.
         with np.errstate(divide=mode, over=mode, invalid=mode, under="ignore", call=call):
-            return self._batch(*arrays)
+            return function(*arrays)
+
+    def _batch_function(self, strict):
+        """The compiled batch.  Strict batches need floating-point errors reported, which
+        JAX never does: on such a backend they run on NumPy, the same program."""
+        backend = backends.for_kind(self.backend, "batch")
+        if strict and not getattr(backend, "FLOATING_POINT_FLAGS", True):
+            backend = backends.get(backends.BATCH_FALLBACK)
+        if backend.NAME not in self._batches:
+            source = backend.emit(self.program, "batch")
+            self._batches[backend.NAME] = backend.load(source, "batch", self._label, self)
+        return self._batches[backend.NAME]
 
     def _raises(self, flat, start, stop):
         """Whether elements ``start:stop`` of the flat inputs raise a floating-point error."""
         try:
-            self._run_batch([a[start:stop] for a in flat], "raise")
+            self._run_batch([a[start:stop] for a in flat], "raise", strict=True)
         except (ArithmeticError, ValueError):
             return True
         return False

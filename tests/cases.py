@@ -122,7 +122,29 @@ def _backends():
 
     no_cc = os.environ.get("SYMGRAD_NO_CC") == "1"
     return ["python", "tape", pytest.param("c", marks=pytest.mark.skipif(
-        no_cc, reason="SYMGRAD_NO_CC=1: C backend tests turned off explicitly"))]
+        no_cc, reason="SYMGRAD_NO_CC=1: C backend tests turned off explicitly")),
+        pytest.param("jax", marks=NEEDS_JAX)]
 
 
+def _needs_jax():
+    """Skip JAX tests, with the reason, where JAX is missing; CI (SYMGRAD_REQUIRE_JAX=1) fails."""
+    import importlib.util
+    import os
+
+    import pytest
+
+    missing = importlib.util.find_spec("jax") is None
+    return pytest.mark.skipif(missing and os.environ.get("SYMGRAD_REQUIRE_JAX") != "1",
+                              reason="JAX is not installed: pip install -e '.[jax]' runs these")
+
+
+def use_jax():
+    """JAX with float64 on: the JAX backend is compared with the others to 1e-12."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+NEEDS_JAX = _needs_jax()
 BACKENDS = _backends()

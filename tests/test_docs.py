@@ -3,7 +3,9 @@
 Python blocks with ``>>>`` run as doctests, one namespace per page; other Python
 blocks must run without error; ``$ symgrad ...`` lines run the command in-process
 and compare its output.  Shell lines that install or run other tools are listed
-in ``NOT_RUN_HERE``; any other block must be a plain-text illustration.
+in ``NOT_RUN_HERE``; any other block must be a plain-text illustration.  Python
+blocks that import JAX run in a fresh interpreter, since JAX reads ``XLA_FLAGS``
+(the device count) once, when it starts.
 """
 
 import contextlib
@@ -11,11 +13,14 @@ import doctest
 import io
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from symgrad import cli
+from cases import NEEDS_JAX
 
 ROOT = Path(__file__).parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -94,6 +99,8 @@ def page_failures(path, tmp_path, monkeypatch):
     namespace, failures = {"__name__": "__docs__"}, []
     for language, text, line in blocks(path):
         where = f"{path.name}:{line}"
+        if language in PYTHON and uses_jax(text):
+            continue  # test_jax_blocks_run_in_a_fresh_interpreter
         if language in PYTHON and ">>>" in text:
             report = run_doctest(text, where, line, namespace)
             failures += [report] if report else []
@@ -106,6 +113,27 @@ def page_failures(path, tmp_path, monkeypatch):
         elif language not in ("", "text"):
             failures.append(f"{where}: no rule to run a {language!r} block")
     return failures
+
+
+def uses_jax(text):
+    return "import jax" in text
+
+
+JAX_BLOCKS = [(path, text, line) for path in PAGES for language, text, line in blocks(path)
+              if language in PYTHON and uses_jax(text)]
+
+
+@NEEDS_JAX
+@pytest.mark.parametrize("path, text, line", JAX_BLOCKS,
+                         ids=[f"{p.name}:{line}" for p, _, line in JAX_BLOCKS])
+def test_jax_blocks_run_in_a_fresh_interpreter(path, text, line, tmp_path):
+    block = tmp_path / f"{path.stem}_{line}.txt"
+    block.write_text(text, encoding="utf-8")
+    command = ([sys.executable, "-m", "doctest", "-o", "NORMALIZE_WHITESPACE", "-o", "ELLIPSIS"]
+               if ">>>" in text else [sys.executable])
+    out = subprocess.run(command + [str(block)], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=600)
+    assert out.returncode == 0, f"{path.name}:{line}\n{out.stdout}{out.stderr}"
 
 
 @pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import symgrad
-from cases import BACKENDS
+from cases import BACKENDS, use_jax
 
 INF, NAN = math.inf, math.nan
 
@@ -25,6 +25,8 @@ def no_warnings():
 
 @pytest.fixture(params=BACKENDS)
 def backend(request):
+    if request.param == "jax":
+        use_jax()
     return request.param
 
 

@@ -7,7 +7,11 @@ A backend is a module with
     load(source, kind, label, owner)
                               that function, ready to call
 It reads the program's steps and names and prints them; it never walks the
-IR on its own or derives anything.  Modules load only when used.
+IR on its own or derives anything.  Modules load only when used.  A backend
+printing losses may also define ``loss_inputs(params, X, y)`` (the arrays its
+loss takes; NumPy's by default) and ``loss_value(value)`` (the mean loss as
+returned; ``float`` by default): the JAX backend keeps JAX arrays, so
+``jax.jit`` can trace the loss.
 """
 
 import importlib
@@ -29,7 +33,7 @@ SIGNATURES = {
     # Printed from a symgrad.core.forward.TangentProgram: inputs, then their tangents.
     "jvp": "f(*inputs, *tangents) -> (value, directional derivative)",
 }
-MODULES = {"python": "python", "numpy": "numpy", "c": "c", "tape": "tape"}
+MODULES = {"python": "python", "numpy": "numpy", "c": "c", "tape": "tape", "jax": "jax"}
 DEFAULT = "python"
 # Where a backend prints no batch function, batches run on this one.
 BATCH_FALLBACK = "numpy"

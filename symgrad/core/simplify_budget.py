@@ -3,12 +3,16 @@
 SymPy cannot be interrupted inside a thread: a thread abandoned on timeout
 would keep a core busy (and contend for the GIL) until ``simplify`` returns,
 which may be never, in a notebook kernel that lives for hours.  A child process
-is killed at the deadline instead.  It is forked where the platform can fork,
-so SymPy is already loaded and the start costs milliseconds; expressions and
-results travel by pickle between our own two processes, never as text.
+is killed at the deadline instead.  It is forked where the platform can fork
+and this process runs one thread (SymPy is then already loaded and the start
+costs milliseconds); with other threads alive (JAX, a notebook kernel's) a fork
+may deadlock, so the child is spawned afresh.  Expressions and results travel
+by pickle between our own two processes, never as text.
 """
 
 import multiprocessing
+import sys
+import threading
 import time
 
 import sympy
@@ -25,8 +29,9 @@ def simplify_within(expressions, seconds=SIMPLIFY_SECONDS, progress=None):
     results = [None] * len(expressions)
     if not expressions or seconds <= 0:
         return results
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    alone = threading.active_count() == 1 and "jax" not in sys.modules  # XLA runs threads
+    context = multiprocessing.get_context("fork" if forkable and alone else "spawn")
     receiver, sender = context.Pipe(duplex=False)
     worker = context.Process(target=_simplify_all, args=(list(expressions), sender), daemon=True)
     worker.start()

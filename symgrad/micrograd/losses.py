@@ -69,7 +69,7 @@ class CompiledLoss:
         self._backend = backends.get(backend)
         if "loss" not in self._backend.KINDS:
             raise SymgradError(f"the {backend} backend does not compile losses; backends that "
-                               "do: numpy, c")
+                               "do: numpy, c, jax")
         self.model, self.l2, self.backend = model, float(l2), backend
         self._params = model.parameters()
         names = {p: f"p{i}" for i, p in enumerate(self._params)}
@@ -101,19 +101,26 @@ class CompiledLoss:
     def __call__(self, params: np.ndarray, X: np.ndarray, y: np.ndarray
                  ) -> tuple[float, np.ndarray]:
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
-        params, X = self._checked(params, X)
-        y = np.asarray(y, dtype=float)
-        k = len(self._targets)
-        expected = (len(X),) if k == 1 else (len(X), k)
-        if y.shape != expected:
-            what = "one target" if k == 1 else f"one row of {k} targets"
-            raise ShapeError(f"y must hold {what} per sample: {len(X)} samples, "
-                             f"got y of shape {y.shape}")
+        own_arrays = getattr(self._backend, "loss_inputs", None)
+        if own_arrays is not None:  # JAX keeps its arrays (tracers under jax.jit)
+            params, X, y = own_arrays(params, X, y)
+            if X.ndim != 2 or X.shape[1] != self._n_inputs:
+                raise ShapeError(f"X must have one sample per row, {self._n_inputs} inputs "
+                                 f"each; got shape {X.shape}")
+        else:
+            params, X = self._checked(params, X)
+            y = np.asarray(y, dtype=float)
+            k = len(self._targets)
+            expected = (len(X),) if k == 1 else (len(X), k)
+            if y.shape != expected:
+                what = "one target" if k == 1 else f"one row of {k} targets"
+                raise ShapeError(f"y must hold {what} per sample: {len(X)} samples, "
+                                 f"got y of shape {y.shape}")
         value, grad = self._function(params, X.T, y.T)
         if self.l2:
             value = value + self.l2 * (params @ params)
             grad += (2 * self.l2) * params
-        return float(value), grad
+        return getattr(self._backend, "loss_value", float)(value), grad
 
     def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
         """The model's output for every row of ``X`` (single-output models)."""
@@ -155,12 +162,14 @@ class CompiledLoss:
     def size(self) -> dict[str, int]:
         """How long the generated code is: ``{"forward": lines, "backward": lines}``.
 
-        Lines that compute something; comments and the signature do not count.
+        Lines that compute something; comments, the signature and the return do not count.
         """
-        code = [line for line in self.source.splitlines()
-                if line.strip() and not line.lstrip().startswith("#")]
-        marker = next(i for i, line in enumerate(self.source.splitlines())
-                      if "# backward pass" in line)
-        before = sum(1 for line in self.source.splitlines()[:marker]
-                     if line.strip() and not line.lstrip().startswith("#"))
-        return {"forward": before - 1, "backward": len(code) - before - 1}
+        lines = self.source.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("def "))
+        middle = next(i for i, line in enumerate(lines) if "# backward pass" in line)
+        return {"forward": _code_lines(lines[start + 1:middle]),
+                "backward": _code_lines(lines[middle:]) - 1}
+
+
+def _code_lines(lines):
+    return sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#"))
