@@ -148,7 +148,8 @@ def test_simplify_within_stops_a_slow_simplify_and_its_process():
     for _ in range(40):
         slow = sympy.tanh(slow)
     quick = x * 2 / x
-    assert simplify_within([quick, sympy.diff(slow, x)], 0.5) == [2, None]
+    # 5 s: room for a spawned child to start (it is, once JAX has threads in this process).
+    assert simplify_within([quick, sympy.diff(slow, x)], 5) == [2, None]
     assert multiprocessing.active_children() == []
 
 
