@@ -33,6 +33,8 @@ from pathlib import Path  # noqa: E402
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench_training import _format  # noqa: E402  (the same figures as the training table)
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 from moons import make_moons  # noqa: E402
 
@@ -128,14 +130,6 @@ def main(argv=None):
     print("compile time (symgrad's code generation; JAX compiles again at the first call): "
           + ", ".join(f"{name} {seconds * 1e3:.0f} ms" for name, seconds in
                       compile_seconds.items()))
-
-
-def _format(seconds):
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} µs"
 
 
 if __name__ == "__main__":

@@ -396,14 +396,7 @@ def print_derivatives(f, simplify):
     """The program, then d/d(each input): one line, or its shared parts as named lines."""
     print_program(f)
     for name, text in f.derivatives.items():
-        parts = text.split("; ")  # the language has no strings, so '; ' only separates lines
-        if len(parts) == 1:
-            print(f"  ∂/∂{name} = {text}")
-        else:
-            print(f"  ∂/∂{name}:")
-            for part in parts[:-1]:
-                print(f"    {part}")
-            print(f"    ∂/∂{name} = {parts[-1]}")
+        print_formula(f"∂/∂{name}", text)
     if simplify:
         print("simplified by SymPy:")
         for name, (text, note) in simplified(f).items():
@@ -411,6 +404,18 @@ def print_derivatives(f, simplify):
                 print(f"  ∂/∂{name}: {note}")
             else:
                 print(f"  ∂/∂{name} = {text}" + (f"\n    ({note})" if note else ""))
+
+
+def print_formula(label, text):
+    """``label = text`` on one line, or the shared parts of ``text`` as named lines first."""
+    parts = text.split("; ")  # the language has no strings, so '; ' only separates lines
+    if len(parts) == 1:
+        print(f"  {label} = {text}")
+        return
+    print(f"  {label}:")
+    for part in parts[:-1]:
+        print(f"    {part}")
+    print(f"    {label} = {parts[-1]}")
 
 
 def print_program(f):
@@ -526,15 +531,7 @@ def print_hessian(args, f, point):
     wrt = list(f.wrt)
     pairs = [(a, b) for i, a in enumerate(wrt) for b in wrt[i:]]  # the Hessian is symmetric
     for a, b in pairs:
-        label = f"∂²/∂{a}²" if a == b else f"∂²/∂{a}∂{b}"
-        parts = formulas[a][b].split("; ")
-        if len(parts) == 1:
-            print(f"  {label} = {parts[0]}")
-        else:
-            print(f"  {label}:")
-            for part in parts[:-1]:
-                print(f"    {part}")
-            print(f"    {label} = {parts[-1]}")
+        print_formula(f"∂²/∂{a}²" if a == b else f"∂²/∂{a}∂{b}", formulas[a][b])
     if point is not None:
         hessian = f.hessian(**point)
         print(f"at {format_point(point)}:")

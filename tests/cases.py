@@ -5,6 +5,7 @@ names; generated rows apply every operator to several kinds of operands.
 """
 
 from symgrad.core.ops import FUNCTIONS
+from symgrad.nn import Module
 
 HAND_WRITTEN = [
     ("tanh(a*b+c)", "the lecture's first example"),
@@ -148,3 +149,20 @@ def use_jax():
 
 NEEDS_JAX = _needs_jax()
 BACKENDS = _backends()
+
+
+class Shuffled(Module):
+    """An MLP whose parameters come in a scrambled order: no layer is a slice of P."""
+
+    def __init__(self, model, seed):
+        import random
+
+        self.model = model
+        self.order = list(model.parameters())
+        random.Random(seed).shuffle(self.order)
+
+    def __call__(self, x):
+        return self.model(x)
+
+    def parameters(self):
+        return self.order

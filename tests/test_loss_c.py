@@ -11,11 +11,12 @@ import random
 
 import numpy as np
 import pytest
+from cases import Shuffled
 
 from symgrad.backends.c_loss import LossShapeError
 from symgrad.engine import Value
 from symgrad.losses import compile_loss, cross_entropy
-from symgrad.nn import MLP, Module
+from symgrad.nn import MLP
 
 pytestmark = pytest.mark.skipif(os.environ.get("SYMGRAD_NO_CC") == "1",
                                 reason="SYMGRAD_NO_CC=1: C backend tests turned off explicitly")
@@ -139,21 +140,6 @@ def test_predict_and_per_sample_values():
     np.testing.assert_allclose(c.predict(params, X), numpy_.predict(params, X), rtol=1e-12)
     expected = [model(list(map(Value, x))).data for x in X.tolist()]
     np.testing.assert_allclose(c.predict(params, X), expected, rtol=1e-12)
-
-
-class Shuffled(Module):
-    """An MLP whose parameters come in a scrambled order: no layer is a slice of P."""
-
-    def __init__(self, model, seed):
-        self.model = model
-        self.order = list(model.parameters())
-        random.Random(seed).shuffle(self.order)
-
-    def __call__(self, x):
-        return self.model(x)
-
-    def parameters(self):
-        return self.order
 
 
 def test_a_layout_that_is_no_slice_reads_weights_through_index_arrays():

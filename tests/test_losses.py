@@ -4,6 +4,7 @@ import random
 
 import numpy as np
 import pytest
+from cases import Shuffled
 
 import symgrad
 from symgrad.engine import Value
@@ -128,21 +129,6 @@ def test_a_compiled_loss_says_what_it_is():
     loss = compile_loss(_model(5, [3, 1]), svm, n_inputs=2, l2=1e-4)
     assert repr(loss) == ("<symgrad compiled loss of MLP: 13 parameters, 2 inputs per sample, "
                           "l2=0.0001, backend 'numpy'>")
-
-
-class Shuffled(Module):
-    """An MLP whose parameters come in a scrambled order: no layer is a slice of P."""
-
-    def __init__(self, model, seed):
-        self.model = model
-        self.order = list(model.parameters())
-        random.Random(seed).shuffle(self.order)
-
-    def __call__(self, x):
-        return self.model(x)
-
-    def parameters(self):
-        return self.order
 
 
 def test_a_layout_that_is_no_slice_picks_weights_by_index_arrays():

@@ -23,7 +23,7 @@ from ..core.errors import SymgradError
 from ..core.ops import OPS
 from ..core.printer import render, to_text
 from .c_syntax import comment as _comment, literal
-from .layers import Vector, plan
+from .layers import PlanPrinter, Vector, plan
 
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values"}
 SIZES = "symgrad_loss_sizes"  # exported: {parameters, inputs per sample, targets per sample}
@@ -52,7 +52,7 @@ def _layout(indices):
     return None
 
 
-class CLossPrinter:
+class CLossPrinter(PlanPrinter):
     """C text of a ``LayerPlan``: per sample, the forward items, then the backward pass."""
 
     def __init__(self, layers, program):
@@ -289,26 +289,14 @@ class CLossPrinter:
                     f"{names.get(step.local) or to_text(step.local, names, limit=60)}")
             self._accumulate(step.operand, self._product(grad, step.local), note)
 
-    def _backward_vector(self, vector):
-        grad = self.grads.get(vector.name)
-        if grad is None or vector.kind == "input":
-            return
-        if vector.kind == "stack":
-            for index, node in enumerate(vector.rows):
-                self._accumulate(node, f"{grad}[{index}]")
-        elif vector.kind == "map":
-            self._backward_map(vector, grad)
-        else:
-            self._backward_dense(vector, grad)
-
     def _backward_map(self, vector, grad):
         """Every row's step is the same rule: the first row's local, printed over row r."""
         source, op = vector.source, OPS[vector.op]
-        with_steps = [r for r in vector.rows if r in self.steps]
-        if not with_steps:
-            return
-        row = with_steps[0]
-        local = self.steps[row][0].local
+        found = self._map_step(vector)
+        if found is None:
+            return  # no parameter below the source: nothing to pass on
+        row, step = found
+        local = step.local
         name, src = self.vname(vector), self.vname(source)
         names = {**self.names, row: f"{name}[r]", row.args[0]: f"{src}[r]"}
         self.lines.append(f"        // {name} = {op.name}({src}), row by row  "

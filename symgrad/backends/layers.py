@@ -208,3 +208,33 @@ class LayerPlan:
                     else allocate.temporary()
         self.allocate = allocate
 
+
+
+class PlanPrinter:
+    """What every loss printer shares: the walk of a plan's items in the backward pass.
+
+    A printer over a ``LayerPlan`` (``self.plan``, ``self.steps``, ``self.grads``)
+    defines ``_accumulate``, ``_backward_scalar``, ``_backward_map`` and
+    ``_backward_dense``; this dispatch and the choice of a map's step are written once.
+    """
+
+    def _backward_vector(self, vector):
+        grad = self.grads.get(vector.name)
+        if grad is None or vector.kind == "input":
+            return
+        if vector.kind == "stack":
+            for index, node in enumerate(vector.rows):
+                self._accumulate(node, f"{grad}[{index}]")
+        elif vector.kind == "map":
+            self._backward_map(vector, grad)
+        else:
+            self._backward_dense(vector, grad)
+
+    def _map_step(self, vector):
+        """(row, its backward step) standing for every row of a lifted map; None if none has one.
+
+        Every row applies the same operator, so one row's local derivative, printed
+        over the whole arrays, is every row's.
+        """
+        rows = [r for r in vector.rows if r in self.steps]
+        return (rows[0], self.steps[rows[0]][0]) if rows else None

@@ -28,7 +28,7 @@ import numpy as np
 from ..core import ir
 from ..core.ops import OPS
 from ..core.printer import to_text
-from .layers import Vector, plan
+from .layers import PlanPrinter, Vector, plan
 from .python import PythonPrinter
 
 NUMPY = PythonPrinter("numpy", "np")
@@ -44,7 +44,7 @@ def emit(program, kind="loss", functional=False):
     return printer.emit(FUNCTION_NAMES[kind], gradients=kind == "loss")
 
 
-class LossPrinter:
+class LossPrinter(PlanPrinter):
     """NumPy text of a ``LayerPlan``: the forward items, then the backward pass."""
 
     def __init__(self, layers, functional=False):
@@ -206,31 +206,17 @@ class LossPrinter:
                    f"{ir_text(local, names)}"
             self._accumulate(step.operand, contribution, note)
 
-    def _backward_vector(self, vector):
-        grad = self.grads.get(vector.name)
-        if grad is None or vector.kind == "input":
-            return
-        source = vector.source
-        if vector.kind == "stack":
-            for index, node in enumerate(vector.rows):
-                self._accumulate(node, f"{grad}[{index}]")
-        elif vector.kind == "map":
-            self._backward_map(vector, grad)
-        else:
-            self._backward_dense(vector, grad)
-
     def _backward_map(self, vector, grad):
         """Every row's step is the same rule: print the first row's local over the arrays."""
         source, op = vector.source, OPS[vector.op]
-        with_steps = [r for r in vector.rows if r in self.steps]
-        if not with_steps:
+        found = self._map_step(vector)
+        if found is None:
             return  # no parameter below the source: nothing to pass on
         self.grad_lines.append(f"    # {vector.name} = {op.name}({source.name}), row by row")
-        row = with_steps[0]
-        steps = self.steps[row]
+        row, step = found
         names = {**self.names, row: vector.name, row.args[0]: source.name}
-        local = NUMPY.factor(steps[0].local, names)
-        note = f"{op.name}: d {vector.name}/d {source.name} = {ir_text(steps[0].local, names)}"
+        local = NUMPY.factor(step.local, names)
+        note = f"{op.name}: d {vector.name}/d {source.name} = {ir_text(step.local, names)}"
         self._accumulate_vector(source, f"{grad} * {local}", note)
 
     def _backward_dense(self, vector, grad):
