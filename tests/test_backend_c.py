@@ -285,3 +285,19 @@ def test_without_pythons_headers_scalars_fall_back_to_ctypes(cache, tmp_path, mo
     assert str(error.value) == outcome(symgrad.compile("y = log(x); y*2"), {"x": -1.0})
     suffix = cbuild.sysconfig.get_config_var("EXT_SUFFIX")
     assert [p.name for p in cache.iterdir() if p.name.endswith(suffix)] == []
+
+
+def test_floating_point_flags_left_set_before_a_call_are_not_blamed_on_it():
+    # The C clears the flags only when they are set: after a failed call, and after
+    # Python's own float arithmetic overflowed (which sets them and raises nothing).
+    f = symgrad.compile("x*2", backend="c")
+    with pytest.raises(symgrad.EvaluationError, match=r"log\(x\) is undefined"):
+        symgrad.compile("log(x)", backend="c").value_and_grad(x=-1.0)
+    assert f.value_and_grad(x=1.5) == (3.0, {"x": 2.0})
+    huge = [1e308]
+    assert huge[0] * 10.0 == float("inf")  # sets the overflow flag
+    assert f.value_and_grad(x=1.5) == (3.0, {"x": 2.0}) and f(x=2.0) == 4.0
+    huge[0] * 10.0
+    assert f.batch(x=np.array([1.0, 2.0]))[0].tolist() == [2.0, 4.0]
+    with pytest.raises(symgrad.EvaluationError, match=r"exp\(x\) overflows"):
+        symgrad.compile("exp(x)", backend="c").value_and_grad(x=1000.0)
