@@ -194,7 +194,8 @@ def emit(program, kind="value_and_grad"):
 
 
 def load(source, kind, label, owner):
-    """The compiled ``kind`` with the Python backend's calling convention."""
+    """The compiled ``kind`` with the Python backend's calling convention (the extension
+    takes the user's names as keywords; the ctypes wrapper, the program's identifiers)."""
     if kind in LOSS_KINDS:
         from . import c_loss  # imports NumPy: only for losses
         return c_loss.load(build(source), kind)
