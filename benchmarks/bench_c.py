@@ -1,7 +1,9 @@
 """The C backend against the Python and NumPy backends, measured side by side in one run.
 
 1. The lecture's neuron: ``f.value_and_grad(**inputs)`` with backend python and c,
-   and the raw C call (the ctypes call of the compiled function on ready buffers).
+   and the raw calls under it: the generated Python function, the C backend's
+   extension function (by keyword and by position), and for comparison the
+   ``ctypes`` call of the same C on ready buffers (the path without Python's headers).
 2. ``f.batch`` over 10^6 points of ``tanh(a*b + c)``: numpy against c.
 3. Compile time of the C backend: cold (a fresh cache directory) and cached.
 
@@ -27,7 +29,6 @@ import timeit  # noqa: E402
 import numpy as np  # noqa: E402
 
 import symgrad  # noqa: E402
-from symgrad.backends import c as c_backend  # noqa: E402
 from symgrad.backends import cbuild  # noqa: E402
 
 NEURON = "tanh(x1*w1 + x2*w2 + b)"
@@ -46,17 +47,30 @@ def neuron():
     c = symgrad.compile(NEURON, backend="c")
     assert python.value_and_grad(**NEURON_POINT) == c.value_and_grad(**NEURON_POINT)
     point = NEURON_POINT
-    t_python = median_time(lambda: python.value_and_grad(**point), 20_000)
-    t_c = median_time(lambda: c.value_and_grad(**point), 20_000)
-    # The raw call: the compiled function on buffers prepared once.
+    values = tuple(point.values())
+    raw, raw_python = c._value_and_grad, python._value_and_grad
+    assert raw(**point) == raw(*values) == raw_python(**point)
+    times = {
+        "python": lambda: python.value_and_grad(**point),
+        "c": lambda: c.value_and_grad(**point),
+        "raw python": lambda: raw_python(**point),
+        "raw c, keywords": lambda: raw(**point),
+        "raw c, positions": lambda: raw(*values),
+    }
+    # The ctypes call of the same C (no Python.h): buffers prepared once.
     library = ctypes.PyDLL(cbuild.build(c.source))
-    raw = library.value_and_grad
-    raw.restype, raw.argtypes = ctypes.c_int, (ctypes.c_void_p, ctypes.c_void_p)
-    buffer = array.array("d", list(point.values()) + [0.0] * 6)
+    function = library.value_and_grad
+    function.restype, function.argtypes = ctypes.c_int, (ctypes.c_void_p, ctypes.c_void_p)
+    buffer = array.array("d", list(values) + [0.0] * 6)
     address = buffer.buffer_info()[0]
     out = address + 8 * len(point)
-    t_raw = median_time(lambda: raw(address, out), 100_000)
-    return t_python, t_c, t_raw
+    times["raw ctypes"] = lambda: function(address, out)
+    # Interleaved rounds, so that a change of load on the machine hits every system alike.
+    rounds = {name: [] for name in times}
+    for _ in range(7):
+        for name, call in times.items():
+            rounds[name].append(min(timeit.repeat(call, number=20_000, repeat=3)) / 20_000)
+    return {name: statistics.median(seconds) for name, seconds in rounds.items()}
 
 
 def batch():
@@ -98,11 +112,17 @@ def main():
     print(f"symgrad's C backend ({' '.join(cbuild.compiler())}: "
           f"{cbuild.version(tuple(cbuild.compiler())).splitlines()[0]}; flags "
           f"{' '.join(cbuild.FLAGS)})")
-    t_python, t_c, t_raw = neuron()
-    print(f"\nthe lecture's neuron {NEURON}, value_and_grad(**inputs), median per call:")
-    print(f"  backend python      {t_python * 1e6:8.2f} µs")
-    print(f"  backend c           {t_c * 1e6:8.2f} µs   ({t_c / t_python:.2f}x python's time)")
-    print(f"  raw C call          {t_raw * 1e6:8.2f} µs   (ctypes, buffers ready; target < 0.3)")
+    t = neuron()
+    print(f"\nthe lecture's neuron {NEURON}, median of 7 interleaved rounds,\n  each the best of 3 runs of 20,000 calls:")
+    print(f"  value_and_grad(**inputs), backend python  {t['python'] * 1e6:6.3f} µs")
+    print(f"  value_and_grad(**inputs), backend c       {t['c'] * 1e6:6.3f} µs   "
+          f"({t['c'] / t['python']:.2f}x python's time; target <= 1)")
+    print(f"  raw generated Python function, keywords   {t['raw python'] * 1e6:6.3f} µs")
+    print(f"  raw C extension function, keywords        {t['raw c, keywords'] * 1e6:6.3f} µs   "
+          "(target < 0.3)")
+    print(f"  raw C extension function, positions       {t['raw c, positions'] * 1e6:6.3f} µs")
+    print(f"  raw ctypes call, buffers ready            {t['raw ctypes'] * 1e6:6.3f} µs   "
+          "(the fallback without Python.h, before its wrapper)")
     t_numpy, t_cb = batch()
     print(f"\nf.batch over {POINTS:,} points of {BATCH}, median per call:")
     print(f"  backend numpy       {t_numpy * 1e3:8.2f} ms")
@@ -113,8 +133,10 @@ def main():
     print(f"  backend python      {python * 1e3:8.2f} ms")
     print(f"  backend c, cold     {cold * 1e3:8.2f} ms   (runs the C compiler)")
     print(f"  backend c, cached   {cached * 1e3:8.2f} ms   (loads the cached library)")
-    print(f"\nscalar calls go through ctypes ({c_backend.__name__}); the figures vary "
-          "with the machine, the ratios less so.")
+    path = ("a CPython extension" if cbuild.python_headers()
+            else "ctypes (Python.h not found: the fallback)")
+    print(f"\nscalar calls of backend c go through {path}; the figures vary with the "
+          "machine, the ratios less so.")
 
 
 if __name__ == "__main__":

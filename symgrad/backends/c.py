@@ -1,4 +1,9 @@
-"""The C backend: a program printed as C, built by the system compiler, called through ctypes.
+"""The C backend: a program printed as C, built by the system compiler, called from Python.
+
+Scalar functions (``value_and_grad``, ``value``) load as a CPython extension
+(``c_ext``: a call costs about what a call of a builtin does) where Python's
+headers are installed, else through ``ctypes`` with a small Python wrapper;
+batches and losses always go through ``ctypes``, whose cost their long calls hide.
 
 Adding a backend, with this one as the example: give each ``Op`` row a template
 column for the target (here ``c``, plus ``c_helper`` for the few operators C
@@ -22,8 +27,9 @@ from ..core.ir import var
 from ..core.ops import OPS
 from ..core.printer import ATOM, render
 from . import compile_source
+from .c_ext import entry_point, load as load_extension
 from .c_syntax import comment as _comment, literal
-from .cbuild import build
+from .cbuild import build, build_extension, python_headers
 from .python import _comments
 
 NAME = "c"
@@ -129,7 +135,10 @@ class CPrinter:
 STATUS = ["int symgrad_status = fetestexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);",
           "return (symgrad_status & FE_OVERFLOW ? 1 : 0) | (symgrad_status & FE_DIVBYZERO ? 2 : 0)"
           "\n        | (symgrad_status & FE_INVALID ? 4 : 0);"]
-CLEAR = "feclearexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);"
+# Clearing the flags rewrites the x87 environment too (about 100 ns, most of a neuron's
+# call); reading them costs a few ns, and they are almost always clear already.
+CLEAR = ("if (fetestexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID))"
+         "\n        feclearexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);")
 
 
 def _scalar(program, kind):
@@ -149,6 +158,7 @@ def _scalar(program, kind):
         " 4 invalid.",
         f"int {FUNCTION_NAMES[kind]}(const double *symgrad_in, double *symgrad_out)", "{",
         f"{indent}{CLEAR}"] + body + stores + [indent + line for line in STATUS] + ["}"]
+    lines += entry_point(FUNCTION_NAMES[kind], program.variables, len(stores), gradients)
     return "\n".join(lines) + "\n"
 
 
@@ -184,17 +194,20 @@ def emit(program, kind="value_and_grad"):
 
 
 def load(source, kind, label, owner):
-    """The compiled ``kind`` with the Python backend's calling convention."""
-    library = build(source)
+    """The compiled ``kind`` with the Python backend's calling convention (the extension
+    takes the user's names as keywords; the ctypes wrapper, the program's identifiers)."""
     if kind in LOSS_KINDS:
         from . import c_loss  # imports NumPy: only for losses
-        return c_loss.load(library, kind)
+        return c_loss.load(build(source), kind)
     if kind == "batch":
-        function = ctypes.CDLL(library)[FUNCTION_NAMES[kind]]  # releases the GIL
+        function = ctypes.CDLL(build(source))[FUNCTION_NAMES[kind]]  # releases the GIL
         function.restype = ctypes.c_int
         function.argtypes = (ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
         return _batch_caller(function, _outputs(source) - 1)
-    function = ctypes.PyDLL(library)[FUNCTION_NAMES[kind]]  # short calls: keep the GIL
+    headers = python_headers()
+    if headers is not None:
+        return load_extension(*build_extension(source, headers), FUNCTION_NAMES[kind])
+    function = ctypes.PyDLL(build(source))[FUNCTION_NAMES[kind]]  # short calls: keep the GIL
     function.restype = ctypes.c_int
     function.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
     params = _params(source)

@@ -1,7 +1,8 @@
-"""Building generated C into a shared library, cached per user on disk.
+"""Building generated C into a shared library or a CPython extension, cached per user on disk.
 
-The library's name is a sha256 of the source, the compiler's version and the
-flags, so a cached file is only ever reused for the same code.  The cache
+The file's name is a sha256 of the source, the compiler's version and the
+flags (for an extension, also Python's extension suffix, which names its ABI),
+so a cached file is only ever reused for the same code.  The cache
 directory is created 0700 and refused unless it is the user's own and nobody
 else can write to it; files are written under a temporary name and moved into
 place with ``os.replace`` (safe when several processes build at once), and
@@ -15,6 +16,8 @@ import shlex
 import shutil
 import stat
 import subprocess
+import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -25,6 +28,10 @@ from ..core.errors import SymgradError
 # -funroll-loops changes no result; compiled losses' short loops over a layer's
 # rows run about 1.4x faster with it (benchmarks/bench_c_loss.py).
 FLAGS = ("-std=c99", "-O2", "-funroll-loops", "-fPIC", "-shared", "-ffp-contract=off")
+# An extension includes Python.h after the program (see c_ext), so its headers need
+# POSIX declared from the start; that adds no macro a user's name could meet.
+EXTENSION_FLAGS = ("-D_POSIX_C_SOURCE=200809L",) + (
+    ("-undefined", "dynamic_lookup") if sys.platform == "darwin" else ())
 INSTALL_HINT = ("install one (Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc; "
                 "macOS: xcode-select --install) or set CC to its path")
 
@@ -100,21 +107,44 @@ def _safe_file(path):
     return True
 
 
+def python_headers():
+    """The directory holding ``Python.h``, or None where Python's headers are not installed."""
+    include = sysconfig.get_paths().get("include")
+    return include if include and os.path.isfile(os.path.join(include, "Python.h")) else None
+
+
 def build(source):
     """The path of a shared library compiled from ``source``: cached, else built now."""
+    return _build(source, FLAGS, ".so", lambda key: ())
+
+
+def build_extension(source, headers):
+    """``(path, module name)`` of ``source`` built as a CPython extension with ``headers``.
+
+    The build defines ``SYMGRAD_MODULE`` as the module's name, ``symgrad_`` and the
+    hash: a unique ``PyInit_`` function per module.
+    """
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    flags = FLAGS + EXTENSION_FLAGS + ("-I", headers)
+    path = _build(source, flags, suffix, lambda key: (f"-DSYMGRAD_MODULE=symgrad_{key}",))
+    return path, "symgrad_" + os.path.basename(path)[:-len(suffix)]
+
+
+def _build(source, flags, suffix, defines):
+    """Compile ``source`` with ``flags`` and ``defines(key)`` into ``<key><suffix>``, once."""
     command = compiler()
-    key = hashlib.sha256("\0".join([version(tuple(command)), " ".join(FLAGS), source])
+    key = hashlib.sha256("\0".join([version(tuple(command)), " ".join(flags), suffix, source])
                          .encode()).hexdigest()[:40]
     directory = cache_dir()
-    target = directory / f"{key}.so"
+    target = directory / f"{key}{suffix}"
     if _safe_file(target):
         return str(target)
     fd, c_path = tempfile.mkstemp(suffix=".c", prefix=".build-", dir=directory)
-    so_path = c_path[:-2] + ".so"
+    so_path = c_path[:-2] + suffix
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             stream.write(source)
-        done = subprocess.run([*command, *FLAGS, "-o", so_path, c_path, "-lm"],
+        done = subprocess.run([*command, *flags, *defines(key), "-o", so_path, c_path, "-lm"],
                               capture_output=True, text=True)
         if done.returncode != 0:
             detail = (done.stderr or done.stdout).strip().splitlines()[-20:]
@@ -130,4 +160,3 @@ def build(source):
                 pass
     _safe_file(target)
     return str(target)
-
