@@ -134,16 +134,17 @@ def test_a_compiled_loss_says_what_it_is():
 def test_a_layout_that_is_no_slice_picks_weights_by_index_arrays():
     model = Shuffled(_model(3, [4, 3, 1]), seed=5)
     loss = compile_loss(model, svm, n_inputs=2)
-    assert "K0 = np.array(" in loss.source and "P[K0]" in loss.source
+    assert "at_W1 = np.array(" in loss.source and "P[at_W1]" in loss.source
     value, grad = loss(loss.parameters(), X, Y)
     expected_value, expected_grad = _engine_loss(model, svm, X, Y, 0.0)
     assert value == pytest.approx(expected_value, rel=1e-12)
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-14)
 
 
-def test_micrographs_layout_reads_weights_as_views_of_p():
+def test_micrographs_layout_locates_each_layer_by_a_range():
     loss = compile_loss(_model(2, [16, 16, 1]), svm, n_inputs=2)
-    assert "W1 = P[0:48].reshape(16, 3)[:, :2]" in loss.source and "K0" not in loss.source
+    assert "at_W1 = np.arange(0, 48).reshape(16, 3)[:, :2].copy()" in loss.source
+    assert "W1 = P[at_W1]" in loss.source and "np.array(" not in loss.source
     assert "# t2 = W1 @ X + b1  [each row is b + w0*v0" in loss.source
 
 

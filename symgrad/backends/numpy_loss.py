@@ -51,7 +51,7 @@ class LossPrinter(PlanPrinter):
         self.plan, self.functional = layers, functional
         self.names, self.steps, self.needs = layers.names, layers.steps, layers.needs
         self.row_of, self.param, self.root = layers.row_of, layers.param, layers.root
-        self.allocate, self.constants = layers.allocate, []
+        self.allocate, self.constants, self._known = layers.allocate, [], []
 
     def emit(self, function_name, gradients=True):
         items = self.plan.items
@@ -59,9 +59,11 @@ class LossPrinter(PlanPrinter):
         for item in items:
             if isinstance(item, Vector):
                 if item.kind == "dense":
-                    lines.append(f"    {item.extra['W']} = {self._select('P', item.weights)}")
+                    weights = item.extra["W"]
+                    lines.append(f"    {weights} = {self._select('P', item.weights, weights)}")
                     if item.bias is not None:
-                        lines.append(f"    {item.extra['b']} = {self._select('P', item.bias)}")
+                        bias = item.extra["b"]
+                        lines.append(f"    {bias} = {self._select('P', item.bias, bias)}")
                 item.extra["forward"] = self._forward_vector(item)
                 lines.append(f"    {item.name} = {item.extra['forward']}  # {self._describe(item)}")
             else:
@@ -85,49 +87,40 @@ class LossPrinter(PlanPrinter):
         return self._module(lines)
 
     def _module(self, lines):
-        """The function, after the index arrays it reads (when a layout needed any)."""
-        arrays = [f"K{i} = np.array({array.tolist()!r}, dtype=np.int64)"
-                  for i, array in enumerate(self.constants)]
-        return "\n".join(arrays + lines) + "\n"
+        """The function, after the index arrays that say where each layer sits in P."""
+        if not self.constants:
+            return "\n".join(lines) + "\n"
+        header = ["# where each layer's weights and biases sit in P and G"]
+        arrays = [f"{name} = {text}" for name, text in self.constants]
+        return "\n".join(header + arrays + lines) + "\n"
 
     def _add_into(self, array, indices, name, contribution, note):
-        """``array[indices] += contribution``, through a named view where there is one."""
+        """``array[indices] += contribution`` (``G = G.at[...].add(...)`` when functional)."""
+        at = self._indices(indices, name)
         if self.functional:
-            self.grad_lines.append(f"    {array} = {array}.at[{self._indices(indices)}]"
-                                   f".add({contribution})  # {note}")
-            return
-        selected = self._select(array, indices)
-        if "[K" in selected:  # an index array gives a copy: add through the index itself
-            self.grad_lines.append(f"    {selected} += {contribution}  # {note}")
-            return
-        name = self.allocate.fresh(name)
-        self.grad_lines.append(f"    {name} = {selected}  # a view of {array}")
-        self.grad_lines.append(f"    {name} += {contribution}  # {note}")
+            self.grad_lines.append(f"    {array} = {array}.at[{at}].add({contribution})  # {note}")
+        else:
+            self.grad_lines.append(f"    {array}[{at}] += {contribution}  # {note}")
 
-    def _indices(self, indices):
-        """An index array written into the module: ``K0``, ``K1``, ..."""
-        self.constants.append(indices)
-        return f"K{len(self.constants) - 1}"
+    def _select(self, array, indices, name):
+        """``array`` at ``indices`` (a 2-D index matrix), through a named index array."""
+        return f"{array}[{self._indices(indices, name)}]"
 
-    def _select(self, array, indices):
-        """``array`` at ``indices`` (a 2-D index matrix): a strided view where possible.
+    def _indices(self, indices, name):
+        """The module-level index array ``at_<name>`` for ``indices``, written once.
 
         micrograd's parameter order (per neuron: weights, then bias) makes a layer's
-        weights rows of a reshaped slice, ``P[0:48].reshape(16, 3)[:, :2]``: a view,
-        so reading costs no copy and ``+=`` through it writes into ``G``.  Any other
-        layout falls back to an index array passed in ``K``.
+        weights a reshaped range, ``np.arange(0, 48).reshape(16, 3)[:, :2]``; other
+        layouts are written out.  Index arrays beat views here: ``G[at] += g``
+        costs half of making a strided view of G and adding through it.
         """
-        rows, columns = indices.shape
-        start = int(indices[0, 0])
-        stride = int(indices[1, 0] - start) if rows > 1 else columns
-        expected = start + stride * np.arange(rows)[:, None] + np.arange(columns)[None, :]
-        if stride >= columns and np.array_equal(indices, expected):
-            if columns == 1:
-                step = "" if stride == 1 else f":{stride}"
-                return f"{array}[{start}:{start + rows * stride}{step}, None]"
-            whole = "" if stride == columns else f"[:, :{columns}]"
-            return f"{array}[{start}:{start + rows * stride}].reshape({rows}, {stride}){whole}"
-        return f"{array}[{self._indices(indices)}]"
+        for known, (label, _) in zip(self._known, self.constants):
+            if known.shape == indices.shape and np.array_equal(known, indices):
+                return label
+        label = self.allocate.fresh("at_" + name)
+        self.constants.append((label, _index_text(indices)))
+        self._known.append(indices)
+        return label
 
     def _describe(self, vector):
         """The forward comment of a vector: what each of its rows holds."""
@@ -224,12 +217,12 @@ class LossPrinter(PlanPrinter):
         source, weights = vector.source, vector.extra["W"]
         self.grad_lines.append(f"    # {vector.name} = {vector.extra['forward']}  [each row is "
                                "b + w0*v0 + w1*v1 + ...: d/db = 1, d/dw = v, d/dv = w]")
-        self._add_into("G", vector.weights, "grad_" + weights, f"{grad} @ {source.name}.T",
+        self._add_into("G", vector.weights, weights, f"{grad} @ {source.name}.T",
                        f"mul: d {vector.name}/d {weights} = {source.name}")
         if vector.bias is not None:
             bias = vector.extra["b"]
             total = f"np.sum({grad}, axis=1)" if self.functional else f"np.add.reduce({grad}, 1)"
-            self._add_into("G", vector.bias, "grad_" + bias, f"{total}[:, None]",
+            self._add_into("G", vector.bias, bias, f"{total}[:, None]",
                            f"add: d {vector.name}/d {bias} = 1")
         if any(r in self.needs for r in source.rows):
             self._accumulate_vector(source, f"{weights}.T @ {grad}",
@@ -239,3 +232,19 @@ class LossPrinter(PlanPrinter):
 def ir_text(node, names):
     """A node over the generated names, in the language (for comments)."""
     return names[node] if node in names else to_text(node, names, limit=60)
+
+
+def _index_text(indices):
+    """Python text of an index matrix: a reshaped range where the layout is regular."""
+    rows, columns = indices.shape
+    start = int(indices[0, 0])
+    stride = int(indices[1, 0] - start) if rows > 1 else columns
+    regular = start + stride * np.arange(rows)[:, None] + np.arange(columns)[None, :]
+    if stride >= columns and np.array_equal(indices, regular):
+        if columns == 1:
+            step = "" if stride == 1 else f", {stride}"
+            return f"np.arange({start}, {start + rows * stride}{step})[:, None]"
+        # A sliced range is a strided view; indexing with it costs 10% of the step.
+        whole = "" if stride == columns else f"[:, :{columns}].copy()"
+        return f"np.arange({start}, {start + rows * stride}).reshape({rows}, {stride}){whole}"
+    return f"np.array({indices.tolist()!r}, dtype=np.int64)"

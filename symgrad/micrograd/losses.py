@@ -71,6 +71,9 @@ class CompiledLoss:
             raise SymgradError(f"the {backend} backend does not compile losses; backends that "
                                "do: numpy, c, jax")
         self.model, self.l2, self.backend = model, float(l2), backend
+        # A backend's own array handling, looked up once (a missing attribute costs a raise).
+        self._own_arrays = getattr(self._backend, "loss_inputs", None)
+        self._to_value = getattr(self._backend, "loss_value", float)
         self._params = model.parameters()
         names = {p: f"p{i}" for i, p in enumerate(self._params)}
         inputs = symbols(*(f"x{i}" for i in range(n_inputs)), values=names)
@@ -101,9 +104,8 @@ class CompiledLoss:
     def __call__(self, params: np.ndarray, X: np.ndarray, y: np.ndarray
                  ) -> tuple[float, np.ndarray]:
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
-        own_arrays = getattr(self._backend, "loss_inputs", None)
-        if own_arrays is not None:  # JAX keeps its arrays (tracers under jax.jit)
-            params, X, y = own_arrays(params, X, y)
+        if self._own_arrays is not None:  # JAX keeps its arrays (tracers under jax.jit)
+            params, X, y = self._own_arrays(params, X, y)
             if X.ndim != 2 or X.shape[1] != self._n_inputs:
                 raise ShapeError(f"X must have one sample per row, {self._n_inputs} inputs "
                                  f"each; got shape {X.shape}")
@@ -120,7 +122,7 @@ class CompiledLoss:
         if self.l2:
             value = value + self.l2 * (params @ params)
             grad += (2 * self.l2) * params
-        return getattr(self._backend, "loss_value", float)(value), grad
+        return self._to_value(value), grad
 
     def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
         """The model's output for every row of ``X`` (single-output models)."""
