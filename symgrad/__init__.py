@@ -21,7 +21,8 @@ from .core.errors import EvaluationError, GraphError, ParseError, SymgradError, 
 from .core.expression import Expression
 from .core.program import Program
 from .core.syntax import parse
-from .views import notebook as _notebook  # noqa: F401  (attaches Expression's display hooks)
+from .views.hooks import HOOKS as _HOOKS
+from .views.hooks import NotebookDisplay as _NotebookDisplay
 
 if TYPE_CHECKING:  # for the annotations only: importing these at run time would be heavy
     import graphviz
@@ -38,6 +39,9 @@ __all__ = [
     "parse",
 ]
 __version__ = "0.1.0"
+
+for _hook in _HOOKS:  # Expression is a core type: the notebook hooks are attached here
+    setattr(Expression, _hook, getattr(_NotebookDisplay, _hook))
 
 
 def compile(program: str | Expression, wrt: Sequence[str] | None = None,

@@ -22,9 +22,7 @@ from .core.ir import paused_collector
 from .core.pretty import derivative_lines, usable_names
 from .core.printer import to_text
 from .core.program import Program
-from .derivatives import ForwardMode, SecondOrder, direction
-from .views.html import to_html as html_page
-from .views.notebook import NotebookDisplay
+from .views.hooks import NotebookDisplay
 
 if TYPE_CHECKING:
     from .crosscheck import CheckReport
@@ -250,11 +248,15 @@ class CompiledFunction(NotebookDisplay):
 
     def _second_order(self):
         if self._second is None:
+            from .derivatives import SecondOrder
+
             self._second = SecondOrder(self)
         return self._second
 
     def _forward_mode(self):
         if self._forward is None:
+            from .derivatives import ForwardMode
+
             self._forward = ForwardMode(self)
         return self._forward
 
@@ -266,12 +268,16 @@ class CompiledFunction(NotebookDisplay):
         """``{a: (H v)[a]}``: the Hessian times ``vector`` ({input: number}, missing ones 0),
         by one reverse pass over ``grad . v``, without building the Hessian."""
         point = self._bind((), dict(inputs))
+        from .derivatives import direction
+
         return self._second_order().hvp(point, direction("vector", vector, self.wrt))
 
     def jvp(self, inputs, tangents):
         """``(value, directional derivative)`` along ``tangents`` ({input: number}, missing
         ones 0), by the generated forward-mode code."""
         point = self._bind((), dict(inputs))
+        from .derivatives import direction
+
         return self._forward_mode().jvp(point, direction("tangents", tangents, self.wrt))
 
     @property
@@ -358,7 +364,9 @@ class CompiledFunction(NotebookDisplay):
                 raise SymgradError("to_html needs a point: pass point={input: value}, or call "
                                    "value_and_grad first")
             point = self._last_inputs
-        page = html_page(self.program, point)
+        from .views.html import to_html
+
+        page = to_html(self.program, point)
         if path is not None:
             with open(path, "w", encoding="utf-8") as stream:
                 stream.write(page)

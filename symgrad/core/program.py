@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import keyword
 import math
-from dataclasses import dataclass
+from collections import namedtuple
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .autodiff import backward_steps
 from .errors import EvaluationError, TooLargeError
@@ -98,52 +98,54 @@ def _c_implementation_name(name):
     return name.startswith("__") or (name[:1] == "_" and name[1:2].isupper())
 
 
-class ForwardStep(NamedTuple):
-    """One forward line: ``name = op(operands)``."""
+# The records are namedtuples: immutable, and built without typing's or dataclasses'
+# class machinery, which costs milliseconds at every start of the command line.
 
-    node: object
-    name: str
-    op: object  # the Op row
+
+class ForwardStep(namedtuple("ForwardStep", "node name op")):
+    """One forward line: ``name = op(operands)``; ``op`` is the operator's table row."""
+
+    __slots__ = ()
 
     @property
     def operands(self):
         return self.node.args
 
 
-class BackwardStep(NamedTuple):
-    """One chain-rule line: ``target (+)= upstream * local``."""
+class BackwardStep(namedtuple("BackwardStep",
+                              "node index operand local target upstream first")):
+    """One chain-rule line: ``target (+)= upstream * local``.
 
-    node: object  # the forward node whose gradient is passed on
-    index: int  # which of its operands receives it
-    operand: object
-    local: object  # IR of d node / d operand, over the forward nodes
-    target: str  # the operand's gradient name
-    upstream: str  # the node's gradient name
-    first: bool  # the operand's first contribution: '=' rather than '+='
+    ``node`` passes its gradient (named ``upstream``) to its operand number ``index``
+    (``operand``, whose gradient is ``target``); ``local`` is the IR of d node /
+    d operand over the forward nodes; ``first`` whether this is the operand's first
+    contribution ('=' rather than '+=').
+    """
+
+    __slots__ = ()
 
     @property
     def op(self):
         return OPS[self.node.op]
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """One backward step with its numbers: grad[operand] += grad[node] * local."""
+class Contribution(namedtuple("Contribution", "step upstream local amount total")):
+    """One backward step with its numbers: grad[operand] += grad[node] * local.
 
-    step: BackwardStep
-    upstream: float  # the gradient arriving at step.node
-    local: float  # the local derivative's value
-    amount: float  # upstream * local
-    total: float  # the operand's gradient after adding amount
+    ``upstream`` is the gradient arriving at ``step.node``, ``local`` the local
+    derivative's value, ``amount`` their product, ``total`` the operand's gradient
+    after adding it.
+    """
+
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Trace:
-    """Every number of one evaluation: node values, gradients and the steps between."""
+class Trace(namedtuple("Trace", "values grads contributions")):
+    """Every number of one evaluation: ``values`` {node: value} (inputs, operations and
+    local derivatives), ``grads`` {node: its complete gradient}, ``contributions`` one
+    ``Contribution`` per backward step, in order."""
 
-    values: dict  # node -> value: inputs, operations and local derivatives
-    grads: dict  # node -> its complete gradient
-    contributions: tuple  # one Contribution per backward step, in order
+    __slots__ = ()
 
     def value_of(self, node):
         return self.values[node] if node in self.values else node.value

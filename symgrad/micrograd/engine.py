@@ -24,7 +24,7 @@ from ..core.errors import EvaluationError, GraphError
 from ..core.expression import Expression
 from ..core.ops import FUNCTIONS, OPS, infix_template
 from ..core.runtime import PYTHON_GLOBALS
-from ..views.notebook import NotebookDisplay
+from ..views.hooks import NotebookDisplay
 
 _NUMBER = (int, float)
 _OPERANDS = attrgetter("_prev")

@@ -10,8 +10,8 @@ After ``value_and_grad`` the graph shows each node's value and gradient at that
 point, like micrograd's ``draw_dot`` after ``backward()``.
 
 Views read a ``Program``; they import nothing above the core and the backends.
-``Expression`` is a core type and carries no display code: importing this module
-attaches the hooks to it (``symgrad/__init__`` does).
+The hooks themselves are ``views.hooks.NotebookDisplay``, which loads this module
+only when a notebook asks.
 """
 
 import html
@@ -223,22 +223,3 @@ def draw(obj, values=None, backward=False, rankdir="LR"):
                            "pip install 'symgrad[viz]'") from None
 
     return graphviz.Source(graph_dot(subject(obj, values), backward, rankdir))
-
-
-class NotebookDisplay:
-    """Mixin: the methods Jupyter and IPython look for, on every object symgrad shows."""
-
-    __slots__ = ()
-
-    def _repr_html_(self):
-        return html_view(self)
-
-    def _repr_latex_(self):
-        return latex(self)
-
-    def _repr_svg_(self):
-        return svg(self)
-
-
-for _method in ("_repr_html_", "_repr_latex_", "_repr_svg_"):
-    setattr(Expression, _method, getattr(NotebookDisplay, _method))
