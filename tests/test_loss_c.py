@@ -11,7 +11,7 @@ import random
 
 import numpy as np
 import pytest
-from cases import Shuffled
+from cases import Shuffled, loss_finite_differences as _finite_differences
 
 from symgrad.backends.c_loss import LossShapeError
 from symgrad.engine import Value
@@ -54,15 +54,6 @@ def _engine_loss(model, loss, X, Y, l2=0.0):
     total = total * (1.0 / len(rows)) + l2 * sum(p * p for p in model.parameters())
     total.backward()
     return total.data, np.array([p.grad for p in model.parameters()])
-
-
-def _finite_differences(loss, params, X, Y, h=1e-6):
-    grad = np.zeros_like(params)
-    for i in range(params.size):
-        step = np.zeros_like(params)
-        step[i] = h
-        grad[i] = (loss(params + step, X, Y)[0] - loss(params - step, X, Y)[0]) / (2 * h)
-    return grad
 
 
 def _both(model, loss, n_inputs, **options):

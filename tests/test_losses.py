@@ -4,7 +4,7 @@ import random
 
 import numpy as np
 import pytest
-from cases import Shuffled
+from cases import Shuffled, loss_finite_differences
 
 import symgrad
 from symgrad.engine import Value
@@ -29,13 +29,8 @@ def _engine_loss(model, loss, X, Y, l2):
     return total.data, np.array([p.grad for p in model.parameters()])
 
 
-def _finite_differences(loss, params, h=1e-6):
-    grad = np.zeros_like(params)
-    for i in range(params.size):
-        step = np.zeros_like(params)
-        step[i] = h
-        grad[i] = (loss(params + step, X, Y)[0] - loss(params - step, X, Y)[0]) / (2 * h)
-    return grad
+def _finite_differences(loss, params):
+    return loss_finite_differences(loss, params, X, Y)
 
 
 def _model(seed, sizes):
