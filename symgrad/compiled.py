@@ -11,7 +11,6 @@ import os
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import math
-import numbers
 
 from . import backends
 from .core.errors import EvaluationError, SymgradError
@@ -21,7 +20,7 @@ from .core.gate import from_plain
 from .core.ir import paused_collector
 from .core.pretty import derivative_lines, usable_names
 from .core.printer import to_text
-from .core.program import Program
+from .core.program import Program, finite_float
 from .views.hooks import NotebookDisplay
 
 if TYPE_CHECKING:
@@ -326,7 +325,7 @@ class CompiledFunction(NotebookDisplay):
                 # Fast path for the common call: finite floats (x - x is nan for inf and nan).
                 if all(type(x) is float and x - x == 0.0 for x in point):
                     return point
-                return [_as_float(name, x) for name, x in zip(self.variables, point)]
+                return [finite_float(f"input {name}", x, name) for name, x in zip(self.variables, point)]
         if len(args) > len(self.variables):
             raise TypeError(f"expected at most {len(self.variables)} positional inputs "
                             f"({', '.join(self.variables)}), got {len(args)}")
@@ -342,7 +341,7 @@ class CompiledFunction(NotebookDisplay):
         if problems:
             inputs = ", ".join(self.variables) or "none"
             raise TypeError(f"{'; '.join(problems)} (inputs are: {inputs})")
-        return [_as_float(name, values[name]) for name in self.variables]
+        return [finite_float(f"input {name}", values[name], name) for name in self.variables]
 
     def _diagnose(self, point, error):
         """An ``EvaluationError`` for the first step that fails or leaves the finite numbers."""
@@ -383,16 +382,3 @@ def _rebuild(plain, wrt, backend=backends.DEFAULT):
                             or not all(isinstance(name, str) for name in wrt)):
         raise SymgradError("not a pickled symgrad function: wrt is not a list of names")
     return CompiledFunction(Expression(root, variables, labels, text), wrt, backend)
-
-
-def _as_float(name, value):
-    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
-        raise TypeError(f"input {name} must be a real number, not {type(value).__name__}")
-    try:
-        value = float(value)
-    except OverflowError:  # an int beyond the floats
-        value = math.inf
-    if not math.isfinite(value):
-        raise EvaluationError(f"input {name} = {value} is not a finite number", name)
-    return value
-

@@ -8,14 +8,13 @@ failures are traced back by the core's evaluators.
 """
 
 import math
-import numbers
 
 from . import backends
 from .core.errors import EvaluationError
 from .core.forward import TangentProgram
 from .core.higher import hvp_expression, second_derivative_nodes
 from .core.printer import to_program
-from .core.program import Program
+from .core.program import Program, finite_float
 
 
 def direction(name, given, wrt):
@@ -29,17 +28,7 @@ def direction(name, given, wrt):
     if unknown:
         raise TypeError(f"the {name} has no component {', '.join(unknown)} "
                         f"(inputs of wrt: {', '.join(wrt) or 'none'})")
-    result = {}
-    for key in wrt:
-        value = given.get(key, 0.0)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"the {name}'s {key} must be a real number, not "
-                            f"{type(value).__name__}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise EvaluationError(f"the {name}'s {key} = {value} is not a finite number", key)
-        result[key] = value
-    return result
+    return {key: finite_float(f"the {name}'s {key}", given.get(key, 0.0), key) for key in wrt}
 
 
 class SecondOrder:

@@ -114,6 +114,8 @@ def test_second_derivative_errors_name_the_problem():
         f.hvp({"x": 1.0, "y": 2.0}, {"x": "1"})
     with pytest.raises(EvaluationError, match="not a finite number"):
         f.hvp({"x": 1.0, "y": 2.0}, {"x": math.inf})
+    with pytest.raises(EvaluationError, match="tangents's x = inf is not a finite number"):
+        f.jvp({"x": 1.0, "y": 2.0}, {"x": 10**400})  # an int beyond the floats, as for inputs
     g = symgrad.compile("x**1.5")  # the value and gradient exist at 0, the curvature not
     with pytest.raises(EvaluationError, match="second derivative"):
         g.hessian(x=0.0)

@@ -16,10 +16,9 @@ from typing import NamedTuple
 
 from .autodiff import local_derivative
 from .errors import EvaluationError
-from .ir import is_const, topological_order, var
+from .ir import is_const, var
 from .printer import to_text
 from .program import Names, Program
-from .runtime import scalar_function
 
 
 class Term(NamedTuple):
@@ -145,20 +144,13 @@ class TangentProgram:
         return TangentTrace(values, tangents, dict(direction))
 
     def _value(self, tangent_step, term, values):
-        for node in topological_order([term.local], values):
-            if node.args and node not in values:
-                operands = [values[a] if a in values else a.value for a in node.args]
-                try:
-                    result = scalar_function(node.op)(*operands)
-                except (ArithmeticError, ValueError):
-                    result = math.nan
-                if isinstance(result, complex) or not math.isfinite(result):
-                    text = self.program.describe(tangent_step.node)
-                    raise EvaluationError(
-                        f"the derivative of {text} with respect to "
-                        f"{self.program.describe(term.operand)} does not exist here", text)
-                values[node] = result
-        return values[term.local] if term.local in values else term.local.value
+        try:
+            return self.program.local_value(term.local, values)
+        except EvaluationError:
+            text = self.program.describe(tangent_step.node)
+            raise EvaluationError(
+                f"the derivative of {text} with respect to "
+                f"{self.program.describe(term.operand)} does not exist here", text) from None
 
 
 class _Known(Mapping):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import numbers
 from collections import namedtuple
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Mapping
@@ -302,11 +303,8 @@ class Program:
             return
         grads[self.root] = 1.0
         for step in self.backward:
-            for node in topological_order([step.local], values):
-                if node.args and node not in values:
-                    self._compute(node, values, step)
             upstream = grads[step.node]
-            local = values[step.local] if step.local in values else step.local.value
+            local = self.local_value(step.local, values, step)
             amount = upstream * local
             total = amount if step.first else grads[step.operand] + amount
             if not math.isfinite(total):
@@ -316,6 +314,15 @@ class Program:
                     self.describe(step.node))
             grads[step.operand] = total
             contributions.append(Contribution(step, upstream, local, amount, total))
+
+    def local_value(self, local, values, step=None):
+        """The value of a local derivative (IR over the forward nodes, whose values are in
+        ``values``), computing into ``values`` the nodes it adds; ``step`` names the
+        backward step in errors."""
+        for node in topological_order([local], values):
+            if node.args and node not in values:
+                self._compute(node, values, step)
+        return values[local] if local in values else local.value
 
     def _compute(self, node, values, step):
         operands = [values[a] if a in values else a.value for a in node.args]
@@ -361,3 +368,19 @@ def _reason(error):
         return "division by zero"
     return str(error) or type(error).__name__
 
+
+def finite_float(what, value, name):
+    """``value`` as a finite float; ``what`` ("input x") says which in the errors.
+
+    ``TypeError`` for anything that is not a real number (``True`` is not one);
+    ``EvaluationError`` naming ``name`` for inf, nan and ints beyond the floats.
+    """
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+        raise TypeError(f"{what} must be a real number, not {type(value).__name__}")
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the floats
+        value = math.inf
+    if not math.isfinite(value):
+        raise EvaluationError(f"{what} = {value} is not a finite number", name)
+    return value
