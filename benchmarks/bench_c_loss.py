@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-from bench_training import median_time, numpy_loss_and_grad  # noqa: E402
+from bench_training import median_time, numpy_loss_and_grad, numpy_mlp, unpack  # noqa: E402
 from moons import make_moons  # noqa: E402
 
 from symgrad import nn  # noqa: E402
@@ -47,48 +47,6 @@ L2, RATE = 1e-4, 0.1
 
 def svm(score, y):
     return (1 + -y * score).relu()
-
-
-def unpack(P, nin, sizes, xp=np):
-    """(W, b) per layer from micrograd's flat order (per neuron: weights, then bias)."""
-    layers, start = [], 0
-    for fan_in, fan_out in zip([nin] + sizes, sizes):
-        block = P[start:start + fan_out * (fan_in + 1)].reshape(fan_out, fan_in + 1)
-        layers.append((block[:, :fan_in], block[:, fan_in]))
-        start += fan_out * (fan_in + 1)
-    return layers
-
-
-def numpy_mlp(nin, sizes, kind):
-    """Hand-written NumPy loss and gradient of a relu MLP (last layer linear)."""
-    def loss_and_grad(P, X, Y):
-        layers = unpack(P, nin, sizes)
-        acts, pre = [X.T], []
-        for i, (W, b) in enumerate(layers):
-            z = W @ acts[-1] + b[:, None]
-            pre.append(z)
-            acts.append(np.maximum(z, 0) if i < len(layers) - 1 else z)
-        n = X.shape[0]
-        if kind == "svm":
-            margin = 1 - Y * acts[-1][0]
-            value = np.maximum(margin, 0).mean()
-            g = ((margin > 0) * (-Y / n))[None, :]
-        else:  # softmax cross-entropy, Y one-hot (n, classes)
-            s = acts[-1]
-            shifted = s - s.max(axis=0)
-            log_sum = np.log(np.exp(shifted).sum(axis=0))
-            value = np.mean(log_sum - (shifted * Y.T).sum(axis=0))
-            g = (np.exp(shifted - log_sum) - Y.T) / n
-        grads = []
-        for i in reversed(range(len(layers))):
-            W, _ = layers[i]
-            if i < len(layers) - 1:
-                g = g * (pre[i] > 0)
-            grads.append(np.c_[g @ acts[i].T, g.sum(axis=1)].ravel())
-            g = W.T @ g
-        grad = np.concatenate(grads[::-1])
-        return (value + L2 * (P @ P), grad + 2 * L2 * P) if kind == "svm" else (value, grad)
-    return loss_and_grad
 
 
 def jax_step(nin, sizes, kind, X, Y):

@@ -72,35 +72,50 @@ def value_engine_step(Value, model, X, y):
     return step
 
 
-def unpack(P):
-    """Weights and biases per layer from micrograd's flat order (per neuron: weights, bias)."""
+def unpack(P, nin, sizes):
+    """(W, b) per layer from micrograd's flat order (per neuron: weights, then bias)."""
     layers, start = [], 0
-    for nin, nout in zip([2] + SIZES, SIZES):
-        block = P[start:start + nout * (nin + 1)].reshape(nout, nin + 1)
-        layers.append((block[:, :nin], block[:, nin]))
-        start += nout * (nin + 1)
+    for fan_in, fan_out in zip([nin] + sizes, sizes):
+        block = P[start:start + fan_out * (fan_in + 1)].reshape(fan_out, fan_in + 1)
+        layers.append((block[:, :fan_in], block[:, fan_in]))
+        start += fan_out * (fan_in + 1)
     return layers
 
 
-def numpy_loss_and_grad(P, X, y):
-    """Hand-written NumPy forward and backward."""
-    layers = unpack(P)
-    acts, pre = [X.T], []
-    for i, (W, b) in enumerate(layers):
-        z = W @ acts[-1] + b[:, None]
-        pre.append(z)
-        acts.append(np.maximum(z, 0) if i < len(layers) - 1 else z)
-    margin = 1 - y * acts[-1][0]
-    value = np.maximum(margin, 0).mean() + L2 * (P @ P)
-    grads = []
-    g = ((margin > 0) * (-y / len(y)))[None, :]
-    for i in reversed(range(len(layers))):
-        W, _ = layers[i]
-        if i < len(layers) - 1:
-            g = g * (pre[i] > 0)
-        grads.append(np.c_[g @ acts[i].T, g.sum(axis=1)].ravel())
-        g = W.T @ g
-    return value, np.concatenate(grads[::-1]) + 2 * L2 * P
+def numpy_mlp(nin, sizes, kind):
+    """Hand-written NumPy loss and gradient of a relu MLP (last layer linear)."""
+    def loss_and_grad(P, X, Y):
+        layers = unpack(P, nin, sizes)
+        acts, pre = [X.T], []
+        for i, (W, b) in enumerate(layers):
+            z = W @ acts[-1] + b[:, None]
+            pre.append(z)
+            acts.append(np.maximum(z, 0) if i < len(layers) - 1 else z)
+        n = X.shape[0]
+        if kind == "svm":
+            margin = 1 - Y * acts[-1][0]
+            value = np.maximum(margin, 0).mean()
+            g = ((margin > 0) * (-Y / n))[None, :]
+        else:  # softmax cross-entropy, Y one-hot (n, classes)
+            s = acts[-1]
+            shifted = s - s.max(axis=0)
+            log_sum = np.log(np.exp(shifted).sum(axis=0))
+            value = np.mean(log_sum - (shifted * Y.T).sum(axis=0))
+            g = (np.exp(shifted - log_sum) - Y.T) / n
+        grads = []
+        for i in reversed(range(len(layers))):
+            W, _ = layers[i]
+            if i < len(layers) - 1:
+                g = g * (pre[i] > 0)
+            grads.append(np.c_[g @ acts[i].T, g.sum(axis=1)].ravel())
+            g = W.T @ g
+        grad = np.concatenate(grads[::-1])
+        return (value + L2 * (P @ P), grad + 2 * L2 * P) if kind == "svm" else (value, grad)
+    return loss_and_grad
+
+
+# The demo's loss: mean(relu(1 - y*score)) + L2*sum(p**2), written by hand.
+numpy_loss_and_grad = numpy_mlp(2, SIZES, "svm")
 
 
 def array_loss(P, X, y, relu):
