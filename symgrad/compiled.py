@@ -15,8 +15,7 @@ import math
 from . import backends
 from .core.errors import EvaluationError, SymgradError
 from .core.autodiff import gradient_nodes
-from .core.expression import Expression, to_plain
-from .core.gate import from_plain
+from .core.expression import Expression, from_plain_expression, to_plain
 from .core.ir import paused_collector
 from .core.pretty import derivative_lines, usable_names
 from .core.printer import to_text
@@ -374,11 +373,8 @@ class CompiledFunction(NotebookDisplay):
 
 def _rebuild(plain, wrt, backend=backends.DEFAULT):
     """A ``CompiledFunction`` from its pickled form (see ``__reduce__``), through the gate."""
-    if type(plain) is not tuple or len(plain) != 5:
-        raise SymgradError("not a pickled symgrad function")
-    rows, root, variables, labels, text = plain
-    root, variables, labels = from_plain(rows, root, variables, labels)
+    expression = from_plain_expression(plain)
     if wrt is not None and (type(wrt) not in (list, tuple)
                             or not all(isinstance(name, str) for name in wrt)):
         raise SymgradError("not a pickled symgrad function: wrt is not a list of names")
-    return CompiledFunction(Expression(root, variables, labels, text), wrt, backend)
+    return CompiledFunction(expression, wrt, backend)

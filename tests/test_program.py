@@ -77,7 +77,9 @@ def test_drawing_a_function_of_one_wrt_input_draws_its_one_backward_step():
 def test_every_view_uses_the_compiled_functions_program():
     f = symgrad.compile("x*y", wrt=["y"])
     f.value_and_grad(x=3.0, y=4.0)
-    shown = symgrad.views.notebook.subject(f)
+    from symgrad.views import notebook
+
+    shown = notebook.subject(f)
     assert shown.program is f.program
 
 

@@ -6,6 +6,7 @@ from typing import Iterable, Mapping
 
 from types import MappingProxyType
 
+from .errors import GraphError
 from .gate import admit, from_plain, to_rows
 from .ir import Node, topological_order, variables_of
 from .printer import to_program
@@ -66,6 +67,15 @@ def to_plain(expression):
             expression.text)
 
 
-def _rebuild(rows, root, variables, labels, text=None):
+def from_plain_expression(plain):
+    """The ``Expression`` of ``to_plain`` output, through the gate (``GraphError`` if bad)."""
+    if type(plain) is not tuple or len(plain) != 5:
+        raise GraphError("not a pickled symgrad program: expected (rows, root, variables, "
+                         "labels, text)")
+    rows, root, variables, labels, text = plain
     root, variables, labels = from_plain(rows, root, variables, labels)
     return Expression(root, variables, labels, text)
+
+
+def _rebuild(rows, root, variables, labels, text=None):
+    return from_plain_expression((rows, root, variables, labels, text))
