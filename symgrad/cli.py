@@ -350,13 +350,9 @@ def parse_number(text, line, column):
         expression = parse(text)
         if not set(expression.variables) <= set(CONSTANTS):
             raise InputError("not constant")
-        root = expression.root
-        if root.op == "const":  # folded while parsing
-            value = root.value
-        else:
-            program = Program(expression)
-            point = {name: CONSTANTS[name] for name in program.variables}
-            value = program.evaluate(point, gradients=False).values[root]
+        program = Program(expression)
+        point = {name: CONSTANTS[name] for name in program.variables}
+        value = program.evaluate(point, gradients=False).value_of(program.root)
     except SymgradError:
         value = math.nan
     if not math.isfinite(value):
