@@ -55,7 +55,7 @@ class LayerPlan:
     def __init__(self, program, n_params, n_inputs, targets):
         self.program = program
         self.root = program.root
-        self.order = ir.topological_order([self.root])
+        self.order = program.nodes
         self.position = {node: i for i, node in enumerate(self.order)}
         self.param = {ir.var(f"p{i}"): i for i in range(n_params)}
         self.uses = {}

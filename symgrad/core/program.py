@@ -155,11 +155,13 @@ class Trace(namedtuple("Trace", "values grads contributions")):
 class Program:
     """The straight-line schedule of one function's value and gradient.
 
-    ``forward`` and ``backward`` are the steps in the order they run; ``names``
-    and ``grads`` map nodes to identifiers.  Immutable once built.
+    ``forward`` and ``backward`` are the steps in the order they run; ``nodes``
+    is every node of the graph (inputs and constants too) in evaluation order, for
+    views that draw it; ``names`` and ``grads`` map nodes to identifiers.
+    Immutable once built.
     """
 
-    __slots__ = ("expression", "variables", "wrt", "root", "forward", "backward",
+    __slots__ = ("expression", "variables", "wrt", "root", "nodes", "forward", "backward",
                  "names", "grads", "labels", "unreached", "__weakref__")
     expression: Expression
     variables: tuple[str, ...]
@@ -188,7 +190,8 @@ class Program:
         root = expression.root
         names = Names(set(variables) | set(labels.values()))
         node_names = {var(name): names.user_name(name) for name in variables}
-        forward = [node for node in topological_order([root]) if node.args]
+        nodes = tuple(topological_order([root]))
+        forward = [node for node in nodes if node.args]
         beyond = ""
         if limit is None:  # the cap for backends that print source
             limit, beyond = MAX_OPERATIONS, (
@@ -221,6 +224,7 @@ class Program:
         setattr_(self, "variables", variables)
         setattr_(self, "wrt", wrt)
         setattr_(self, "root", root)
+        setattr_(self, "nodes", nodes)
         setattr_(self, "forward", tuple(ForwardStep(n, node_names[n], OPS[n.op]) for n in forward))
         setattr_(self, "backward", tuple(backward))
         setattr_(self, "names", MappingProxyType(node_names))

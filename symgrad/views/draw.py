@@ -12,7 +12,7 @@ import shutil
 import subprocess
 
 from ..core.errors import EvaluationError, SymgradError
-from ..core.ir import Node, topological_order
+from ..core.ir import Node
 from ..core.ops import OPS
 from ..core.printer import format_number, format_short
 from ..core.printer import to_text as expression_text
@@ -42,7 +42,7 @@ def node_values(program, point):
         if error.trace is None:
             raise
         numbers = error.trace
-    graph = set(topological_order([program.root]))
+    graph = set(program.nodes)
     values = {node: x for node, x in numbers.values.items() if node in graph}
     return values, dict(numbers.grads)
 
@@ -58,7 +58,7 @@ def to_dot(subject, values=None, grads=None, backward=False, rankdir="LR"):
     if rankdir not in RANKDIRS:
         raise SymgradError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
     plan = program_of(subject)
-    order = topological_order([plan.root])
+    order = plan.nodes
     data = _complete(plan, _by_node(values, plan))
     gradient = _by_node(grads, plan)
     ids = {node: f"n{index}" for index, node in enumerate(order)}

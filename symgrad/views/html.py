@@ -19,7 +19,7 @@ import re
 
 from ..backends import python
 from ..core.errors import SymgradError, TooLargeError
-from ..core.ir import topological_order, var
+from ..core.ir import var
 from ..core.ops import OPS
 from ..core.printer import format_number, format_short
 
@@ -62,7 +62,9 @@ class _Graph:
 
     def __init__(self, program, trace):
         # Inputs the value does not depend on get a box too: their gradient is 0.
-        self.order = topological_order([program.root, *map(var, program.variables)])
+        present = set(program.nodes)
+        self.order = [*program.nodes, *(node for node in map(var, program.variables)
+                                        if node not in present)]
         self.ids = {node: f"v{index}" for index, node in enumerate(self.order)}
         self.label = {node: program.names[node] if node.op != "const" else format_number(node.value)
                       for node in self.order}
