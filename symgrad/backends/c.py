@@ -96,8 +96,7 @@ class CPrinter:
             head = f"double {step.target} =" if step.first else f"{step.target} +="
             note = ""
             if commented:
-                note = (f"  // {step.node.op}: d {program.names[step.node]}/d "
-                        f"{program.names[step.operand]} = {_comment(program.local_text(step))}")
+                note = f"  // {_comment(program.rule(step))}"
             lines.append(f"{indent}{head} {rhs};{note}")
         for name in program.unreached:
             lines.append(f"{indent}double {program.grads[var(name)]} = 0.0;  // {name} does not "

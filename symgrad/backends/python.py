@@ -114,8 +114,7 @@ class PythonPrinter:
             sign = "=" if step.first else "+="
             rhs = self.contribution(step, names)
             if commented:
-                rhs += (f"  # {step.node.op}: d {names[step.node]}/d {names[step.operand]} = "
-                        f"{program.local_text(step)}")
+                rhs += f"  # {program.rule(step)}"
             lines.append(f"    {step.target} {sign} {rhs}")
         for name in program.unreached:
             lines.append(f"    {program.grads[var(name)]} = 0.0  # {name} does not affect "

@@ -273,6 +273,12 @@ class Program:
         text = to_text(local, self.names)
         return f"({text})" if parenthesize and local.args else text
 
+    def rule(self, step):
+        """``tanh: d out/d t2 = 1 - out**2``: one backward step's rule over generated names."""
+        names = self.names
+        return (f"{step.node.op}: d {names[step.node]}/d {names[step.operand]} = "
+                f"{self.local_text(step)}")
+
     def describe(self, node, limit=100):
         """``node`` in the user's terms (their own names for other values), short enough to read."""
         labels = {n: name for n, name in self.labels.items() if n is not node}
