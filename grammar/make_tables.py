@@ -6,5 +6,6 @@
 from symgrad.core import tables
 
 if __name__ == "__main__":
-    tables.TABLES.write_text(tables.generate(tables.grammar_text()), encoding="utf-8")
+    with open(tables.TABLES, "w", encoding="utf-8") as file:
+        file.write(tables.generate(tables.grammar_text()))
     print(f"wrote {tables.TABLES}")

@@ -15,8 +15,6 @@ checked against SymPy and finite differences.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
-
 from .core.errors import EvaluationError, GraphError, ParseError, SymgradError, TooLargeError
 from .core.expression import Expression
 from .core.program import Program
@@ -24,7 +22,11 @@ from .core.syntax import parse
 from .views.hooks import HOOKS as _HOOKS
 from .views.hooks import NotebookDisplay as _NotebookDisplay
 
+TYPE_CHECKING = False  # typing itself is slow to import; type checkers read this as True
 if TYPE_CHECKING:  # for the annotations only: importing these at run time would be heavy
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
     import graphviz
 
     from . import nn

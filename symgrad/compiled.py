@@ -8,7 +8,7 @@ program's own evaluator (``Program.evaluate``), only after the fast path failed.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import math
 
@@ -22,7 +22,10 @@ from .core.printer import to_text
 from .core.program import Program, finite_float
 from .views.hooks import NotebookDisplay
 
+TYPE_CHECKING = False  # typing is slow to import; type checkers read this as True
 if TYPE_CHECKING:
+    from typing import Any
+
     from .crosscheck import CheckReport
 
 _FLOAT = {float}

@@ -5,7 +5,6 @@ never with symgrad's own numbers.
 """
 
 import copy
-import dataclasses
 import math
 import multiprocessing
 import pickle
@@ -51,7 +50,7 @@ def reference_gradient_of_chain(k, x):
 def wrong_rule(monkeypatch):
     """Replace one operator's partial by a wrong one, for as long as the test runs."""
     def replace(name, partial):
-        monkeypatch.setitem(ops.OPS, name, dataclasses.replace(ops.OPS[name], partials=(partial,)))
+        monkeypatch.setitem(ops.OPS, name, ops.OPS[name]._replace(partials=(partial,)))
         autodiff.partial_pattern.cache_clear()
 
     yield replace

@@ -14,50 +14,60 @@ module imports nothing from symgrad.
 """
 
 import math
-from dataclasses import dataclass
-from typing import Callable, Optional
+from collections import namedtuple
 
 SUM, PRODUCT, UNARY, POWER, CALL = 1, 2, 3, 4, 5  # printing precedence, loosest first
 
 
-@dataclass(frozen=True)
-class Kink:
+class Kink(namedtuple("Kink", "at derivative operand", defaults=(0,))):
     """A point where the derivative does not exist, and what symgrad gives there.
 
     ``derivative`` is the convention (relu'(0) = 0), or None where evaluation
-    raises ``EvaluationError`` instead (sqrt'(0)).
+    raises ``EvaluationError`` instead (sqrt'(0)); ``operand`` the operand it is
+    about.
     """
 
-    at: float
-    derivative: Optional[float]
-    operand: int = 0
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Op:
-    """One operator: forward templates, partials, learner's rule, SymPy twin, conventions."""
-
-    name: str  # the name in the language and in the IR
-    arity: int
-    python: Optional[str]  # scalar forward over {x} and {y}; None: the infix symbol
-    numpy: Optional[str]  # batch forward over NumPy arrays (also JAX's, as jax.numpy)
-    partials: tuple  # local derivative per operand, in the language
-    rule: str  # one line for learners, shown in generated comments
-    sympy: Callable  # (sympy module, *operands) -> SymPy expression
-    domain: tuple  # (low, high) per operand: where tests sample points
-    symbol: Optional[str] = None  # infix spelling; None for functions
-    precedence: int = CALL  # how tightly its text binds when printed
-    dunder: Optional[str] = None  # Python operator method: "add" gives __add__, __radd__
-    commutative: bool = False
-    kinks: tuple = ()  # Kink conventions, read by check and the tests
-    note: str = ""  # what a learner should know about where it is defined
-    helper: Optional[Callable] = None  # the scalar function the python template calls by name
-    internal: bool = False  # exists for other operators' partials: no Value method
-    c: Optional[str] = None  # scalar forward in C over doubles; None: the infix symbol
-    c_helper: Optional[str] = None  # the static inline C function the c template calls
+_REQUIRED = object()
+# The fields of an Op, each with its default.  (A namedtuple, not a dataclass:
+# importing dataclasses costs a tenth of a command-line run.)
+_OP_FIELDS = [
+    ("name", _REQUIRED),  # the name in the language and in the IR
+    ("arity", _REQUIRED),
+    ("python", _REQUIRED),  # scalar forward over {x} and {y}; None: the infix symbol
+    ("numpy", _REQUIRED),  # batch forward over NumPy arrays (also JAX's, as jax.numpy)
+    ("partials", _REQUIRED),  # local derivative per operand, in the language
+    ("rule", _REQUIRED),  # one line for learners, shown in generated comments
+    ("sympy", _REQUIRED),  # (sympy module, *operands) -> SymPy expression
+    ("domain", _REQUIRED),  # (low, high) per operand: where tests sample points
+    ("symbol", None),  # infix spelling; None for functions
+    ("precedence", CALL),  # how tightly its text binds when printed
+    ("dunder", None),  # Python operator method: "add" gives __add__, __radd__
+    ("commutative", False),
+    ("kinks", ()),  # Kink conventions, read by check and the tests
+    ("note", ""),  # what a learner should know about where it is defined
+    ("helper", None),  # the scalar function the python template calls by name
+    ("internal", False),  # exists for other operators' partials: no Value method
+    ("c", None),  # scalar forward in C over doubles; None: the infix symbol
+    ("c_helper", None),  # the static inline C function the c template calls
     # Defined, with its local derivatives, at every real operand (overflow aside):
     # only then may ``x*0`` fold to 0 without hiding an error in x.
-    total: bool = False
+    ("total", False),
+]
+
+
+class Op(namedtuple("Op", [field for field, _ in _OP_FIELDS],
+                    defaults=[default for _, default in _OP_FIELDS if default is not _REQUIRED])):
+    """One operator: forward templates, partials, learner's rule, SymPy twin, conventions.
+
+    Rows never change; ``op._replace(partials=...)`` gives a changed copy.
+    """
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # rows are looked up by identity; their lambdas make equality moot
+    __eq__ = object.__eq__
 
 
 def _relu(x):

@@ -17,7 +17,7 @@ import math
 import numbers
 from collections import namedtuple
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from .autodiff import backward_steps
 from .errors import EvaluationError, TooLargeError
@@ -27,6 +27,7 @@ from .ops import OPS
 from .printer import to_text
 from .runtime import scalar_function
 
+TYPE_CHECKING = False  # typing is slow to import; type checkers read this as True
 if TYPE_CHECKING:
     from .ir import Node
 

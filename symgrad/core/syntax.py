@@ -1,25 +1,23 @@
-"""Text to expression graph: the Lark grammar, the parse, and readable parse errors.
+"""Text to expression graph: the grammar's parser, building IR as it reduces, and readable errors.
 
-The LALR parser is loaded once, from tables shipped in the package (``tables``).
-The parse tree becomes IR through an explicit stack, never Python recursion, so
-absurdly deep input cannot overflow it.
-Every Lark error is translated into a ``ParseError``; users never see Lark types.
+The LALR parser runs tables shipped in the package (``tables``, ``lalr``).  Each
+reduction builds its IR node at once, so there is no parse tree and no recursion:
+absurdly deep input cannot overflow the stack.  Every parser error is translated
+into a ``ParseError`` naming the line, the column and what was expected.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
+from collections import namedtuple
 from functools import lru_cache
-
-from lark import Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ir, tables
 from .errors import ParseError, TooLargeError
 from .expression import Expression
-from .ops import FUNCTIONS
-from .tables import grammar_text
+from .lalr import UnexpectedCharacter, UnexpectedToken
+from .ops import FUNCTIONS, OPS
+from .tables import grammar_text  # noqa: F401 - part of this module's interface
 
 MAX_TEXT = 2_000_000  # characters: each token may become a graph node (see codegen)
 SPELLING = {
@@ -31,7 +29,7 @@ SPELLING = {
 
 @lru_cache(maxsize=None)
 def _parser():
-    return tables.load() or tables.build(grammar_text())
+    return tables.load()
 
 
 def parse(text: str) -> Expression:
@@ -44,10 +42,24 @@ def parse(text: str) -> Expression:
     _check_operator_count(text)
     with ir.paused_collector():
         try:
-            tree = _parser().parse(text)
-        except UnexpectedInput as error:
-            raise _translate(error, text) from error
-        return _Builder(text).program(tree.children)
+            return _parser().parse(text, _Builder(text))
+        except (UnexpectedToken, UnexpectedCharacter) as error:
+            raise _translate(error, text) from None
+        except ParseError as error:
+            raise _first_error(text, error) from None
+
+
+def _first_error(text, error):
+    """The error a reader meets first: ``error`` came while building, so the rest of the
+    text was not parsed yet, and the statements are checked only at the end."""
+    try:
+        _parser().parse(text, _StatementsOnly(text))
+    except (UnexpectedToken, UnexpectedCharacter) as syntax:
+        return _translate(syntax, text)
+    except ParseError as structure:
+        if (structure.line, structure.column) <= (error.line, error.column):
+            return structure
+    return error
 
 
 _COMMENT = re.compile(r"#[^\n]*")
@@ -75,84 +87,101 @@ def operator_count(text: str) -> int:
             + len(_CALL.findall(code)))
 
 
-class _Builder:
-    """Turns the statements of one parse tree into one ``Expression``."""
+Statement = namedtuple("Statement", "first name value")  # name is None for a bare expression
+
+
+class _StatementsOnly:
+    """Builds nothing but checks the order of statements: the shape of a program."""
 
     def __init__(self, text):
         self.text = text
+
+    def __call__(self, rule, children, first):
+        if rule == "assign":
+            return Statement(first, str(children[0]), None)
+        if rule == "expr":
+            return Statement(first, None, None)
+        if rule == "start":
+            self.check(children)
+        return None
+
+    def check(self, statements):
+        *assignments, last = statements
+        for statement in assignments:
+            if statement.name is None:
+                raise ParseError("only the last statement may be a bare expression; name this "
+                                 "one (n = ...) or remove it", self.text, statement.first.line,
+                                 statement.first.column)
+        if last.name is not None:
+            line, column = _end_position(self.text.rstrip())
+            raise ParseError("a program must end with an expression (add a last line such "
+                             f"as '{last.name}')", self.text, line, column)
+
+
+class _Builder(_StatementsOnly):
+    """Builds the ``Expression`` of one program, one reduction at a time.
+
+    The parser reduces statements in order, so names are looked up as they are
+    assigned; ``used`` collects the inputs the statement being parsed depends on.
+    """
+
+    def __init__(self, text):
+        super().__init__(text)
         self.env = {}  # assigned name -> (node, names of the inputs it uses)
         self.first_use = {}  # input name -> order of its first appearance
         self.labels = {}  # node -> the first name the program gave it
+        self.used = set()
+
+    def __call__(self, rule, children, first):
+        if rule in OPS:
+            return ir.apply(rule, *children)
+        if rule == "number":
+            return ir.const(float(children[0].text))
+        if rule == "name":
+            return self.name(children[0])
+        if rule == "call":
+            return self.call(children[0], children[1:])
+        if rule == "pos":
+            return children[0]
+        if rule == "assign":
+            return self.assign(first, children)
+        if rule == "expr":
+            statement, self.used = Statement(first, None, (children[0], self.used)), set()
+            return statement
+        return self.program(children)
+
+    def assign(self, first, children):
+        name, node = str(children[0]), children[1]
+        if node.args:
+            self.labels.setdefault(node, name)
+        self.env[name] = (node, self.used)
+        self.used = set()
+        return Statement(first, name, None)
 
     def program(self, statements):
-        *assignments, last = statements
-        for statement in assignments:
-            if statement.data != "assign":
-                raise self._error(statement, "only the last statement may be a bare "
-                                  "expression; name this one (n = ...) or remove it")
-            self.assign(statement)
-        if last.data == "assign":
-            self.assign(last)
-            raise self._error_at_end("a program must end with an expression "
-                                     f"(add a last line such as '{last.children[0]}')")
-        root, used = self.expression(last)
+        self.check(statements)
+        root, used = statements[-1].value
         variables = tuple(sorted(used, key=self.first_use.__getitem__))
         return Expression(root, variables, self.labels, self.text)
 
-    def assign(self, statement):
-        name, value = statement.children
-        node, used = self.expression(value)
-        if node.args:
-            self.labels.setdefault(node, str(name))
-        self.env[str(name)] = (node, used)
-
-    def expression(self, tree):
-        """The IR node of an expression subtree and the input names it uses."""
-        used = set()
-        values = []
-        stack = [(tree, False)]
-        while stack:
-            item, children_done = stack.pop()
-            if not isinstance(item, Tree):
-                values.append(item)
-            elif children_done:
-                count = len(item.children)
-                operands = values[len(values) - count:]
-                del values[len(values) - count:]
-                values.append(self.node(item.data, operands, used))
-            else:
-                stack.append((item, True))
-                stack.extend((child, False) for child in reversed(item.children))
-        return values[0], used
-
-    def node(self, kind, operands, used):
-        """One tree node as IR; its operands are already converted."""
-        if kind == "number":
-            return ir.const(float(operands[0]))
-        if kind == "name":
-            return self.name(operands[0], used)
-        if kind == "call":
-            return self.call(operands[0], operands[1:])
-        if kind == "pos":
-            return operands[0]
-        return ir.apply(kind, *operands)
-
-    def name(self, token, used):
-        name = str(token)
+    def name(self, token):
+        name = token.text
         if name in self.env:
             node, names = self.env[name]
-            used.update(names)
+            self.used.update(names)
             return node
         if name in FUNCTIONS:
             raise self._error(token, f"'{name}' is a function; call it as {name}(...)")
         self.first_use.setdefault(name, len(self.first_use))
-        used.add(name)
+        self.used.add(name)
         return ir.var(name)
 
     def call(self, token, args):
-        name = str(token)
+        name = token.text
         op = FUNCTIONS.get(name)
         if op is None:
+            import difflib  # only for this message: slow to import
+
             close = difflib.get_close_matches(name, FUNCTIONS, n=3)
             close.sort(key=lambda match: sorted(match) != sorted(name))  # tahn: tanh, not tan
             hint = f"; did you mean '{close[0]}'?" if close else (
@@ -164,19 +193,8 @@ class _Builder:
                               f"got {len(args)}")
         return ir.apply(name, *args)
 
-    def _error(self, where, message):
-        token = where if isinstance(where, Token) else _first_token(where)
+    def _error(self, token, message):
         return ParseError(message, self.text, token.line, token.column)
-
-    def _error_at_end(self, message):
-        line, column = _end_position(self.text.rstrip())
-        return ParseError(message, self.text, line, column)
-
-
-def _first_token(tree):
-    while isinstance(tree, Tree):
-        tree = tree.children[0]
-    return tree
 
 
 def _end_position(text):
@@ -186,18 +204,15 @@ def _end_position(text):
 
 def _translate(error, text):
     """A ``ParseError`` saying in plain words what the parser expected."""
-    if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream]
+    if isinstance(error, UnexpectedCharacter):
+        char = text[error.pos]
         what = "NUL byte" if char == "\0" else f"character {char!r}"
         return ParseError(f"unexpected {what}", text, error.line, error.column,
                           _spell(error.allowed))
-    if not isinstance(error, UnexpectedToken):  # pragma: no cover - LALR raises only these
-        line, column = _end_position(text)
-        return ParseError("invalid program", text, line, column)
     token = error.token
     at_end = token.type == "$END"
     line, column = _end_position(text) if at_end else (token.line, token.column)
-    pos = len(text) if at_end else token.start_pos
+    pos = len(text) if at_end else token.pos
     previous = _previous_token(text, pos)
     message = _explain(error.expected, token, previous, text[:pos])
     return ParseError(message, text, line, column, _spell(error.expected))
@@ -225,8 +240,10 @@ def _explain(expected, token, previous, before):
 
 
 def _previous_token(text, pos):
-    tokens = list(_parser().lex(text[:pos]))
-    return tokens[-1] if tokens else None
+    previous = None
+    for previous in _parser().lex(text[:pos]):
+        pass
+    return previous
 
 
 def _unclosed_paren(before):
@@ -244,7 +261,7 @@ def _unclosed_paren(before):
 
 def _quote(token):
     if token.type == "_SEP":
-        return "the end of the line" if token == "\n" else "';'"
+        return "the end of the line" if token.text == "\n" else "';'"
     return f"'{token}'"
 
 

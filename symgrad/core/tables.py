@@ -1,83 +1,106 @@
-"""The grammar and Lark's LALR tables for it, shipped inside the package as JSON.
+"""The grammar's LALR tables, built by Lark and shipped inside the package as JSON.
 
-Building the tables costs more than the rest of a small command-line run, so they
-are generated once from the grammar (``python grammar/make_tables.py``) into
-``parser_tables.json`` beside this module.  Nothing is ever loaded from a
-user-writable place, and JSON is data: reading it runs no code (Lark's own cache
-is a pickle).  Lark's table format belongs to the Lark version that wrote it, and
-the grammar may have changed in a checkout, so stale tables are not used: the
-parser is then built from the grammar in memory.
+Lark builds the tables from ``grammar/symgrad.lark`` once (``python
+grammar/make_tables.py``) into ``parser_tables.json`` beside this module; ``lalr``
+runs them.  So a run imports neither Lark nor anything from a user-writable
+place, and JSON is data: reading it runs no code.  The file stores the grammar it
+came from; in a checkout whose grammar was edited since, the tables are built
+again in memory, with Lark.
 """
 
-import hashlib
 import json
-from pathlib import Path
+import os
+import re
 
-import lark
-from lark import Lark
-from lark.grammar import Rule
-from lark.lexer import TerminalDef
+from .lalr import Parser
 
-OPTIONS = {"parser": "lalr", "maybe_placeholders": False}
-TABLES = Path(__file__).with_name("parser_tables.json")
+# os.path, not pathlib: pathlib is slow to import, and this runs at every start.
+HERE = os.path.dirname(os.path.abspath(__file__))
+TABLES = os.path.join(HERE, "parser_tables.json")
 
 
 def grammar_text():
     """The grammar, from the installed package or, in a checkout, from grammar/."""
-    shipped = Path(__file__).parents[1] / "symgrad.lark"
-    if not shipped.is_file():
-        shipped = Path(__file__).parents[2] / "grammar" / "symgrad.lark"
-    return shipped.read_text(encoding="utf-8")
-
-
-def digest(grammar):
-    return hashlib.sha256(grammar.encode("utf-8")).hexdigest()
-
-
-def build(grammar):
-    """Lark's parser for ``grammar``, tables built afresh."""
-    return Lark(grammar, **OPTIONS)
+    package = os.path.dirname(HERE)
+    shipped = os.path.join(package, "symgrad.lark")
+    if not os.path.isfile(shipped):
+        shipped = os.path.join(os.path.dirname(package), "grammar", "symgrad.lark")
+    return _read(shipped)
 
 
 def load():
-    """The parser from the shipped tables; None if they are missing or stale."""
+    """The parser for the grammar: from the shipped tables unless they are stale."""
+    grammar = grammar_text()
     try:
-        stored = json.loads(TABLES.read_text(encoding="utf-8"))
+        stored = json.loads(_read(TABLES))
     except (OSError, ValueError):
-        return None
-    if stored.get("lark") != lark.__version__ or stored.get("grammar_sha256") != digest(
-            grammar_text()):
-        return None
-    tables = _decode(stored["tables"])
-    return Lark._load_from_dict(tables["data"], tables["memo"])  # as Lark's standalone tool does
+        stored = {}
+    if stored.get("grammar") != grammar:
+        stored = tables_of(grammar)
+    return Parser(stored)
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as file:
+        return file.read()
 
 
 def generate(grammar):
-    """The text of ``parser_tables.json`` for ``grammar`` and the installed Lark."""
-    data, memo = build(grammar).memo_serialize([TerminalDef, Rule])
-    stored = {"grammar_sha256": digest(grammar), "lark": lark.__version__,
-              "tables": _encode({"data": data, "memo": memo})}
-    return json.dumps(stored, separators=(",", ":")) + "\n"
+    """The text of ``parser_tables.json`` for ``grammar``."""
+    return json.dumps(tables_of(grammar), indent=None, separators=(",", ":")) + "\n"
 
 
-def _encode(value):
-    """JSON for Lark's tables, which hold tuples and integer keys: {"t": [...]}, {"d": pairs}."""
-    if isinstance(value, dict):
-        return {"d": [[_encode(key), _encode(item)] for key, item in value.items()]}
-    if isinstance(value, tuple):
-        return {"t": [_encode(item) for item in value]}
-    if isinstance(value, list):
-        return [_encode(item) for item in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    raise TypeError(f"cannot store {type(value).__name__} in the parser tables")
+def tables_of(grammar):
+    """Lark's LALR(1) tables for ``grammar``, as the plain data ``lalr.Parser`` runs."""
+    from lark import Lark  # only when the grammar changed: Lark is slow to import
+
+    lark = Lark(grammar, parser="lalr", lexer="basic", maybe_placeholders=False)
+    terminals = lark.parser.lexer.terminals  # in the order the lexer tries them
+    _refuse_keywords(terminals)
+    table = lark.parser.parser.parser.parse_table
+    index = {rule: number for number, rule in enumerate(lark.rules)}
+    # Lark numbers states in an order that varies from run to run (string hashing);
+    # number them breadth-first from the start, symbols in sorted order, instead.
+    start = table.start_states["start"]
+    order, number = [start], {start: 0}
+    for state in order:
+        for symbol, (action, target) in sorted(table.states[state].items()):
+            if action.name == "Shift" and target not in number:
+                number[target] = len(order)
+                order.append(target)
+    assert len(order) == len(table.states), "every state is reachable from the start"
+    actions = [{symbol: (number[target] if action.name == "Shift" else ~index[target])
+                for symbol, (action, target) in sorted(table.states[state].items())}
+               for state in order]
+    rules = [_rule(rule) for rule in lark.rules]
+    return {"grammar": grammar,
+            "terminals": [[t.name, t.pattern.to_regexp()] for t in terminals],
+            "ignore": sorted(lark.ignore_tokens), "rules": rules, "actions": actions,
+            "start": 0, "end": number[table.end_states["start"]]}
 
 
-def _decode(value):
-    if isinstance(value, dict):
-        if "t" in value:
-            return tuple(_decode(item) for item in value["t"])
-        return {_decode(key): _decode(item) for key, item in value["d"]}
-    if isinstance(value, list):
-        return [_decode(item) for item in value]
-    return value
+def _rule(rule):
+    """One production as ``lalr.Rule`` data, read with Lark's rules for its tree."""
+    kept = [i for i, symbol in enumerate(rule.expansion) if not (symbol.is_term and symbol.filter_out)]
+    spliced = [not rule.expansion[i].is_term and rule.expansion[i].name.startswith("_")
+               for i in kept]
+    expand1 = bool(rule.options.expand1 and not rule.alias)
+    if rule.origin.name.startswith("_"):
+        form = "inline"
+    elif expand1 and len(rule.expansion) == 1 and kept == [0] and not any(spliced):
+        form = "unit"
+    else:
+        form = "expand1" if expand1 else "build"
+    keep = None if len(kept) == len(rule.expansion) else kept
+    return [rule.origin.name, len(rule.expansion), rule.alias or rule.origin.name, keep, form,
+            any(spliced)]
+
+
+def _refuse_keywords(terminals):
+    """Lark lexes a string that a pattern also matches (a keyword) by a special rule; we don't."""
+    patterns = [t for t in terminals if t.pattern.type == "re"]
+    for literal in (t for t in terminals if t.pattern.type == "str"):
+        for pattern in patterns:
+            if re.fullmatch(pattern.pattern.to_regexp(), literal.pattern.value):
+                raise ValueError(f"{literal.name} is also matched by {pattern.name}: "
+                                 "keywords are not supported")
