@@ -110,18 +110,25 @@ def is_const(node, value=None):
 def apply(op_name, *args):
     """The node for operator ``op_name`` on ``args``, simplified where it is cheap."""
     op = OPS.get(op_name) if type(op_name) is str else None
-    if op is None or len(args) != op.arity or not all(type(a) is Node for a in args):
+    if op is None or len(args) != op.arity:
         raise GraphError(f"not an operation of the table: {op_name!r} on {len(args)} operands")
+    constants, depends, total = 0, False, op.total
+    for arg in args:  # one pass: this runs for every node of every graph
+        if type(arg) is not Node:
+            raise GraphError(f"not an operation of the table: {op_name!r} on {len(args)} "
+                             "operands")
+        constants += arg.op == "const"
+        depends = depends or arg.depends
+        total = total and arg.total
     # Constants fold first, by IEEE arithmetic: the identities below ignore signed zeros.
-    if all(arg.op == "const" for arg in args):
+    if constants == len(args):
         folded = _fold(op_name, args)
         if folded is not None:
             return folded
-    simpler = _SIMPLIFY.get(op_name, _no_rule)(*args)
-    if simpler is not None:
-        return simpler
-    depends = any(arg.depends for arg in args)
-    total = op.total and all(arg.total for arg in args)
+    if constants or op_name == "neg":  # each identity has a constant operand, or is --x
+        simpler = _SIMPLIFY.get(op_name, _no_rule)(*args)
+        if simpler is not None:
+            return simpler
     return _intern((op_name, *args), op_name, args, None, depends, total)
 
 

@@ -16,15 +16,26 @@ import re
 from collections import namedtuple
 
 END = "$END"
+_NO_TOKEN = "_no_token_"  # the scanner's group for a character no terminal matches
 
 
-class Token(namedtuple("Token", "type text pos line column")):
-    """One token: its terminal's name, its text, and where it starts (line, column from 1)."""
+class Token(namedtuple("Token", "type text pos")):
+    """One token: its terminal's name, its text, and its offset in the text."""
 
     __slots__ = ()
 
     def __str__(self):
         return self.text
+
+
+def position(text, pos):
+    """(line, column) of offset ``pos`` in ``text``, both counted from 1.
+
+    Tokens keep only their offset: a line and column are worked out for the few
+    that an error message names, not for every token of a large program.
+    """
+    line_start = text.rfind("\n", 0, pos) + 1
+    return text.count("\n", 0, pos) + 1, pos - line_start + 1
 
 
 class Rule(namedtuple("Rule", "origin size name keep form splices")):
@@ -43,17 +54,19 @@ class Rule(namedtuple("Rule", "origin size name keep form splices")):
 class UnexpectedCharacter(Exception):
     """No terminal matches the text at ``pos``; ``allowed`` names what the parser could take."""
 
-    def __init__(self, pos, line, column, allowed):
-        super().__init__(f"no token matches at line {line}, column {column}")
-        self.pos, self.line, self.column, self.allowed = pos, line, column, allowed
+    def __init__(self, text, pos, allowed):
+        self.pos, self.allowed = pos, allowed
+        self.line, self.column = position(text, pos)
+        super().__init__(f"no token matches at line {self.line}, column {self.column}")
 
 
 class UnexpectedToken(Exception):
     """``token`` cannot come next; ``expected`` is the set of terminals that could."""
 
-    def __init__(self, token, expected):
-        super().__init__(f"unexpected {token.type} at line {token.line}, column {token.column}")
+    def __init__(self, text, token, expected):
         self.token, self.expected = token, expected
+        self.line, self.column = position(text, token.pos)
+        super().__init__(f"unexpected {token.type} at line {self.line}, column {self.column}")
 
 
 class Spliced(list):
@@ -71,8 +84,11 @@ class Parser:
         self.rules = [Rule(*rule) for rule in data["rules"]]
         self.actions = data["actions"]  # per state: symbol -> state to shift to, or ~rule
         self.start, self.end = data["start"], data["end"]
-        self._scan = re.compile("|".join(f"(?P<{name}>{pattern})"
-                                         for name, pattern in data["terminals"])).match
+        # One pattern tries the terminals in Lark's order; the last group catches any
+        # other character, so scanning never skips text.
+        self._scan = re.compile("|".join([f"(?P<{name}>{pattern})"
+                                          for name, pattern in data["terminals"]]
+                                         + [f"(?P<{_NO_TOKEN}>[\\s\\S])"])).finditer
 
     def expected(self, state):
         """The terminals the parser accepts in ``state``."""
@@ -80,21 +96,16 @@ class Parser:
 
     def lex(self, text, states=None):
         """The tokens of ``text``; ``states`` (the parser's stack) only words errors."""
-        scan, ignore = self._scan, self.ignore
-        pos, line, line_start, size = 0, 1, 0, len(text)
-        while pos < size:
-            match = scan(text, pos)
-            if match is None:
+        ignore = self.ignore
+        for match in self._scan(text):
+            kind = match.lastgroup
+            if kind in ignore:
+                continue
+            if kind == _NO_TOKEN:
+                pos = match.start()
                 allowed = self.expected(states[-1]) - {END} if states else set(self.terminals)
-                raise UnexpectedCharacter(pos, line, pos - line_start + 1, allowed)
-            kind, value = match.lastgroup, match.group()
-            if kind not in ignore:
-                yield Token(kind, value, pos, line, pos - line_start + 1)
-            newlines = value.count("\n")
-            if newlines:
-                line += newlines
-                line_start = pos + value.rfind("\n") + 1
-            pos = match.end()
+                raise UnexpectedCharacter(text, pos, allowed)
+            yield Token(kind, match.group(), match.start())
 
     def parse(self, text, build):
         """Parse ``text``; ``build(rule name, kept children, first token)`` makes each node.
@@ -103,15 +114,17 @@ class Parser:
         ``UnexpectedCharacter`` at the first error.
         """
         actions, rules, end = self.actions, self.rules, self.end
-        states, values, firsts = [self.start], [], []
+        state = self.start
+        states, values, firsts = [state], [], []
         for token in self._tokens_then_end(text, states):
             kind = token.type
             while True:
-                action = actions[states[-1]].get(kind)
+                action = actions[state].get(kind)
                 if action is None:
-                    raise UnexpectedToken(token, self.expected(states[-1]))
+                    raise UnexpectedToken(text, token, self.expected(state))
                 if action >= 0:  # shift
-                    states.append(action)
+                    state = action
+                    states.append(state)
                     values.append(token)
                     firsts.append(token)
                     break
@@ -124,8 +137,9 @@ class Parser:
                     del states[len(states) - size:]
                     values.append(value)
                     firsts.append(first)
-                states.append(actions[states[-1]][origin])
-                if kind == END and states[-1] == end:
+                state = actions[states[-1]][origin]
+                states.append(state)
+                if state == end and kind == END:
                     return values[-1]
 
     @staticmethod
@@ -147,7 +161,7 @@ class Parser:
 
     def _tokens_then_end(self, text, states):
         yield from self.lex(text, states)
-        yield Token(END, "", len(text), text.count("\n") + 1, len(text) - text.rfind("\n"))
+        yield Token(END, "", len(text))
 
 
 def _join(children):

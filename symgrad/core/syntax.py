@@ -15,7 +15,7 @@ from functools import lru_cache
 from . import ir, tables
 from .errors import ParseError, TooLargeError
 from .expression import Expression
-from .lalr import UnexpectedCharacter, UnexpectedToken
+from .lalr import UnexpectedCharacter, UnexpectedToken, position
 from .ops import FUNCTIONS, OPS
 from .tables import grammar_text  # noqa: F401 - part of this module's interface
 
@@ -110,8 +110,8 @@ class _StatementsOnly:
         for statement in assignments:
             if statement.name is None:
                 raise ParseError("only the last statement may be a bare expression; name this "
-                                 "one (n = ...) or remove it", self.text, statement.first.line,
-                                 statement.first.column)
+                                 "one (n = ...) or remove it", self.text,
+                                 *position(self.text, statement.first.pos))
         if last.name is not None:
             line, column = _end_position(self.text.rstrip())
             raise ParseError("a program must end with an expression (add a last line such "
@@ -130,6 +130,7 @@ class _Builder(_StatementsOnly):
         self.env = {}  # assigned name -> (node, names of the inputs it uses)
         self.first_use = {}  # input name -> order of its first appearance
         self.labels = {}  # node -> the first name the program gave it
+        self.inputs = {}  # input name -> its node
         self.used = set()
 
     def __call__(self, rule, children, first):
@@ -170,11 +171,14 @@ class _Builder(_StatementsOnly):
             node, names = self.env[name]
             self.used.update(names)
             return node
-        if name in FUNCTIONS:
-            raise self._error(token, f"'{name}' is a function; call it as {name}(...)")
-        self.first_use.setdefault(name, len(self.first_use))
         self.used.add(name)
-        return ir.var(name)
+        node = self.inputs.get(name)
+        if node is None:
+            if name in FUNCTIONS:
+                raise self._error(token, f"'{name}' is a function; call it as {name}(...)")
+            self.first_use[name] = len(self.first_use)
+            node = self.inputs[name] = ir.var(name)
+        return node
 
     def call(self, token, args):
         name = token.text
@@ -194,7 +198,7 @@ class _Builder(_StatementsOnly):
         return ir.apply(name, *args)
 
     def _error(self, token, message):
-        return ParseError(message, self.text, token.line, token.column)
+        return ParseError(message, self.text, *position(self.text, token.pos))
 
 
 def _end_position(text):
@@ -211,7 +215,7 @@ def _translate(error, text):
                           _spell(error.allowed))
     token = error.token
     at_end = token.type == "$END"
-    line, column = _end_position(text) if at_end else (token.line, token.column)
+    line, column = _end_position(text) if at_end else (error.line, error.column)
     pos = len(text) if at_end else token.pos
     previous = _previous_token(text, pos)
     message = _explain(error.expected, token, previous, text[:pos])
