@@ -3,13 +3,17 @@
 Both print d/da, d/db and d/dc of tanh(a*b + c) from a fresh Python process;
 the runs alternate so that machine load hits all alike.  Prints each side's
 median and the ratio (target: symgrad at most a sixth of SymPy's time).  The
-LALR tables ship inside the package, so every run is a first run.
+LALR tables ship inside the package, so every run is a first run.  symgrad's
+modules are byte-compiled first, as ``pip install`` leaves an installed package
+(SymPy's are): with PYTHONDONTWRITEBYTECODE set, as on this project's machines,
+an editable install would otherwise compile its source at every start.
 
     python benchmarks/bench_cli.py            # 15 runs each
     python benchmarks/bench_cli.py --runs 31
 """
 
 import argparse
+import compileall
 import shutil
 import statistics
 import subprocess
@@ -43,6 +47,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="runs of each command")
     runs = parser.parse_args().runs
+    import symgrad
+
+    compileall.compile_dir(str(Path(symgrad.__file__).parent), quiet=1)
     commands = {"symgrad": symgrad_command(), "sympy": [sys.executable, "-c", SYMPY_SCRIPT]}
     for command in commands.values():  # warm the file cache
         seconds(command)
