@@ -10,11 +10,18 @@ import argparse
 import errno
 import io
 import math
-import re
 import sys
 
 from . import __version__, compile, completion, parse
-from .core.errors import EvaluationError, SymgradError, TooLargeError, caret_lines, located
+from .core import syntax
+from .core.errors import (
+    EvaluationError,
+    SymgradError,
+    TooLargeError,
+    caret_lines,
+    located,
+)
+from .core.lalr import position
 from .core.printer import format_number
 from .core.program import Program
 from .core.syntax import MAX_TEXT
@@ -233,7 +240,7 @@ def run(args):
         try:
             f.value_and_grad(**point)  # fails here, located, if the point is outside the domain
         except EvaluationError as error:
-            raise EvaluationError(locate(str(error), error.operation, text)) from None
+            raise EvaluationError(locate(error, text)) from None
     if args.svg or args.png:
         write_images(args, f, point)
     if args.html:
@@ -365,27 +372,13 @@ def point_error(message, line, column):
     return InputError(f"{line.split(' ', 1)[0]}: {message}\n{caret_lines(line, column + 1)}")
 
 
-def locate(message, subexpression, text):
-    """``message`` with line, column and a caret when ``subexpression`` occurs once in
-    ``text`` outside its comments."""
-    if not subexpression:
-        return message
-    squeezed, where = [], []  # the code without blanks and comments, each character's index
-    comment = False
-    for index, char in enumerate(text):
-        comment = char == "#" or (comment and char != "\n")  # no strings: '#' always comments
-        if not comment and char not in " \t":
-            squeezed.append(char)
-            where.append(index)
-    squeezed, target = "".join(squeezed), subexpression.replace(" ", "")
-    found = [match.start() for match in re.finditer(
-        rf"(?<![\w.]){re.escape(target)}(?![\w.(])", squeezed)]  # whole names and numbers
-    if len(found) != 1:
-        return message
-    index = where[found[0]]
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return located(message, text, line, column)
+def locate(error, text):
+    """The message of an ``EvaluationError`` with the line, column and a caret of the
+    operation that failed, where the program's text has it."""
+    offset = syntax.positions(text).get(error.node) if error.node is not None else None
+    if offset is None:
+        return str(error)
+    return located(str(error), text, *position(text, offset))
 
 
 def print_derivatives(f, simplify):

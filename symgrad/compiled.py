@@ -217,7 +217,7 @@ class CompiledFunction(NotebookDisplay):
         problem = self._diagnose(point, None)
         if problem is not None:
             return EvaluationError(f"{problem} (batch index {index})", problem.expression,
-                                   problem.operation)
+                                   problem.operation, problem.node)
         return EvaluationError(f"batch evaluation failed at batch index {index}: NumPy reports "
                                "a floating-point error the scalar path does not")
 

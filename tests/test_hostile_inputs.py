@@ -65,8 +65,15 @@ COMMANDS = [
     ("printf 'n = x - 1\\no = log(n)  # log(n) again\\no' > c.sg; {symgrad} -f c.sg --at x=0", 2,
      "line 2, column 5: log(n) is undefined: math domain error (n = -1.0)\n"
      "  o = log(n)  # log(n) again\n      ^"),
+    # located by where the parser built the operation, not by matching its text
     ("printf 'n = x - 1\\no = log(n + 0)  # log(n)\\no' > c.sg; {symgrad} -f c.sg --at x=0", 2,
-     "symgrad: error: log(n) is undefined: math domain error (n = -1.0)\n"),
+     "line 2, column 5: log(n) is undefined: math domain error (n = -1.0)\n"
+     "  o = log(n + 0)  # log(n)\n      ^"),
+    ("{symgrad} 'sqrt(x)*2 + sqrt(x)' --at x=-1", 2,
+     "line 1, column 1: sqrt(x) is undefined: math domain error (x = -1.0)\n"
+     "  sqrt(x)*2 + sqrt(x)\n  ^"),
+    ("printf 'a = 2*x\\nb = 3 + log(a - 1)\\nb' > c.sg; {symgrad} -f c.sg --at x=0", 2,
+     "line 2, column 9: log(a - 1) is undefined"),
     # gradient errors: located at the operation, the operand by the program's name
     ("{symgrad} 'a = x*y; b = sqrt(a); b' --at x=0 y=1", 2,
      "line 1, column 14: 0.5/b is undefined: division by zero in the gradient of sqrt(a) "

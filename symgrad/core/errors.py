@@ -56,12 +56,14 @@ class EvaluationError(SymgradError, ValueError):
     ``expression`` is the failing subexpression in symgrad's language;
     ``operation`` the program's operation where it failed: ``expression`` itself,
     or in a gradient the operation whose local derivative (``0.5/sqrt(x)``, text
-    the program does not hold) fails, ``sqrt(x)``.
+    the program does not hold) fails, ``sqrt(x)``; ``node`` that operation's graph
+    node, where known, so that a front end can point at it in the source.
     """
 
-    def __init__(self, message, expression=None, operation=None):
+    def __init__(self, message, expression=None, operation=None, node=None):
         self.expression = expression
         self.operation = operation or expression
+        self.node = node
         self.trace = None  # Program.evaluate: the numbers computed before the failure
         super().__init__(message)
 

@@ -322,7 +322,7 @@ class Program:
                 raise EvaluationError(
                     f"the gradient with respect to {self._operand(step)} is not "
                     f"finite{self._context(step)}", self.describe(step.node),
-                    self.describe(step.node))
+                    self.describe(step.node), step.node)
             grads[step.operand] = total
             contributions.append(Contribution(step, upstream, local, amount, total))
 
@@ -345,17 +345,19 @@ class Program:
             text = self.describe(node)
             raise EvaluationError(f"{text} {what}{self._context(step)} "
                                   f"({self._operand_values(node, values)})", text,
-                                  self._operation(node, step)) from None
+                                  *self._operation(node, step)) from None
         if isinstance(result, complex) or not math.isfinite(result):
             text = self.describe(node)
             raise EvaluationError(f"{text} overflows to {result}{self._context(step)} "
                                   f"({self._operand_values(node, values)})", text,
-                                  self._operation(node, step))
+                                  *self._operation(node, step))
         values[node] = result
 
     def _operation(self, node, step):
-        """The operation that fails: in a gradient, the one whose local derivative fails."""
-        return self.describe(node if step is None else step.node)
+        """The operation that fails, as text and node: in a gradient, the one whose local
+        derivative fails."""
+        failing = node if step is None else step.node
+        return self.describe(failing), failing
 
     def _operand(self, step):
         """The operand of a backward step by the program's own name for it, if it has one."""

@@ -49,6 +49,18 @@ def parse(text: str) -> Expression:
             raise _first_error(text, error) from None
 
 
+def positions(text: str) -> dict:
+    """Where each operation of ``text``'s graph first occurs: node -> offset in ``text``.
+
+    Parsed again, only when an error has to be pointed at: the graph holds no
+    positions, since one node may stand for several places in the text.
+    """
+    recorder = _PositionRecorder(text)
+    with ir.paused_collector():
+        _parser().parse(text, recorder)
+    return recorder.positions
+
+
 def _first_error(text, error):
     """The error a reader meets first: ``error`` came while building, so the rest of the
     text was not parsed yet, and the statements are checked only at the end."""
@@ -200,6 +212,20 @@ class _Builder(_StatementsOnly):
     def _error(self, token, message):
         return ParseError(message, self.text, *position(self.text, token.pos))
 
+
+
+class _PositionRecorder(_Builder):
+    """Builds the program like ``_Builder`` and notes where each operation starts."""
+
+    def __init__(self, text):
+        super().__init__(text)
+        self.positions = {}
+
+    def __call__(self, rule, children, first):
+        value = super().__call__(rule, children, first)
+        if type(value) is ir.Node and value.args:
+            self.positions.setdefault(value, first.pos)
+        return value
 
 def _end_position(text):
     line = text.count("\n") + 1
