@@ -13,6 +13,17 @@ def test_a_folded_constant_prints_as_the_user_wrote_it():
     assert "0.69314" not in "".join(f.derivatives.values())
 
 
+def test_a_folded_constant_keeps_its_text_through_pickle_and_identities():
+    import pickle
+
+    expression = symgrad.parse("x*log(2) + 1/3*y")
+    again = pickle.loads(pickle.dumps(expression))
+    assert str(again) == "x*log(2) + 1/3*y" and again == expression
+    f = pickle.loads(pickle.dumps(symgrad.compile("x*log(2)")))
+    assert f.derivatives == {"x": "log(2)"}  # not 1*log(2): 1*c folds to c itself
+    assert f.value_and_grad(x=2.0) == (2 * math.log(2), {"x": math.log(2)})
+
+
 def test_generated_code_keeps_the_folded_number():
     f = symgrad.compile("x*log(2)")
     assert "t1 = " not in f.source  # no forward step computes log(2)

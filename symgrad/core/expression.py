@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 from .errors import GraphError
 from .gate import admit, from_plain, to_rows
-from .ir import Node, topological_order, variables_of
+from .ir import Node, variables_of
 from .printer import to_program
 
 
@@ -60,11 +60,9 @@ class Expression:
 
 def to_plain(expression):
     """(rows, root row, variables, [(row, label)], text): an Expression as plain data."""
-    roots = [expression.root, *expression.labels]
-    index = {node: i for i, node in enumerate(topological_order(roots))}
+    rows, index = to_rows([expression.root, *expression.labels])
     labels = [(index[node], name) for node, name in expression.labels.items()]
-    return (to_rows(roots), index[expression.root], expression.variables, labels,
-            expression.text)
+    return rows, index[expression.root], expression.variables, labels, expression.text
 
 
 def from_plain_expression(plain):

@@ -72,13 +72,25 @@ def _check_node(node):
 
 
 def to_rows(roots):
-    """The graph below ``roots`` as plain rows ``(op, operand row numbers, value)``.
+    """The graph below ``roots`` as plain rows ``(op, operand row numbers, value)``, and
+    each node's row number.
 
-    Rows are in evaluation order; ``from_rows`` reads them back through the gate.
+    Rows are in evaluation order; ``from_rows`` reads them back through the gate.  A
+    constant folded from an operation (``log(2)``) is written as that operation, which
+    folds again when read, so its text still shows what the user wrote.
     """
-    order = topological_order(roots)
+    order = topological_order(roots, operands=_written_operands)
     number = {node: index for index, node in enumerate(order)}
-    return [(node.op, tuple(number[a] for a in node.args), node.value) for node in order]
+    rows = []
+    for node in order:
+        op, operands = node.origin if node.origin is not None else (node.op, node.args)
+        rows.append((op, tuple(number[a] for a in operands),
+                     None if node.origin is not None else node.value))
+    return rows, number
+
+
+def _written_operands(node):
+    return node.origin[1] if node.origin is not None else node.args
 
 
 def from_rows(rows):

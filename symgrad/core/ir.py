@@ -140,11 +140,14 @@ def _fold(op_name, args):
         return None  # left in the graph, so evaluation reports it where it is
     if not math.isfinite(result):
         return None
-    if len(repr(float(result))) <= _READABLE:
+    result = float(result)
+    for arg in args:  # 1*log(2) is log(2), bit for bit: keep the operand and its text
+        if arg.value.hex() == result.hex():
+            return arg
+    if len(repr(result)) <= _READABLE:
         return const(result)
     # A separate node from the literal of the same value, so its text never
     # depends on which of the two was built first.
-    result = float(result)
     return _intern(("const", result.hex(), op_name, *args), "const", (), result, False, True,
                    (op_name, args))
 
