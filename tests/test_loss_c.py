@@ -73,7 +73,7 @@ def test_the_moons_svm_loss_equals_numpy_and_the_value_engine():
     params = c.parameters()
     _assert_same(c(params, X, Y), numpy_(params, X, Y))
     _assert_same(c(params, X, Y), _engine_loss(model, svm, X, Y, 1e-4))
-    assert "double loss_and_grad(const double *restrict P" in c.source
+    assert "int loss_and_grad(const double *restrict P" in c.source
     assert "const double *W1 = P + 0;" in c.source  # micrograd's layout: views of P
     assert "// t2 = W1·x + b1  [each row is b + w0*v0" in c.source
 
@@ -167,14 +167,16 @@ def test_targets_must_be_a_count():
 
 
 @pytest.mark.parametrize("shuffled", [False, True], ids=["slices of P", "index arrays"])
-def test_layers_too_big_for_l1_are_read_four_rows_at_a_time(shuffled):
-    model = _model(8, 40, [63, 3])  # 63 x 40 weights: blocked, with 3 rows left over
+@pytest.mark.parametrize("samples", [6, 37], ids=["one block", "blocks and a rest"])
+def test_wide_layers_read_their_weights_through_transposed_copies(shuffled, samples):
+    model = _model(8, 40, [63, 3])  # 63 x 40 weights
     if shuffled:
         model = Shuffled(model, seed=2)
     c, numpy_ = _both(model, cross_entropy, 40, targets=3)
-    assert "for (; r + 4 <= 63; r += 4) {" in c.source
-    X40 = RNG.normal(size=(6, 40))
-    Y3 = np.eye(3)[RNG.integers(0, 3, size=6)]
+    copy = "W1T[63*c + r] = P[K0[40*r + c]];" if shuffled else "W1T[63*c + r] = W1[41*r + c];"
+    assert copy in c.source
+    X40 = RNG.normal(size=(samples, 40))
+    Y3 = np.eye(3)[RNG.integers(0, 3, size=samples)]
     params = c.parameters()
     _assert_same(c(params, X40, Y3), numpy_(params, X40, Y3))
     _assert_same(c(params, X40, Y3), _engine_loss(model, cross_entropy, X40, Y3))
