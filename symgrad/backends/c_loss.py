@@ -537,10 +537,14 @@ def load(library, kind):
 
     if kind == "step":
         def sgd_step(P, X, Y, l2, rate):
-            if not (isinstance(P, np.ndarray) and P.dtype == float64 and P.flags.c_contiguous
-                    and P.flags.writeable):
-                raise TypeError("step updates params in place: pass a writeable, contiguous "
-                                "float64 NumPy vector (loss.parameters() gives one)")
+            if not (isinstance(P, np.ndarray) and P.dtype == float64 and P.flags.writeable):
+                raise TypeError("step updates params in place: pass a writeable float64 NumPy "
+                                "vector (loss.parameters() gives one)")
+            if not P.flags.c_contiguous:  # the C updates a contiguous copy, written back
+                contiguous = P.copy()
+                value = sgd_step(contiguous, X, Y, l2, rate)
+                P[...] = contiguous
+                return value
             P, X, Y, n = arrays(P, X, Y)  # P: a view of the caller's array, written in place
             G, mean = empty(n_params), double()
             checked(function(P, X, Y, n, double(l2), double(rate), view(G), byref(mean)))
