@@ -180,11 +180,11 @@ class CLossPrinter(PlanPrinter):
             rows, terms = len(vector.rows), len(vector.source.rows)
             weights = vector.extra["W"]
             copy = vector.extra["WT"] = self.plan.allocate.fresh(weights + "T")
-            declarations.append(f"    double *{copy} = T + {offset};  // {copy}[{rows}*c + r] "
-                                f"= {weights} row r, column c")
+            at = f"{copy}[{rows}*c + r]" if rows > 1 else f"{copy}[c]"
+            declarations.append(f"    double *{copy} = T + {offset};  // {at} = {weights} row r, "
+                                "column c")
             offset += rows * terms
-            body = [f"for (int c = 0; c < {terms}; c++) {copy}[{rows}*c + r] = "
-                    f"{self._ref(vector, 'W')};"]
+            body = [f"for (int c = 0; c < {terms}; c++) {at} = {self._ref(vector, 'W')};"]
             if vector.bias is not None:
                 bias = vector.extra["bT"] = self.plan.allocate.fresh(vector.extra["b"] + "T")
                 declarations.append(f"    double *{bias} = T + {offset};  // {bias}[r] = "
