@@ -277,6 +277,15 @@ def test_the_cache_keeps_a_library_per_processor(tmp_path, monkeypatch):
     assert len(paths) == 3 and cbuild.build(source) in paths
 
 
+def test_a_processor_build_the_toolchain_refuses_falls_back_to_the_portable_one(tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(cbuild, "native_target", lambda command: "-march=imaginary")
+    monkeypatch.setattr(cbuild, "NATIVE_FLAGS", ("-march=no-such-processor",))
+    source = "int symgrad_answer(void) { return 42; }\n"
+    assert cbuild.build(source, native=True) == cbuild.build(source)
+
+
 def test_what_native_means_is_read_from_the_compiler():
     target = cbuild.native_target(tuple(cbuild.compiler()))
     if target is not None:  # GCC: -march=<its name>; Clang: -target-cpu <its name>

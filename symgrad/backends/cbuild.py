@@ -143,13 +143,14 @@ def build(source, native=False):
 
     With ``native``, for this machine's processor where the compiler supports it.
     """
-    flags = FLAGS
     if native:
         target = native_target(tuple(compiler()))
         if target is not None:
-            flags = FLAGS + NATIVE_FLAGS
-            return _build(source, flags, ".so", lambda key: (), target)
-    return _build(source, flags, ".so", lambda key: ())
+            try:
+                return _build(source, FLAGS + NATIVE_FLAGS, ".so", lambda key: (), target)
+            except CompilerError:  # e.g. an assembler older than this processor's instructions
+                pass
+    return _build(source, FLAGS, ".so", lambda key: ())
 
 
 def build_extension(source, headers):
