@@ -160,8 +160,9 @@ def run(name, repeat, number):
         if abs(value - expected[0]) > 1e-10 * abs(expected[0]) or not np.allclose(
                 grad, expected[1], rtol=1e-9, atol=1e-12):
             raise SystemExit(f"{label} disagrees with hand-written NumPy on {name}")
+        P = P0.copy()
 
-        def step(function=function, P=P0.copy()):
+        def step(function=function, P=P):
             _, grad = function(P, X, Y)
             P -= RATE * grad
         steps[label] = step

@@ -37,8 +37,8 @@ from .layers import PlanPrinter, Vector, plan
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values", "step": "sgd_step"}
 SIZES = "symgrad_loss_sizes"  # exported: {parameters, inputs per sample, targets per sample}
 # Samples per block: at most this many, fewer where one sample's arrays are large, so a
-# block's arrays stay within BLOCK_DOUBLES (on the stack, near L1).  Measured on the moons
-# model: 8 and 16 the fastest.
+# block's arrays (on the stack) stay within BLOCK_DOUBLES, 128 KB.  Measured on the moons
+# model: blocks of 4 to 32 samples within the noise of each other.
 MAX_BLOCK = 16
 BLOCK_DOUBLES = 16384
 
@@ -326,7 +326,7 @@ class CLossPrinter(PlanPrinter):
         name, rows = self.vname(item), len(item.rows)
         declaration = self._declare(name, rows)
         if item.kind == "stack":
-            values = [f"{_at(name, rows, j)} = {self.code[node]};"
+            values = [f"{_at(name, rows, j)} = {self.text(node)};"
                       for j, node in enumerate(item.rows)]
             self._in_group(f"// {name}: {rows} values stacked as rows", declaration)
             for line in values:

@@ -165,15 +165,16 @@ def build_extension(source, headers):
     return path, "symgrad_" + os.path.basename(path)[:-len(suffix)]
 
 
-def _build(source, flags, suffix, defines, target=""):
+def _build(source, flags, suffix, defines, processor=""):
     """Compile ``source`` with ``flags`` and ``defines(key)`` into ``<key><suffix>``, once.
 
-    The key hashes the compiler's version, the flags, ``target`` (what ``-march=native``
-    means here), the suffix and the source.
+    The key hashes the compiler's version, the flags, the suffix, the source and
+    ``processor`` (what ``-march=native`` means here, for a build with it).
     """
     command = compiler()
-    parts = [version(tuple(command)), " ".join(flags), suffix, source] + ([target] if target
-                                                                          else [])
+    parts = [version(tuple(command)), " ".join(flags), suffix, source]
+    if processor:
+        parts.append(processor)
     key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
     directory = cache_dir()
     target = directory / f"{key}{suffix}"
