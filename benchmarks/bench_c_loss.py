@@ -4,11 +4,14 @@ A step is loss + gradient + SGD update.  Models:
   moons       micrograd's MLP(2, [16, 16, 1]), SVM loss + 1e-4 L2, the 100 moons samples
   wide        MLP(2, [64, 64, 1]), the same loss, 256 synthetic samples
   classifier  MLP(64, [128, 10]), softmax cross-entropy over 10 classes, 256 synthetic samples
-Systems: hand-written NumPy, symgrad's NumPy backend, symgrad's C backend, and
-JAX's whole step in one ``jit`` where JAX is installed.  Every system starts from
-the same weights and data; losses and gradients are checked to agree before
-timing.  Compile time of the C backend, cold (fresh cache) and cached, is in the
-same table.  OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every system
+Systems: hand-written NumPy, symgrad's NumPy backend, symgrad's C backend (the
+loss call then the update in NumPy, as for NumPy; and ``loss.step``, the update
+in the same C call), the C backend built without ``-march=native`` (portable:
+SSE2 on x86-64), and JAX's whole step in one ``jit`` where JAX is installed.
+Every system starts from the same weights and data; losses and gradients (and
+the fused step's update) are checked to agree before timing, and the systems'
+timing rounds are interleaved.  Compile time of
+the C backend, cold (fresh cache) and cached, is in the same table.  OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every system
 alike (this machine's environment sets them; they slow NumPy's matrix products),
 and every library runs on one thread.
 
@@ -25,7 +28,9 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                                    "intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import random  # noqa: E402
+import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -35,7 +40,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-from bench_training import median_time, numpy_loss_and_grad, numpy_mlp, unpack  # noqa: E402
+from bench_training import numpy_loss_and_grad, numpy_mlp, unpack  # noqa: E402
 from moons import make_moons  # noqa: E402
 
 from symgrad import nn  # noqa: E402
@@ -110,6 +115,30 @@ def compile_c(model, loss, nin, options):
     return compiled, cold, cached
 
 
+def interleaved(steps, repeat, number):
+    """Median seconds per call of each step; rounds of ``number`` calls taken in turn, so
+    a burst of load on the machine falls on every system alike."""
+    rounds = {label: [] for label in steps}
+    for _ in range(repeat):
+        for label, step in steps.items():
+            started = time.perf_counter()
+            for _ in range(number):
+                step()
+            rounds[label].append((time.perf_counter() - started) / number)
+    return {label: statistics.median(values) for label, values in rounds.items()}
+
+
+@contextlib.contextmanager
+def portable():
+    """Compiled losses built without -march=native, as where the compiler refuses it."""
+    saved = cbuild.native_target
+    cbuild.native_target = lambda command: None
+    try:
+        yield
+    finally:
+        cbuild.native_target = saved
+
+
 def run(name, repeat, number):
     nin, sizes, kind, X, Y, loss, options = problem(name)
     random.seed(1337)
@@ -121,9 +150,11 @@ def run(name, repeat, number):
     numpy_backend = compile_loss(model, loss, nin, **options)
     numpy_compile = time.perf_counter() - started
     c_backend, cold, cached = compile_c(model, loss, nin, options)
+    with portable():
+        c_portable = compile_loss(model, loss, nin, backend="c", **options)
     systems = {"hand-written NumPy": hand, "symgrad NumPy backend": numpy_backend,
-               "symgrad C backend": c_backend}
-    times = {}
+               "symgrad C backend": c_backend, "C backend, portable build": c_portable}
+    steps = {}
     for label, function in systems.items():
         value, grad = function(P0, X, Y)
         if abs(value - expected[0]) > 1e-10 * abs(expected[0]) or not np.allclose(
@@ -134,7 +165,13 @@ def run(name, repeat, number):
         def step(function=function, P=P):
             _, grad = function(P, X, Y)
             P -= RATE * grad
-        times[label] = median_time(step, repeat, number)
+        steps[label] = step
+    P = P0.copy()
+    value = c_backend.step(P, X, Y, RATE)
+    if abs(value - expected[0]) > 1e-10 * abs(expected[0]) or not np.allclose(
+            P, P0 - RATE * expected[1], rtol=1e-12, atol=1e-15):
+        raise SystemExit(f"the C backend's fused step disagrees with hand-written NumPy on {name}")
+    steps["C backend, loss.step (fused)"] = lambda: c_backend.step(P, X, Y, RATE)
     try:
         jstep = jax_step(nin, sizes, kind, X, Y)
         _, value, grad = jstep(P0)
@@ -145,9 +182,10 @@ def run(name, repeat, number):
         def jax_timed():
             state[0], _, _ = jstep(state[0])
             state[0].block_until_ready()
-        times["JAX (whole step in one jit)"] = median_time(jax_timed, repeat, number)
+        steps["JAX (whole step in one jit)"] = jax_timed
     except ImportError:
         pass
+    times = interleaved(steps, repeat, number)
     return times, {"numpy": numpy_compile, "c cold": cold, "c cached": cached}, len(P0)
 
 
@@ -157,8 +195,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     repeat = 3 if args.quick else 7
     command = cbuild.compiler()
+    native = cbuild.native_target(tuple(command))
+    march = next((word for word in (native or "").split() if word.startswith("-march=")), None)
     print(f"C compiler: {' '.join(command)} ({cbuild.version(tuple(command)).splitlines()[0]}); "
-          f"flags {' '.join(cbuild.FLAGS)}")
+          f"flags {' '.join(cbuild.FLAGS)}"
+          + (f" {' '.join(cbuild.NATIVE_FLAGS)} (here {march or native})" if native else
+             " (-march=native refused: every C build is portable)"))
     print("OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for every system; one thread each.\n")
     descriptions = {"moons": "MLP(2, [16, 16, 1]), SVM loss, 100 moons samples",
                     "wide": "MLP(2, [64, 64, 1]), SVM loss, 256 samples",

@@ -1,5 +1,5 @@
 """Compiled losses on the C backend: the NumPy loss's numbers, the Value engine's, finite
-differences.
+differences; the fused SGD step; losses built for this processor (-march=native).
 
 These tests need a C compiler and fail (never skip) without one, unless
 SYMGRAD_NO_CC=1 is set explicitly.  Targets per sample (``targets=k``) and the
@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from cases import Shuffled, loss_finite_differences as _finite_differences
 
+from symgrad.backends import c_loss, cbuild
 from symgrad.backends.c_loss import LossShapeError
 from symgrad.engine import Value
 from symgrad.losses import compile_loss, cross_entropy
-from symgrad.nn import MLP
+from symgrad.nn import MLP, Module
 
 pytestmark = pytest.mark.skipif(os.environ.get("SYMGRAD_NO_CC") == "1",
                                 reason="SYMGRAD_NO_CC=1: C backend tests turned off explicitly")
@@ -28,6 +29,8 @@ CLASSES = 4
 XC = RNG.normal(size=(10, 5))
 LABELS = RNG.integers(0, CLASSES, size=10)
 YC = np.eye(CLASSES)[LABELS]
+X37 = RNG.normal(size=(37, 2))  # two blocks of 16 samples and a rest of 5
+Y37 = np.where(X37[:, 0] * X37[:, 1] > 0, 1.0, -1.0)
 
 
 def svm(score, y):
@@ -73,7 +76,7 @@ def test_the_moons_svm_loss_equals_numpy_and_the_value_engine():
     params = c.parameters()
     _assert_same(c(params, X, Y), numpy_(params, X, Y))
     _assert_same(c(params, X, Y), _engine_loss(model, svm, X, Y, 1e-4))
-    assert "double loss_and_grad(const double *restrict P" in c.source
+    assert "int loss_and_grad(const double *restrict P" in c.source
     assert "const double *W1 = P + 0;" in c.source  # micrograd's layout: views of P
     assert "// t2 = W1·x + b1  [each row is b + w0*v0" in c.source
 
@@ -167,14 +170,124 @@ def test_targets_must_be_a_count():
 
 
 @pytest.mark.parametrize("shuffled", [False, True], ids=["slices of P", "index arrays"])
-def test_layers_too_big_for_l1_are_read_four_rows_at_a_time(shuffled):
-    model = _model(8, 40, [63, 3])  # 63 x 40 weights: blocked, with 3 rows left over
+@pytest.mark.parametrize("samples", [6, 37], ids=["one block", "blocks and a rest"])
+def test_wide_layers_read_their_weights_through_transposed_copies(shuffled, samples):
+    model = _model(8, 40, [63, 3])  # 63 x 40 weights
     if shuffled:
         model = Shuffled(model, seed=2)
     c, numpy_ = _both(model, cross_entropy, 40, targets=3)
-    assert "for (; r + 4 <= 63; r += 4) {" in c.source
-    X40 = RNG.normal(size=(6, 40))
-    Y3 = np.eye(3)[RNG.integers(0, 3, size=6)]
+    copy = "W1T[63*c + r] = P[K0[40*r + c]];" if shuffled else "W1T[63*c + r] = W1[41*r + c];"
+    assert copy in c.source
+    X40 = RNG.normal(size=(samples, 40))
+    Y3 = np.eye(3)[RNG.integers(0, 3, size=samples)]
     params = c.parameters()
     _assert_same(c(params, X40, Y3), numpy_(params, X40, Y3))
     _assert_same(c(params, X40, Y3), _engine_loss(model, cross_entropy, X40, Y3))
+
+
+def test_blocks_and_a_rest_of_samples_equal_the_value_engine():
+    model = _model(10, 2, [16, 16, 1])
+    c, numpy_ = _both(model, svm, 2, l2=1e-3)
+    assert "enum { BLOCK = 16 };" in c.source
+    params = c.parameters()
+    _assert_same(c(params, X37, Y37), _engine_loss(model, svm, X37, Y37, 1e-3))
+    _assert_same(c(params, X37, Y37), numpy_(params, X37, Y37))
+    expected = [model(list(map(Value, x))).data for x in X37.tolist()]
+    np.testing.assert_allclose(c.predict(params, X37), expected, rtol=1e-12)
+
+
+class Rescaled(Module):
+    """A layer's outputs times a shared parameter, stacked into the next layer: scalar items
+    between dense ones, and a stack whose rows pass gradients back to the parameter."""
+
+    def __init__(self):
+        self.first, self.second = MLP(2, [4]), MLP(4, [1])
+        self.scale = Value(0.8)
+
+    def __call__(self, x):
+        hidden = [(h.tanh() * self.scale) for h in self.first(x)]
+        return self.second(hidden) + self.scale * x[0]
+
+    def parameters(self):
+        return self.first.parameters() + self.second.parameters() + [self.scale]
+
+
+def test_scalar_items_and_stacks_between_layers_equal_the_value_engine():
+    random.seed(11)
+    model = Rescaled()
+    c = compile_loss(model, mse, 2, backend="c")
+    assert "values stacked as rows" in c.source
+    params = c.parameters()
+    _assert_same(c(params, X37, Y37), _engine_loss(model, mse, X37, Y37))
+    np.testing.assert_allclose(c(params, X, Y)[1], _finite_differences(c, params, X, Y),
+                               rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_step_takes_one_gradient_step_in_place(backend):
+    model = _model(12, 2, [16, 16, 1])
+    loss = compile_loss(model, svm, 2, l2=1e-3, backend=backend)
+    params = loss.parameters()
+    expected_value, expected_grad = _engine_loss(model, svm, X37, Y37, 1e-3)
+    before = params.copy()
+    value = loss.step(params, X37, Y37, 0.5)
+    assert isinstance(value, float) and value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(params, before - 0.5 * expected_grad, rtol=1e-12, atol=1e-15)
+    strided = np.zeros(2 * params.size)[::2]  # not contiguous: updated all the same
+    strided[:] = before
+    assert loss.step(strided, X37, Y37, 0.5) == pytest.approx(value, rel=1e-14)
+    np.testing.assert_allclose(strided, params, rtol=1e-14, atol=1e-17)
+
+
+def test_step_refuses_parameters_it_cannot_update_in_place():
+    loss = compile_loss(_model(13, 2, [3, 1]), svm, 2, backend="c")
+    params = loss.parameters()
+    frozen = params.copy()
+    frozen.flags.writeable = False
+    for bad in (params.tolist(), params.astype(np.float32), frozen):
+        with pytest.raises(TypeError, match="updates params in place"):
+            loss.step(bad, X, Y, 0.1)
+    with pytest.raises(ValueError, match="2 inputs each"):
+        loss.step(params, np.zeros((4, 3)), np.zeros(4), 0.1)
+    with pytest.raises(TypeError, match="updates params in place"):
+        loss._step(params.tolist(), X, Y, 0.0, 0.1)  # the C's own wrapper checks too
+
+
+def test_losses_for_this_processor_give_the_portable_builds_numbers_to_the_bit():
+    """-march=native (when the compiler takes it) changes no result: no contraction into FMA."""
+    model = _model(14, 5, [8, CLASSES])
+    source = compile_loss(model, cross_entropy, 5, targets=CLASSES, backend="c").source
+    native = c_loss.load(cbuild.build(source, native=True), "loss")
+    portable = c_loss.load(cbuild.build(source), "loss")
+    params = np.array([p.data for p in model.parameters()])
+    value, grad = native(params, XC, YC, 1e-3)
+    assert value == portable(params, XC, YC, 1e-3)[0]
+    np.testing.assert_array_equal(grad, portable(params, XC, YC, 1e-3)[1])
+
+
+def test_the_cache_keeps_a_library_per_processor(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    source = "int symgrad_answer(void) { return 42; }\n"
+    paths = set()
+    for target in ("-march=haswell -mavx2", "-march=icelake-client -mavx512f"):
+        monkeypatch.setattr(cbuild, "native_target", lambda command, target=target: target)
+        paths.add(cbuild.build(source, native=True))
+    monkeypatch.setattr(cbuild, "native_target", lambda command: None)  # the flag refused
+    paths.add(cbuild.build(source, native=True))
+    assert len(paths) == 3 and cbuild.build(source) in paths
+
+
+def test_a_processor_build_the_toolchain_refuses_falls_back_to_the_portable_one(tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(cbuild, "native_target", lambda command: "-march=imaginary")
+    monkeypatch.setattr(cbuild, "NATIVE_FLAGS", ("-march=no-such-processor",))
+    source = "int symgrad_answer(void) { return 42; }\n"
+    assert cbuild.build(source, native=True) == cbuild.build(source)
+
+
+def test_what_native_means_is_read_from_the_compiler():
+    target = cbuild.native_target(tuple(cbuild.compiler()))
+    if target is not None:  # GCC: -march=<its name>; Clang: -target-cpu <its name>
+        assert "-march=" in target or "-target-cpu" in target
+        assert "/" not in target  # no temporary file names: the same text every time

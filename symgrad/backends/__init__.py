@@ -11,7 +11,11 @@ IR on its own or derives anything.  Modules load only when used.  A backend
 printing losses may also define ``loss_inputs(params, X, y)`` (the arrays its
 loss takes; NumPy's by default) and ``loss_value(value)`` (the mean loss as
 returned; ``float`` by default): the JAX backend keeps JAX arrays, so
-``jax.jit`` can trace the loss.
+``jax.jit`` can trace the loss.  ``LOSS_BY_ROWS = True`` says its loss
+functions take ``X`` and ``Y`` with one sample per row (as the user passes
+them) and the loss also the L2 weight, ``f(P, X, Y, l2)``, adding the term
+itself; a ``step`` kind (in the loss's own source) is one step of gradient
+descent in place (the C backend: one call for loss, gradient, L2 and update).
 """
 
 import importlib
@@ -28,6 +32,8 @@ SIGNATURES = {
     # A loss program's inputs are p0, p1, ... (parameters, its wrt), x0, x1, ... and y.
     "loss": "f(P, X, Y) -> (mean value over the batch, gradient by P); X is (inputs, batch)",
     "loss_values": "f(P, X, Y) -> the value per sample",
+    "step": "f(P, X, Y, l2, rate) -> mean value + l2*sum(P**2); then P -= rate * gradient; "
+            "one sample per row",
     # The program of symgrad.core.higher.hvp_expression: inputs, then the vector v.
     "hvp": "f(*inputs, *vector) -> (gradient . vector, (Hessian @ vector per wrt input))",
     # Printed from a symgrad.core.forward.TangentProgram: inputs, then their tangents.

@@ -33,13 +33,16 @@ from .cbuild import build, build_extension, python_headers
 from .python import _comments
 
 NAME = "c"
-KINDS = ("value_and_grad", "value", "batch", "loss", "loss_values")
+KINDS = ("value_and_grad", "value", "batch", "loss", "loss_values", "step")
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
                   "batch": "value_and_grad_batch"}
 # The bits the C functions return, and NumPy's errstate category for each.
 FLAGS = {1: "over", 2: "divide", 4: "invalid"}
 FLAG_WORDS = {"over": "overflow", "divide": "division by zero", "invalid": "invalid operation"}
-LOSS_KINDS = ("loss", "loss_values")  # printed by c_loss from the layer plan
+LOSS_KINDS = ("loss", "loss_values", "step")  # printed by c_loss from the layer plan
+# Its losses take X and Y with one sample per row, as the user passes them, and the L2
+# weight, and add the L2 term themselves, in the same call: f(P, X, Y, l2).
+LOSS_BY_ROWS = True
 COMMENTED_SIZE = 20_000  # as in the Python backend: beyond this, no comments
 
 
@@ -188,7 +191,7 @@ def emit(program, kind="value_and_grad"):
         return _batch(program)
     if kind in LOSS_KINDS:
         from . import c_loss  # imports NumPy: only for losses
-        return c_loss.emit(program, kind)
+        return c_loss.emit(program, "loss_values" if kind == "loss_values" else "loss")
     return _scalar(program, kind)
 
 
@@ -197,7 +200,7 @@ def load(source, kind, label, owner):
     takes the user's names as keywords; the ctypes wrapper, the program's identifiers)."""
     if kind in LOSS_KINDS:
         from . import c_loss  # imports NumPy: only for losses
-        return c_loss.load(build(source), kind)
+        return c_loss.load(build(source, native=True), kind)
     if kind == "batch":
         function = ctypes.CDLL(build(source))[FUNCTION_NAMES[kind]]  # releases the GIL
         function.restype = ctypes.c_int

@@ -1,19 +1,28 @@
 """The C backend's compiled losses: a loss program's layer plan printed as one C function.
 
-``loss_and_grad(P, X, Y, n, G)`` returns the mean loss over ``n`` samples and
-writes the flat gradient into ``G``, with no Python between layers.  It runs
-sample by sample: per sample, every item of the plan forward, then backward,
-adding into ``G``; a small layer's arrays (``t2[16]``, ``grad_t2[16]``) stay in
-L1.  Arrays are sample-major: ``X[i*NX + k]`` is input ``k`` of sample ``i``,
-``Y[i*NY + j]`` its target ``j``.  ``loss_values(P, X, Y, n, V)`` writes the
-value per sample into ``V``.
+``loss_and_grad(P, X, Y, n, l2, G, mean)`` writes the mean loss over ``n``
+samples plus ``l2 * sum(P[k]^2)`` into ``*mean`` and its flat gradient into
+``G``, with no Python between layers; ``sgd_step`` does that and then
+``P -= rate * G``.  Samples go through in blocks of ``BLOCK``: per block,
+every item of the plan forward, then backward, adding into ``G``.  A block's
+arrays are sample-major (``t2[16*s + r]``: row ``r`` of sample ``s``), so
+every loop over a layer's rows or columns runs over contiguous memory, a fixed
+number of times: the compiler vectorises it without reordering any sum.  A
+weight row is read once per block, not once per sample.  The forward pass
+reads each layer's weights column by column from a transposed copy made once
+per call (``W2T``); the backward pass reads them in ``P``'s own rows.
+Arrays ``X``, ``Y`` are sample-major too: ``X[i*NX + k]`` is input ``k`` of
+sample ``i``, ``Y[i*NY + j]`` its target ``j``.  ``loss_values(P, X, Y, n,
+V)`` writes the value per sample into ``V``.  Each returns 0, or 1 when the
+copies of the weights cannot be allocated.
 
 The text reads like the NumPy loss (``numpy_loss``): the same names from the
 plan (``t1``, ``W1``, ``grad_t2``), the same rule comments.  Scalar items and
-lifted operators print through the table's ``c`` templates; a dense item is two
-loops: ``b + w0*v0 + w1*v1 + ...`` per row, summed in that order (micrograd's),
-and its backward steps (``add``: 1; ``mul``: ``y`` and ``x``) as loops adding
-into ``G`` and into the source's gradient.
+lifted operators print through the table's ``c`` templates, one loop over the
+block's samples for a run of scalar items; a dense item is ``b + w0*v0 +
+w1*v1 + ...`` per row, summed in that order (micrograd's), and its backward
+steps (``add``: 1; ``mul``: ``y`` and ``x``) loops adding into ``G`` and into
+the source's gradient, over the samples in order.
 """
 
 import numpy as np
@@ -25,11 +34,13 @@ from ..core.printer import render, to_text
 from .c_syntax import comment as _comment, literal
 from .layers import PlanPrinter, Vector, plan
 
-FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values"}
+FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values", "step": "sgd_step"}
 SIZES = "symgrad_loss_sizes"  # exported: {parameters, inputs per sample, targets per sample}
-# Beyond this many weights a layer no longer sits in L1 and is read along its rows
-# (four at a time) instead of column by column: 1.8x on a 128x64 layer, measured.
-BLOCKED_SIZE = 2048
+# Samples per block: at most this many, fewer where one sample's arrays are large, so a
+# block's arrays (on the stack) stay within BLOCK_DOUBLES, 128 KB.  Measured on the moons
+# model: blocks of 4 to 32 samples within the noise of each other.
+MAX_BLOCK = 16
+BLOCK_DOUBLES = 16384
 
 
 class LossShapeError(SymgradError, ValueError):
@@ -52,26 +63,56 @@ def _layout(indices):
     return None
 
 
+def _at(name, rows, index):
+    """Row ``index`` (C text) of sample ``s`` in a block array of ``rows`` rows."""
+    return f"{name}[s]" if rows == 1 else f"{name}[{rows}*s + {index}]"
+
+
+def _joined(declarations, width=100):
+    """Declarations of plain ``double name[BLOCK]`` arrays joined, a line up to ``width``."""
+    plain = [d[len("double "):-1] for d in declarations
+             if d.startswith("double ") and d.endswith("[BLOCK];")]
+    lines, line = [d for d in declarations if d[len("double "):-1] not in plain], ""
+    for name in plain:
+        if line and len(line) + len(name) + 3 > width - 8:
+            lines.append(line + ";")
+            line = ""
+        line = f"{line}, {name}" if line else f"double {name}"
+    return lines + ([line + ";"] if line else [])
+
+
 class CLossPrinter(PlanPrinter):
-    """C text of a ``LayerPlan``: per sample, the forward items, then the backward pass."""
+    """C text of a ``LayerPlan``: per block of samples, the forward items, then the backward."""
 
     def __init__(self, layers, program):
         self.plan, self.program = layers, program
         self.steps, self.needs = layers.steps, layers.needs
         self.row_of, self.param, self.root = layers.row_of, layers.param, layers.root
         self.used, self.constants = set(), []
-        self.names = dict(layers.names)
+        self.names = dict(layers.names)  # plain names, for comments: t1, t6[0], W2
         variables = program.variables
         self.n_params = len(self.param)
         self.n_inputs = sum(1 for name in variables if name[0] == "x")
         targets = [name for name in variables if name[0] == "y"]
         self.n_targets = len(targets)
-        # Per sample, ``x`` and ``y`` point at its inputs and targets.
+        # In the code, a value is its block array at sample s: t1[s], t6[s], x[2*s + 1].
+        self.code = {node: text for node, text in self.names.items() if node in self.param}
         for k in range(self.n_inputs):
             self.names[ir.var(f"x{k}")] = f"x[{k}]"
+            self.code[ir.var(f"x{k}")] = _at("x", self.n_inputs, k)
         for j, name in enumerate(targets):
             self.names[ir.var(name)] = f"y[{j}]"
+            self.code[ir.var(name)] = _at("y", self.n_targets, j)
+        for item in layers.items:
+            if isinstance(item, Vector):
+                rows = len(item.rows)
+                for index, node in enumerate(item.rows):
+                    if self.row_of.get(node, (None,))[0] is item:
+                        self.code[node] = _at(item.name, rows, index)
+            else:
+                self.code[item] = f"{self.names[item]}[s]"
         self.vector_names = {"X": "x"}
+        self.per_sample = 0  # doubles in one sample's block arrays
 
     # ---- text helpers ----------------------------------------------------------------
     def template(self, op, node):
@@ -81,7 +122,7 @@ class CLossPrinter(PlanPrinter):
 
     def text(self, node, names=None):
         """A node over the C names: a forward operation, or a local derivative."""
-        names = self.names if names is None else names
+        names = self.code if names is None else names
         if node in names:
             return names[node]
         return render(node, names, self._literal, self.template)
@@ -92,6 +133,12 @@ class CLossPrinter(PlanPrinter):
 
     def vname(self, vector):
         return self.vector_names.get(vector.name, vector.name)
+
+    def _declare(self, name, rows, zero=False):
+        """A block array: ``rows`` doubles per sample."""
+        self.per_sample += rows
+        size = "BLOCK" if rows == 1 else f"BLOCK*{rows}"
+        return f"double {name}[{size}]" + (" = {0.0};" if zero else ";")
 
     def _parts(self, vector):
         """C declarations of a dense item's weights and biases; how to index them by r, c."""
@@ -126,21 +173,43 @@ class CLossPrinter(PlanPrinter):
         value, grad, index = vector.extra[label + "_at"]
         return f"{grad if gradient else value}[{index}]"
 
+    def _copies(self, dense):
+        """The transposed copies the forward pass reads: declarations, then the copy loop."""
+        declarations, loops, offset = [], [], 0
+        for vector in dense:
+            rows, terms = len(vector.rows), len(vector.source.rows)
+            weights = vector.extra["W"]
+            copy = vector.extra["WT"] = self.plan.allocate.fresh(weights + "T")
+            at = f"{copy}[{rows}*c + r]" if rows > 1 else f"{copy}[c]"
+            declarations.append(f"    double *{copy} = T + {offset};  // {at} = {weights} row r, "
+                                "column c")
+            offset += rows * terms
+            body = [f"for (int c = 0; c < {terms}; c++) {at} = {self._ref(vector, 'W')};"]
+            if vector.bias is not None:
+                bias = vector.extra["bT"] = self.plan.allocate.fresh(vector.extra["b"] + "T")
+                declarations.append(f"    double *{bias} = T + {offset};  // {bias}[r] = "
+                                    f"{vector.extra['b']} row r")
+                offset += rows
+                body.insert(0, f"{bias}[r] = {self._ref(vector, 'b')};")
+            loops += [f"    for (int r = 0; r < {rows}; r++) {{"] + \
+                [f"        {line}" for line in body] + ["    }"]
+        return offset, declarations, loops
     # ---- the function ------------------------------------------------------------------
     def emit(self, kind):
         gradients = kind == "loss"
         items = self.plan.items
+        dense = [item for item in items if isinstance(item, Vector) and item.kind == "dense"]
         setup = []
+        for vector in dense:
+            setup += self._parts(vector)
+        copied, declarations, copies = self._copies(dense)
+        self.lines, self.group, self.grads = [], None, {}
+        self.lines.append("        // forward pass")
         for item in items:
-            if isinstance(item, Vector) and item.kind == "dense":
-                setup += self._parts(item)
-        body = ["        // forward pass"]
-        for item in items:
-            body += self._forward(item)
-        root = self.text(self.root)
+            self._forward(item)
         if gradients:
-            body.append(f"        value += {root};  // the sum; the mean is value / n")
-            self.lines, self.grads = [], {}
+            self._in_group(f"value += {self.text(self.root)};  // the sum; the mean is value / n")
+            self._flush()
             self.lines.append("        // backward pass: the chain rule, from the mean back to P")
             self._accumulate(self.root, "1.0 / n", "d value/d out = 1/n")
             for item in reversed(items):
@@ -148,95 +217,153 @@ class CLossPrinter(PlanPrinter):
                     self._backward_vector(item)
                 elif item in self.grads:
                     self._backward_scalar(item)
-            body += self.lines
         else:
-            body.append(f"        V[i] = {root};")
+            self._in_group(f"V[i + s] = {self.text(self.root)};")
             setup = [line for line in setup if "grad_" not in line]
-        return self._module(kind, setup, body)
+        self._flush()
+        if copied:
+            setup += ["    // The forward pass reads each layer's weights column by column: "
+                      "copies, made once.",
+                      f"    double *T = malloc({copied} * sizeof(double));",
+                      "    if (T == NULL) return 1;"] + declarations + copies
+        return self._module(kind, setup, self.lines, copied)
 
-    def _module(self, kind, setup, body):
+    def _module(self, kind, setup, body, copied):
         helpers = [OPS[name].c_helper for name in sorted(self.used)]
         label = _comment(self.program.describe(self.root, 60))
         arrays = [f"static const int K{k}[{len(a)}] = {{{', '.join(map(str, a.tolist()))}}};"
                   for k, a in enumerate(self.constants)]
         sizes = (self.n_params, self.n_inputs, self.n_targets)
+        block = max(1, min(MAX_BLOCK, BLOCK_DOUBLES // max(1, self.per_sample)))
         head = [f"// symgrad: compiled loss of {label}",
-                "#include <math.h>", "#include <string.h>", ""] + helpers + [
+                "#include <math.h>", "#include <stdlib.h>", "#include <string.h>", ""] + \
+            helpers + [
                 f"const int {SIZES}[3] = {{{', '.join(map(str, sizes))}}};"
-                "  // parameters, inputs and targets per sample"] + arrays + [""]
+                "  // parameters, inputs and targets per sample"] + arrays + [
+                f"enum {{ BLOCK = {block} }};  // samples per block", ""]
         doc = ["// P: the flat parameters; X[i*NX + k]: input k of sample i (sample-major);",
-               "// Y[i*NY + j]: target j of sample i."]
-        per_sample = [f"        const double *x = X + (long)i * {self.n_inputs};",
-                      f"        const double *y = Y + (long)i * {self.n_targets};"]
+               "// Y[i*NY + j]: target j of sample i.  Returns 0, or 1 when out of memory."]
+        per_block = [
+            "        const int m = n - i < BLOCK ? n - i : BLOCK;  // samples in this block",
+            f"        const double *x = X + (long)i * {self.n_inputs};"
+            f"  // sample s: x[{self.n_inputs}*s + k]" if self.n_inputs > 1 else
+            "        const double *x = X + i;  // sample s: x[s]",
+            f"        const double *y = Y + (long)i * {self.n_targets};"
+            f"  // sample s: y[{self.n_targets}*s + j]" if self.n_targets > 1 else
+            "        const double *y = Y + i;  // sample s: y[s]"]
+        free = ["    free(T);"] if copied else []
+        n = self.n_params
         if kind == "loss":
-            lines = doc + ["// Returns the mean loss over the n samples; writes its gradient "
-                           f"by P into G ({self.n_params} doubles).",
-                           "double loss_and_grad(const double *restrict P, const double "
-                           "*restrict X, const double *restrict Y,",
-                           "                     int n, double *restrict G)", "{",
-                           f"    memset(G, 0, {self.n_params} * sizeof(double));",
-                           "    double value = 0.0;"]
-            tail = ["    }", "    return value / n;", "}"]
+            lines = doc + [
+                "// Writes the mean loss over the n samples plus l2 * sum(P[k]^2) into *mean,",
+                f"// its gradient by P into G ({n} doubles).",
+                "int loss_and_grad(const double *restrict P, const double *restrict X, "
+                "const double *restrict Y,",
+                "                  int n, double l2, double *restrict G, double *restrict mean)",
+                "{", f"    memset(G, 0, {n} * sizeof(double));", "    double value = 0.0;"]
+            tail = free + [
+                "    double squares = 0.0;  // the L2 term: d/dP[k] l2*P[k]^2 = 2*l2*P[k]",
+                "    if (l2 != 0.0)",
+                f"        for (int k = 0; k < {n}; k++) {{",
+                "            squares += P[k] * P[k];",
+                "            G[k] += 2.0 * l2 * P[k];",
+                "        }",
+                "    *mean = value / n + l2 * squares;", "    return 0;", "}", "",
+                "// One step of gradient descent: the loss and gradient at P (into *mean and G),",
+                "// then P -= rate * G.",
+                "int sgd_step(double *restrict P, const double *restrict X, "
+                "const double *restrict Y, int n,",
+                "             double l2, double rate, double *restrict G, "
+                "double *restrict mean)",
+                "{",
+                "    if (loss_and_grad(P, X, Y, n, l2, G, mean) != 0) return 1;",
+                f"    for (int k = 0; k < {n}; k++) P[k] -= rate * G[k];",
+                "    return 0;", "}"]
         else:
             lines = doc + ["// Writes the value of each of the n samples into V.",
-                           "void loss_values(const double *restrict P, const double *restrict X,"
-                           " const double *restrict Y,", "                 int n, double "
+                           "int loss_values(const double *restrict P, const double *restrict X,"
+                           " const double *restrict Y,", "                int n, double "
                            "*restrict V)", "{"]
-            tail = ["    }", "}"]
-        lines += setup + ["    for (int i = 0; i < n; i++) {"] + per_sample + body + tail
+            tail = free + ["    return 0;", "}"]
+        lines += setup + ["    for (int i = 0; i < n; i += BLOCK) {"] + per_block + body + \
+            ["    }"] + tail
         return "\n".join(head + lines) + "\n"
+
+    # ---- loops over the block's samples ----------------------------------------------
+    def _in_group(self, line, declaration=None):
+        """A line inside the current loop over the block's samples (opened if need be)."""
+        if self.group is None:
+            self.group = ([], [])
+        if declaration is not None:
+            self.group[0].append(declaration)
+        self.group[1].append(line)
+
+    def _flush(self):
+        """Close the current loop over samples: its declarations, then the loop."""
+        if self.group is None:
+            return
+        declarations, lines = self.group
+        self.group = None
+        self.lines += [f"        {line}" for line in _joined(declarations)]
+        self.lines.append("        for (int s = 0; s < m; s++) {")
+        self.lines += [f"            {line}" for line in lines]
+        self.lines.append("        }")
+
+    def _loop(self, declaration, loops):
+        """Declaration and loops of one vector item, after the open loop over samples."""
+        self._flush()
+        if declaration:
+            self.lines.append(f"        {declaration}")
+        self.lines += [f"        {line}" for line in loops]
 
     # ---- forward ------------------------------------------------------------------------
     def _forward(self, item):
         if not isinstance(item, Vector):
-            rhs = render(item, self.names, self._literal, self.template)  # from its operands
-            return [f"        const double {self.names[item]} = {rhs};"]
+            rhs = render(item, self.code, self._literal, self.template)  # from its operands
+            name = self.names[item]
+            self._in_group(f"{name}[s] = {rhs};", self._declare(name, 1))
+            return
         name, rows = self.vname(item), len(item.rows)
+        declaration = self._declare(name, rows)
         if item.kind == "stack":
-            values = ", ".join(self.names[node] for node in item.rows)
-            return [f"        const double {name}[{rows}] = {{{values}}};  // {rows} values "
-                    "stacked as rows"]
+            values = [f"{_at(name, rows, j)} = {self.text(node)};"
+                      for j, node in enumerate(item.rows)]
+            self._in_group(f"// {name}: {rows} values stacked as rows", declaration)
+            for line in values:
+                self._in_group(line)
+            return
         source = self.vname(item.source)
+        terms = len(item.source.rows)
         if item.kind == "map":
             row = item.rows[0]
-            op = self.text(row, {row.args[0]: f"{source}[r]"})
-            return [f"        double {name}[{rows}];  // {item.op}({source}) row by row",
-                    f"        for (int r = 0; r < {rows}; r++) {name}[r] = {op};"]
-        terms = len(item.source.rows)
-        weights = item.extra["W"]
-        bias = self._ref(item, "b") if item.bias is not None else "0.0"
+            op = self.text(row, {row.args[0]: _at(source, rows, "r")})
+            self._loop(f"{declaration}  // {item.op}({source}) row by row",
+                       ["for (int s = 0; s < m; s++)",
+                        f"    for (int r = 0; r < {rows}; r++) {_at(name, rows, 'r')} = {op};"])
+            return
+        weights, copy = item.extra["W"], item.extra["WT"]
         start = "b + " if item.bias is not None else ""
+        bias = f"{item.extra['bT']}[r]" if item.bias is not None else "0.0"
         plural = "s" if rows > 1 else ""
-        head = [f"        double {name}[{rows}];  // {rows} row{plural} of {start}w·{source}, "
-                f"{terms} terms each ({weights})"]
-        w = self._ref(item, "W")
-        if rows * terms <= BLOCKED_SIZE:
-            # Column by column, every row at once: independent sums, each in micrograd's order.
-            return head + [f"        for (int r = 0; r < {rows}; r++) {name}[r] = {bias};",
-                           f"        for (int c = 0; c < {terms}; c++)",
-                           f"            for (int r = 0; r < {rows}; r++) "
-                           f"{name}[r] += {w} * {source}[c];"]
-        # Four rows at a time along their weights: four independent sums, micrograd's order.
-        def at(text, k):
-            if k == 0:
-                return text
-            return text.replace("*r", f"*(r + {k})") if "*r" in text else \
-                text.replace("[r", f"[r + {k}")
-        lines = ["        int r = 0;",
-                 f"        for (; r + 4 <= {rows}; r += 4) {{",
-                        "            double " + ", ".join(f"s{k} = {at(bias, k)}" for k in range(4))
-                        + ";",
-                        f"            for (int c = 0; c < {terms}; c++) {{"]
-        lines += [f"                s{k} += {at(w, k)} * {source}[c];" for k in range(4)]
-        lines += ["            }",
-                  "            " + " ".join(f"{name}[r + {k}] = s{k};" for k in range(4)),
-                  "        }",
-                  f"        for (; r < {rows}; r++) {{",
-                  f"            double s0 = {bias};",
-                  f"            for (int c = 0; c < {terms}; c++) s0 += {w} * {source}[c];",
-                  f"            {name}[r] = s0;",
-                  "        }"]
-        return head + ["        {"] + ["    " + line for line in lines] + ["        }"]
+        note = (f"  // {rows} row{plural} of {start}w·{source}, {terms} terms each ({weights}), "
+                "per sample")
+        inputs = _at(source, terms, "c")
+        if rows == 1:  # one sum per sample
+            bias = f"{item.extra['bT']}[0]" if item.bias is not None else "0.0"
+            self._loop(declaration + note, [
+                "for (int s = 0; s < m; s++) {",
+                f"    double sum = {bias};",
+                f"    for (int c = 0; c < {terms}; c++) sum += {copy}[c] * {inputs};",
+                f"    {name}[s] = sum;", "}"])
+            return
+        # Column by column, every row at once: independent sums, each in micrograd's order.
+        out = _at(name, rows, "r")
+        self._loop(declaration + note, [
+            "for (int s = 0; s < m; s++)",
+            f"    for (int r = 0; r < {rows}; r++) {out} = {bias};",
+            f"for (int c = 0; c < {terms}; c++)",
+            "    for (int s = 0; s < m; s++)",
+            f"        for (int r = 0; r < {rows}; r++) {out} += {copy}[{rows}*c + r] * {inputs};"])
 
     # ---- backward -----------------------------------------------------------------------
     def _grad_name(self, name):
@@ -247,47 +374,61 @@ class CLossPrinter(PlanPrinter):
         if vector.name in self.grads:
             return self.grads[vector.name], True
         name = self.grads[vector.name] = self._grad_name(self.vname(vector))
-        rows = len(vector.rows)
-        self.lines.append(f"        double {name}[{rows}]" + (" = {0.0};" if zero else ";"))
+        declaration = self._declare(name, len(vector.rows), zero)
+        if self.group is not None:
+            self.group[0].append(declaration)
+        else:
+            self.lines.append(f"        {declaration}")
         return name, False
 
     def _accumulate(self, node, contribution, note=""):
-        """Add ``contribution`` to the gradient of ``node``."""
+        """Add ``contribution`` to the gradient of ``node``, in the loop over samples."""
         if node not in self.needs:
             return
         note = f"  // {_comment(note)}" if note else ""
         if node in self.param:
-            self.lines.append(f"        G[{self.param[node]}] += {contribution};{note}")
+            self._in_group(f"G[{self.param[node]}] += {contribution};{note}")
         elif node in self.row_of:
             vector, index = self.row_of[node]
+            if self.group is None:
+                self.group = ([], [])
             name, _ = self._vector_grad(vector)
-            self.lines.append(f"        {name}[{index}] += {contribution};{note}")
+            self._in_group(f"{_at(name, len(vector.rows), index)} += {contribution};{note}")
         elif node in self.grads:
-            self.lines.append(f"        {self.grads[node]} += {contribution};{note}")
+            self._in_group(f"{self.grads[node]}[s] += {contribution};{note}")
         else:
-            self.grads[node] = self._grad_name(self.names[node])
-            self.lines.append(f"        double {self.grads[node]} = {contribution};{note}")
+            name = self.grads[node] = self._grad_name(self.names[node])
+            self._in_group(f"{name}[s] = {contribution};{note}", self._declare(name, 1))
 
     def _product(self, grad, local, names=None):
         if ir.is_const(local, 1.0):
             return grad
         if ir.is_const(local, -1.0):
             return f"-{grad}"
+        names = self.code if names is None else names
         text = self.text(local, names)
-        simple = (local in (names or self.names) or not local.args
+        simple = (local in names or not local.args
                   or OPS[local.op].c is not None)  # a name, a literal or a call
         return f"{grad} * {text}" if simple and not text.startswith("-") else \
             f"{grad} * ({text})"
 
     def _backward_scalar(self, node):
-        grad, names = self.grads[node], self.names
+        grad, names = f"{self.grads[node]}[s]", self.names
         op = OPS[node.op]
-        self.lines.append(f"        // {names[node]} = {_comment(to_text(node, names))}  "
-                          f"[{_comment(op.rule)}]")
+        self._in_group(f"// {names[node]} = {_comment(to_text(node, names))}  "
+                       f"[{_comment(op.rule)}]")
         for step in self.steps.get(node, ()):
             note = (f"{op.name}: d {names[node]}/d {names[step.operand]} = "
                     f"{names.get(step.local) or to_text(step.local, names, limit=60)}")
             self._accumulate(step.operand, self._product(grad, step.local), note)
+
+    def _backward_vector(self, vector):
+        if vector.kind == "stack" and vector.name in self.grads:
+            grad, rows = self.grads[vector.name], len(vector.rows)
+            for index, node in enumerate(vector.rows):
+                self._accumulate(node, _at(grad, rows, index))
+            return
+        super()._backward_vector(vector)
 
     def _backward_map(self, vector, grad):
         """Every row's step is the same rule: the first row's local, printed over row r."""
@@ -298,91 +439,121 @@ class CLossPrinter(PlanPrinter):
         row, step = found
         local = step.local
         name, src = self.vname(vector), self.vname(source)
-        names = {**self.names, row: f"{name}[r]", row.args[0]: f"{src}[r]"}
+        rows = len(vector.rows)
+        names = {**self.code, row: _at(name, rows, "r"), row.args[0]: _at(src, rows, "r")}
+        self._flush()
         self.lines.append(f"        // {name} = {op.name}({src}), row by row  "
                           f"[{_comment(op.rule)}]")
         target, declared = self._vector_grad(source, zero=False)
         sign = "+=" if declared else "="
         plain = {**self.names, row: name, row.args[0]: src}  # for the comment: no [r]
         note = f"{op.name}: d {name}/d {src} = {plain.get(local) or to_text(local, plain, 60)}"
-        self.lines.append(f"        for (int r = 0; r < {len(vector.rows)}; r++) "
-                          f"{target}[r] {sign} {self._product(f'{grad}[r]', local, names)};"
-                          f"  // {_comment(note)}")
+        product = self._product(_at(grad, rows, "r"), local, names)
+        self._loop(None, ["for (int s = 0; s < m; s++)",
+                          f"    for (int r = 0; r < {rows}; r++) {_at(target, rows, 'r')} "
+                          f"{sign} {product};  // {_comment(note)}"])
 
     def _backward_dense(self, vector, grad):
-        """The add and mul steps of every row's chain b + w0*v0 + ..., as loops."""
+        """The add and mul steps of every row's chain b + w0*v0 + ..., as loops.
+
+        Row by row, the samples in order: a weight row's gradient is read once per block.
+        """
         source, weights = vector.source, vector.extra["W"]
         name, src = self.vname(vector), self.vname(source)
         rows, terms = len(vector.rows), len(source.rows)
+        g = _at(grad, rows, "r")
+        self._flush()
         self.lines.append(f"        // {name} = {weights}·{src}"
                           f"{' + ' + vector.extra['b'] if vector.bias is not None else ''}  "
                           "[each row is b + w0*v0 + w1*v1 + ...: d/db = 1, d/dw = v, d/dv = w]")
-        self.lines.append(f"        for (int r = 0; r < {rows}; r++) {{")
+        loop = [f"for (int r = 0; r < {rows}; r++)", "    for (int s = 0; s < m; s++) {"]
         if vector.bias is not None:
-            self.lines.append(f"            {self._ref(vector, 'b', True)} += {grad}[r];"
-                              f"  // add: d {name}/d {vector.extra['b']} = 1")
-        self.lines.append(f"            for (int c = 0; c < {terms}; c++) "
-                          f"{self._ref(vector, 'W', True)} += {grad}[r] * {src}[c];"
-                          f"  // mul: d {name}/d {weights} = {src}")
-        self.lines.append("        }")
+            loop.append(f"        {self._ref(vector, 'b', True)} += {g};"
+                        f"  // add: d {name}/d {vector.extra['b']} = 1")
+        loop += [f"        for (int c = 0; c < {terms}; c++) {self._ref(vector, 'W', True)} += "
+                 f"{g} * {_at(src, terms, 'c')};  // mul: d {name}/d {weights} = {src}", "    }"]
+        self._loop(None, loop)
         if any(r in self.needs for r in source.rows):
             target, _ = self._vector_grad(source)
-            self.lines += [f"        for (int r = 0; r < {rows}; r++)",
-                           f"            for (int c = 0; c < {terms}; c++) {target}[c] += "
-                           f"{self._ref(vector, 'W')} * {grad}[r];"
-                           f"  // mul: d {name}/d {src} = {weights}"]
+            self._loop(None, [
+                f"for (int r = 0; r < {rows}; r++)",
+                "    for (int s = 0; s < m; s++)",
+                f"        for (int c = 0; c < {terms}; c++) {_at(target, terms, 'c')} += "
+                f"{self._ref(vector, 'W')} * {g};  // mul: d {name}/d {src} = {weights}"])
 
 
 def load(library, kind):
-    """The built ``kind`` with the NumPy loss's calling convention: ``f(P, X, Y)``.
+    """The built ``kind``, called with one sample per row: ``f(P, X, Y)``.
 
-    ``X`` is (inputs, batch) as for NumPy; its transpose, sample-major, is what the
-    C reads (free when ``X`` is the transpose of a C-ordered array, as
-    ``CompiledLoss`` passes it).  Shapes are checked here: the C trusts them.
+    ``X`` is (batch, inputs) and ``Y`` (batch,) or (batch, targets), as the user
+    passes them: the C reads them as they are.  ``loss`` takes the L2 weight too,
+    ``f(P, X, Y, l2) -> (value, G)``, and ``step`` updates ``P`` in place,
+    ``f(P, X, Y, l2, rate) -> value`` (the loss before).  Shapes are checked
+    here: the C trusts them.
     """
     import ctypes
 
     handle = ctypes.CDLL(library)  # releases the GIL while the loop runs
     n_params, n_inputs, n_targets = (ctypes.c_int * 3).in_dll(handle, SIZES)
+    # No argtypes: every argument is passed as a ctypes object (a third of the call's cost).
     function = handle[FUNCTION_NAMES[kind]]
-    function.restype = ctypes.c_double if kind == "loss" else None
-    function.argtypes = (ctypes.c_void_p,) * 3 + (ctypes.c_int, ctypes.c_void_p)
-    as_array, empty = np.ascontiguousarray, np.empty
-    view = ctypes.c_double * 0  # a ctypes view of an array's memory: cheaper than .ctypes.data
+    function.restype = ctypes.c_int
+    as_array, empty, float64 = np.ascontiguousarray, np.empty, np.dtype(np.float64)
+    double, byref = ctypes.c_double, ctypes.byref
+    view = (ctypes.c_double * 0).from_buffer  # cheaper than .ctypes.data
 
-    def pointer(array):
+    def memory(array):
         try:
-            return view.from_buffer(array)
+            return view(array)
         except TypeError:  # a read-only array: the C reads a copy
-            return view.from_buffer(array.copy())
+            return view(array.copy())
 
     def arrays(P, X, Y):
-        P = as_array(P, dtype=np.float64)
-        X = np.asarray(X, dtype=np.float64)
-        n = X.shape[1] if X.ndim == 2 else -1
-        if P.shape != (n_params,) or X.shape != (n_inputs, n):
+        P, X = as_array(P, dtype=float64), as_array(X, dtype=float64)
+        n = len(X) if X.ndim == 2 else -1
+        if P.shape != (n_params,) or X.shape != (n, n_inputs):
             raise LossShapeError(f"the compiled loss takes {n_params} parameters and samples of "
                                  f"{n_inputs} inputs; got {P.size} parameters and samples of "
-                                 f"{X.shape[0] if X.ndim == 2 else '?'} inputs")
-        expected = (n,) if n_targets == 1 else (n_targets, n)
-        Y = np.zeros(expected) if Y is None else np.asarray(Y, dtype=np.float64)
+                                 f"{X.shape[1] if X.ndim == 2 else '?'} inputs")
+        expected = (n,) if n_targets == 1 else (n, n_targets)
+        Y = np.zeros(expected) if Y is None else as_array(Y, dtype=float64)
         if Y.shape != expected:
             raise LossShapeError(f"the compiled loss takes {n_targets} target"
                                  f"{'s' if n_targets != 1 else ''} per sample for {n} samples; "
-                                 f"got targets of shape {Y.T.shape}")
-        return P, as_array(X.T), as_array(Y.T), n  # sample-major
+                                 f"got targets of shape {Y.shape}")
+        return memory(P), memory(X), memory(Y), n
+
+    def checked(status):
+        if status != 0:
+            raise MemoryError("the compiled loss could not allocate its copy of the weights")
 
     if kind == "loss":
-        def loss_and_grad(P, X, Y):
+        def loss_and_grad(P, X, Y, l2=0.0):
             P, X, Y, n = arrays(P, X, Y)
-            G = empty(n_params)
-            value = function(pointer(P), pointer(X), pointer(Y), n, pointer(G))
-            return value, G
+            G, mean = empty(n_params), double()
+            checked(function(P, X, Y, n, double(l2), view(G), byref(mean)))
+            return mean.value, G
         return loss_and_grad
+
+    if kind == "step":
+        def sgd_step(P, X, Y, l2, rate):
+            if not (isinstance(P, np.ndarray) and P.dtype == float64 and P.flags.writeable):
+                raise TypeError("step updates params in place: pass a writeable float64 NumPy "
+                                "vector (loss.parameters() gives one)")
+            if not P.flags.c_contiguous:  # the C updates a contiguous copy, written back
+                contiguous = P.copy()
+                value = sgd_step(contiguous, X, Y, l2, rate)
+                P[...] = contiguous
+                return value
+            P, X, Y, n = arrays(P, X, Y)  # P: a view of the caller's array, written in place
+            G, mean = empty(n_params), double()
+            checked(function(P, X, Y, n, double(l2), double(rate), view(G), byref(mean)))
+            return mean.value
+        return sgd_step
 
     def loss_values(P, X, Y):
         P, X, Y, n = arrays(P, X, Y)
         V = empty(n)
-        function(pointer(P), pointer(X), pointer(Y), n, pointer(V))
+        checked(function(P, X, Y, n, view(V)))
         return V
     return loss_values

@@ -28,6 +28,10 @@ from ..core.errors import SymgradError
 # -funroll-loops changes no result; compiled losses' short loops over a layer's
 # rows run about 1.4x faster with it (benchmarks/bench_c_loss.py).
 FLAGS = ("-std=c99", "-O2", "-funroll-loops", "-fPIC", "-shared", "-ffp-contract=off")
+# Compiled losses are built for this machine's processor as well (AVX and its successors:
+# wider vectors), where the compiler can tell what it is; -ffp-contract=off above keeps
+# them from fusing a multiply and an add, so results stay the same to the bit.
+NATIVE_FLAGS = ("-march=native",)
 # An extension includes Python.h after the program (see c_ext), so its headers need
 # POSIX declared from the start; that adds no macro a user's name could meet.
 EXTENSION_FLAGS = ("-D_POSIX_C_SOURCE=200809L",) + (
@@ -113,8 +117,39 @@ def python_headers():
     return include if include and os.path.isfile(os.path.join(include, "Python.h")) else None
 
 
-def build(source):
-    """The path of a shared library compiled from ``source``: cached, else built now."""
+@functools.lru_cache(maxsize=None)
+def native_target(command):
+    """What ``-march=native`` means to this compiler here (part of the cache key), or None.
+
+    The compiler's own expansion (``-###``: GCC's ``-march=icelake-client -mavx2 ...``,
+    Clang's ``-target-cpu``): a cache shared by two machines keeps a library per
+    processor.  None where the compiler refuses the flag.
+    """
+    try:
+        done = subprocess.run([*command, *NATIVE_FLAGS, "-###", "-x", "c", "-c", os.devnull,
+                               "-o", os.devnull], capture_output=True, text=True, timeout=60)
+    except OSError:
+        return None
+    if done.returncode != 0:
+        return None
+    lines = (done.stderr + done.stdout).splitlines()
+    chosen = [line for line in lines if "-march=" in line or "-target-cpu" in line] or lines
+    words = " ".join(chosen).replace('"', " ").split()
+    return " ".join(word for word in words if "/" not in word)  # no paths: temporary names
+
+
+def build(source, native=False):
+    """The path of a shared library compiled from ``source``: cached, else built now.
+
+    With ``native``, for this machine's processor where the compiler supports it.
+    """
+    if native:
+        target = native_target(tuple(compiler()))
+        if target is not None:
+            try:
+                return _build(source, FLAGS + NATIVE_FLAGS, ".so", lambda key: (), target)
+            except CompilerError:  # e.g. an assembler older than this processor's instructions
+                pass
     return _build(source, FLAGS, ".so", lambda key: ())
 
 
@@ -130,11 +165,17 @@ def build_extension(source, headers):
     return path, "symgrad_" + os.path.basename(path)[:-len(suffix)]
 
 
-def _build(source, flags, suffix, defines):
-    """Compile ``source`` with ``flags`` and ``defines(key)`` into ``<key><suffix>``, once."""
+def _build(source, flags, suffix, defines, processor=""):
+    """Compile ``source`` with ``flags`` and ``defines(key)`` into ``<key><suffix>``, once.
+
+    The key hashes the compiler's version, the flags, the suffix, the source and
+    ``processor`` (what ``-march=native`` means here, for a build with it).
+    """
     command = compiler()
-    key = hashlib.sha256("\0".join([version(tuple(command)), " ".join(flags), suffix, source])
-                         .encode()).hexdigest()[:40]
+    parts = [version(tuple(command)), " ".join(flags), suffix, source]
+    if processor:
+        parts.append(processor)
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
     directory = cache_dir()
     target = directory / f"{key}{suffix}"
     if _safe_file(target):

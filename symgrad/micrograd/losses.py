@@ -74,6 +74,8 @@ class CompiledLoss:
         # A backend's own array handling, looked up once (a missing attribute costs a raise).
         self._own_arrays = getattr(self._backend, "loss_inputs", None)
         self._to_value = getattr(self._backend, "loss_value", float)
+        # C: X and y as given (one sample per row), and the L2 term, in the same call.
+        self._by_rows = getattr(self._backend, "LOSS_BY_ROWS", False)
         self._params = model.parameters()
         names = {p: f"p{i}" for i, p in enumerate(self._params)}
         inputs = symbols(*(f"x{i}" for i in range(n_inputs)), values=names)
@@ -95,6 +97,8 @@ class CompiledLoss:
         self.program = self._program(out.node, gradients=True)
         self.source = self._backend.emit(self.program, "loss")
         self._function = self._backend.load(self.source, "loss", "compiled loss", self)
+        self._step = self._backend.load(self.source, "step", "compiled loss step", self) \
+            if "step" in self._backend.KINDS else None  # else step() runs in Python
 
     def __repr__(self) -> str:
         return (f"<symgrad compiled loss of {type(self.model).__name__}: "
@@ -104,25 +108,46 @@ class CompiledLoss:
     def __call__(self, params: np.ndarray, X: np.ndarray, y: np.ndarray
                  ) -> tuple[float, np.ndarray]:
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
+        if self._by_rows:  # the backend checks the arrays; on a misfit, say which one
+            try:
+                return self._function(params, X, y, self.l2)
+            except ValueError:
+                self._checked(params, X, y)
+                raise
         if self._own_arrays is not None:  # JAX keeps its arrays (tracers under jax.jit)
             params, X, y = self._own_arrays(params, X, y)
             if X.ndim != 2 or X.shape[1] != self._n_inputs:
                 raise ShapeError(f"X must have one sample per row, {self._n_inputs} inputs "
                                  f"each; got shape {X.shape}")
         else:
-            params, X = self._checked(params, X)
-            y = np.asarray(y, dtype=float)
-            k = len(self._targets)
-            expected = (len(X),) if k == 1 else (len(X), k)
-            if y.shape != expected:
-                what = "one target" if k == 1 else f"one row of {k} targets"
-                raise ShapeError(f"y must hold {what} per sample: {len(X)} samples, "
-                                 f"got y of shape {y.shape}")
+            params, X, y = self._checked(params, X, y)
         value, grad = self._function(params, X.T, y.T)
         if self.l2:
             value = value + self.l2 * (params @ params)
             grad += (2 * self.l2) * params
         return self._to_value(value), grad
+
+    def step(self, params: np.ndarray, X: np.ndarray, y: np.ndarray, rate: float) -> float:
+        """One step of gradient descent, in place: ``params -= rate * gradient``.
+
+        Returns the loss before the step (``loss(params, X, y)[0]``, L2 term included),
+        as ``torch.optim.SGD(...).step(closure)`` does without momentum.  ``params``
+        must be a writeable float64 NumPy vector, such as ``parameters()`` gives.  On the
+        C backend loss, gradient, L2 term and update are one call of the compiled code.
+        """
+        if not (isinstance(params, np.ndarray) and params.dtype == np.float64
+                and params.flags.writeable):
+            raise TypeError("step updates params in place: pass a writeable float64 NumPy "
+                            "vector (loss.parameters() gives one)")
+        if self._step is None:
+            value, grad = self(params, X, y)
+            params -= rate * np.asarray(grad)
+            return float(value)
+        try:
+            return self._step(params, X, y, self.l2, rate)
+        except ValueError:
+            self._checked(params, X, y)
+            raise
 
     def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
         """The model's output for every row of ``X`` (single-output models)."""
@@ -133,10 +158,11 @@ class CompiledLoss:
             source = self._backend.emit(program, "loss_values")
             self._predict = self._backend.load(source, "loss_values", "model output", self)
         params, X = self._checked(params, X)
-        return np.array(self._predict(params, X.T, None))
+        return np.array(self._predict(params, X if self._by_rows else X.T, None))
 
-    def _checked(self, params, X):
-        """``params`` and ``X`` as float arrays, or ``ShapeError`` saying which does not fit."""
+    def _checked(self, params, X, y=None):
+        """``params``, ``X`` (and ``y``) as float arrays, or ``ShapeError`` saying which does
+        not fit."""
         params, X = np.asarray(params, dtype=float), np.asarray(X, dtype=float)
         if params.shape != (len(self._params),):
             raise ShapeError(f"params must be a vector of the model's {len(self._params)} "
@@ -144,7 +170,15 @@ class CompiledLoss:
         if X.ndim != 2 or X.shape[1] != self._n_inputs:
             raise ShapeError(f"X must have one sample per row, {self._n_inputs} inputs each; "
                              f"got shape {X.shape}")
-        return params, X
+        if y is None:
+            return params, X
+        y = np.asarray(y, dtype=float)
+        k = len(self._targets)
+        if y.shape != ((len(X),) if k == 1 else (len(X), k)):
+            what = "one target" if k == 1 else f"one row of {k} targets"
+            raise ShapeError(f"y must hold {what} per sample: {len(X)} samples, "
+                             f"got y of shape {y.shape}")
+        return params, X, y
 
     def _program(self, root, gradients):
         """The per-sample program over p0.., x0.. and y, differentiated by the parameters."""
