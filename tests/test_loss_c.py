@@ -136,6 +136,12 @@ def test_predict_and_per_sample_values():
     np.testing.assert_allclose(c.predict(params, X), expected, rtol=1e-12)
 
 
+def test_size_counts_the_c_code_lines_too():
+    small, large = (_both(_model(7, 2, sizes), svm, 2)[0].size() for sizes in ([4, 1], [4, 4, 1]))
+    assert all(small[part] > 0 for part in ("forward", "backward"))
+    assert all(large[part] > small[part] for part in ("forward", "backward"))  # one more layer
+
+
 def test_a_layout_that_is_no_slice_reads_weights_through_index_arrays():
     model = Shuffled(_model(3, 2, [4, 3, 1]), seed=5)
     c = compile_loss(model, svm, 2, backend="c")

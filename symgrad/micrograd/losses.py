@@ -198,14 +198,25 @@ class CompiledLoss:
     def size(self) -> dict[str, int]:
         """How long the generated code is: ``{"forward": lines, "backward": lines}``.
 
-        Lines that compute something; comments, the signature and the return do not count.
+        Lines that compute something, from the function's start to the "backward
+        pass" comment and from there to the result; comments, braces, the signature
+        and the return do not count.
         """
         lines = self.source.splitlines()
-        start = next(i for i, line in enumerate(lines) if line.startswith("def "))
-        middle = next(i for i, line in enumerate(lines) if "# backward pass" in line)
-        return {"forward": _code_lines(lines[start + 1:middle]),
-                "backward": _code_lines(lines[middle:]) - 1}
+        c = self.backend == "c"
+        comment = "//" if c else "#"
+        forward = _first(lines, "int loss_and_grad(" if c else "def ")
+        forward += _first(lines[forward:], "{") if c else 0  # past C's long signature
+        backward = _first(lines, f"{comment} backward pass")
+        end = _first(lines, "*mean =") + 1 if self.backend == "c" else len(lines) - 1
+        return {"forward": _code_lines(lines[forward + 1:backward], comment),
+                "backward": _code_lines(lines[backward + 1:end], comment)}
 
 
-def _code_lines(lines):
-    return sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#"))
+def _first(lines, text):
+    return next(i for i, line in enumerate(lines) if text in line)
+
+
+def _code_lines(lines, comment="#"):
+    return sum(1 for line in lines
+               if line.strip() not in ("", "{", "}") and not line.lstrip().startswith(comment))
