@@ -31,7 +31,8 @@ import timeit  # noqa: E402
 import numpy as np  # noqa: E402
 
 import symgrad  # noqa: E402
-from symgrad.backends import c as c_backend, cbuild  # noqa: E402
+from symgrad.backends import c as c_backend  # noqa: E402
+from symgrad.backends import cbuild  # noqa: E402
 
 NEURON = "tanh(x1*w1 + x2*w2 + b)"
 NEURON_POINT = {"x1": 2.0, "w1": -3.0, "x2": 0.0, "w2": 1.0, "b": 6.8813735870195432}
@@ -164,8 +165,8 @@ def main():
     print(f"  backend numpy             {t['numpy'] * 1e3:8.2f} ms")
     print(f"  backend c, one thread     {t['c, one thread'] * 1e3:8.2f} ms   "
           f"({t['numpy'] / t['c, one thread']:.1f}x faster)")
-    print(f"  backend c                 {t['c'] * 1e3:8.2f} ms   ({t['numpy'] / t['c']:.1f}x faster;"
-          " target >= 5x)")
+    print(f"  backend c                 {t['c'] * 1e3:8.2f} ms   "
+          f"({t['numpy'] / t['c']:.1f}x faster; target >= 5x)")
     print("  largest difference from the Python backend over the same points, relative\n"
           "  (and relative, or absolute below 1, as the tests measure):")
     for backend, ((value, value_floored), (grad, grad_floored)) in differences(inputs).items():

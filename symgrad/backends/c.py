@@ -198,13 +198,13 @@ def _vector_declarations(functions):
     lines = []
     if functions:
         lines += ["#ifdef SYMGRAD_VECTOR_MATH  // the fast build (symgrad/backends/cbuild.py)",
-                  "// glibc's libmvec has these functions also 2, 4 and 8 at a time, within a few",
-                  "// ulp of the scalar ones: declared so, the loop below vectorises.  (const: they",
-                  "// touch no memory, errno being off.)"]
+                  "// glibc's libmvec has these functions also 2, 4 and 8 at a time, within",
+                  "// a few ulp of the scalar ones: declared so, the loop below vectorises.",
+                  "// (const: they touch no memory, errno being off.)"]
         for name in functions:
+            arguments = ", ".join(["double"] * VECTOR_MATH[name])
             lines += ["#pragma omp declare simd notinbranch",
-                      f"double {name}({', '.join(['double'] * VECTOR_MATH[name])})"
-                      " __attribute__((const));"]
+                      f"double {name}({arguments}) __attribute__((const));"]
         lines += ["#endif"]
     return lines + [
         "#if defined SYMGRAD_VECTOR_MATH && defined __x86_64__",
