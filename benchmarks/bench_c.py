@@ -4,7 +4,9 @@
    and the raw calls under it: the generated Python function, the C backend's
    extension function (by keyword and by position), and for comparison the
    ``ctypes`` call of the same C on ready buffers (the path without Python's headers).
-2. ``f.batch`` over 10^6 points of ``tanh(a*b + c)``: numpy against c.
+2. ``f.batch`` over 10^6 points of ``tanh(a*b + c)``: numpy against c, on one thread
+   and as it runs by default (split over the cores), and the largest difference of
+   each from the Python backend over the same points.
 3. Compile time of the C backend: cold (a fresh cache directory) and cached.
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every system alike (they
@@ -29,6 +31,7 @@ import timeit  # noqa: E402
 import numpy as np  # noqa: E402
 
 import symgrad  # noqa: E402
+from symgrad.backends import c as c_backend  # noqa: E402
 from symgrad.backends import cbuild  # noqa: E402
 
 NEURON = "tanh(x1*w1 + x2*w2 + b)"
@@ -73,16 +76,48 @@ def neuron():
     return {name: statistics.median(seconds) for name, seconds in rounds.items()}
 
 
-def batch():
+def batch(rounds=7):
+    """Median ms per ``f.batch`` of numpy, c on one thread and c as it runs by default,
+    timed in interleaved rounds (each the best of 3 calls)."""
     numpy_ = symgrad.compile(BATCH, backend="numpy")
     c = symgrad.compile(BATCH, backend="c")
     rng = np.random.default_rng(0)
     inputs = {name: rng.uniform(-2, 2, POINTS) for name in "abc"}
     expected, got = numpy_.batch(**inputs), c.batch(**inputs)
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-12)
-    t_numpy = median_time(lambda: numpy_.batch(**inputs), 1, repeat=9)
-    t_c = median_time(lambda: c.batch(**inputs), 1, repeat=9)
-    return t_numpy, t_c
+
+    def one_thread():
+        c_backend.THREADS = 1
+        try:
+            return c.batch(**inputs)
+        finally:
+            c_backend.THREADS = None
+
+    times = {"numpy": lambda: numpy_.batch(**inputs), "c, one thread": one_thread,
+             "c": lambda: c.batch(**inputs)}
+    seconds = {name: [] for name in times}
+    for _ in range(rounds):
+        for name, call in times.items():
+            seconds[name].append(min(timeit.repeat(call, number=1, repeat=3)))
+    return {name: statistics.median(s) for name, s in seconds.items()}, inputs
+
+
+def differences(inputs):
+    """The largest difference of each batch from the Python backend over every point:
+    (relative, relative with values below 1 compared absolutely) for values and gradients."""
+    python = symgrad.compile(BATCH)._value_and_grad  # the generated function: (value, grads)
+    points = list(zip(*(inputs[name].tolist() for name in "abc")))
+    expected = np.array([[value, *grads] for value, grads in (python(*p) for p in points)])
+    found = {}
+    for backend in ("numpy", "c"):
+        value, grads = symgrad.compile(BATCH, backend=backend).batch(**inputs)
+        got = np.column_stack([value, *grads.values()])
+        gap = np.abs(got - expected)
+        relative = gap / np.abs(expected)
+        floored = gap / np.maximum(1.0, np.maximum(np.abs(got), np.abs(expected)))
+        found[backend] = [(float(np.nanmax(relative[:, columns])), float(floored[:, columns].max()))
+                          for columns in (slice(0, 1), slice(1, None))]
+    return found
 
 
 def compile_times():
@@ -111,7 +146,8 @@ def compile_times():
 def main():
     print(f"symgrad's C backend ({' '.join(cbuild.compiler())}: "
           f"{cbuild.version(tuple(cbuild.compiler())).splitlines()[0]}; flags "
-          f"{' '.join(cbuild.FLAGS)})")
+          f"{' '.join(cbuild.FLAGS)};\n  batches' fast build adds "
+          f"{' '.join(cbuild.VECTOR_FLAGS[len(cbuild.FLAGS):])})")
     t = neuron()
     print(f"\nthe lecture's neuron {NEURON}, median of 7 interleaved rounds,\n  each the best of 3 runs of 20,000 calls:")
     print(f"  value_and_grad(**inputs), backend python  {t['python'] * 1e6:6.3f} µs")
@@ -123,11 +159,19 @@ def main():
     print(f"  raw C extension function, positions       {t['raw c, positions'] * 1e6:6.3f} µs")
     print(f"  raw ctypes call, buffers ready            {t['raw ctypes'] * 1e6:6.3f} µs   "
           "(the fallback without Python.h, before its wrapper)")
-    t_numpy, t_cb = batch()
-    print(f"\nf.batch over {POINTS:,} points of {BATCH}, median per call:")
-    print(f"  backend numpy       {t_numpy * 1e3:8.2f} ms")
-    print(f"  backend c           {t_cb * 1e3:8.2f} ms   ({t_numpy / t_cb:.1f}x faster; "
-          "target >= 5x)")
+    t, inputs = batch()
+    print(f"\nf.batch over {POINTS:,} points of {BATCH}, median of 7 interleaved rounds,\n"
+          f"  each the best of 3 calls ({c_backend._cores()} threads by default):")
+    print(f"  backend numpy             {t['numpy'] * 1e3:8.2f} ms")
+    print(f"  backend c, one thread     {t['c, one thread'] * 1e3:8.2f} ms   "
+          f"({t['numpy'] / t['c, one thread']:.1f}x faster)")
+    print(f"  backend c                 {t['c'] * 1e3:8.2f} ms   "
+          f"({t['numpy'] / t['c']:.1f}x faster; target >= 5x)")
+    print("  largest difference from the Python backend over the same points, relative\n"
+          "  (and relative, or absolute below 1, as the tests measure):")
+    for backend, ((value, value_floored), (grad, grad_floored)) in differences(inputs).items():
+        print(f"    {backend:5s}  values {value:.1e} ({value_floored:.1e}), "
+              f"gradients {grad:.1e} ({grad_floored:.1e})")
     cold, cached, python = compile_times()
     print(f"\ncompile time of {NEURON} (text -> callable), median:")
     print(f"  backend python      {python * 1e3:8.2f} ms")

@@ -152,9 +152,11 @@ class CompiledFunction(NotebookDisplay):
                 raise EvaluationError(f"batch evaluation failed: {error}") from None
             flags.append(error)
             value, grads = self._run_batch(arrays, "ignore", strict=True)
-        value = np.broadcast_to(value, shape).astype(float, copy=True)
-        grads = {name: np.broadcast_to(g, shape).astype(float, copy=True)
-                 for name, g in zip(self.wrt, grads)}
+        if not getattr(self._batch_backend(strict), "NEW_BATCH_ARRAYS", False):
+            # Results may be scalars, inputs or one array twice: each becomes its own array.
+            value = np.broadcast_to(value, shape).astype(float, copy=True)
+            grads = [np.broadcast_to(g, shape).astype(float, copy=True) for g in grads]
+        grads = dict(zip(self.wrt, grads))
         results = [*arrays, value, *grads.values()]
         if strict and (flags or not all(np.isfinite(a).all() for a in results)):
             raise self._locate_batch(arrays, results, bool(flags))
@@ -169,12 +171,17 @@ class CompiledFunction(NotebookDisplay):
         with np.errstate(divide=mode, over=mode, invalid=mode, under="ignore", call=call):
             return function(*arrays)
 
-    def _batch_function(self, strict):
-        """The compiled batch.  Strict batches need floating-point errors reported, which
-        JAX never does: on such a backend they run on NumPy, the same program."""
+    def _batch_backend(self, strict):
+        """The backend of batches.  Strict batches need floating-point errors reported,
+        which JAX never does: on such a backend they run on NumPy, the same program."""
         backend = backends.for_kind(self.backend, "batch")
         if strict and not getattr(backend, "FLOATING_POINT_FLAGS", True):
             backend = backends.get(backends.BATCH_FALLBACK)
+        return backend
+
+    def _batch_function(self, strict):
+        """The compiled batch, printed and loaded on first use."""
+        backend = self._batch_backend(strict)
         if backend.NAME not in self._batches:
             source = backend.emit(self.program, "batch")
             self._batches[backend.NAME] = backend.load(source, "batch", self._label, self)

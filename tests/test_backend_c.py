@@ -41,7 +41,7 @@ def warm_cache():
     batches = [c_backend.emit(Program(symgrad.parse(text)), "batch") for text, _ in BATCH_ROWS]
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda source: cbuild.build_extension(source, headers), scalars))
-        list(pool.map(cbuild.build, batches))
+        list(pool.map(lambda source: cbuild.build(source, cbuild.VECTOR_FLAGS), batches))
 
 
 def points(f, count=4, seed=0):

@@ -32,6 +32,19 @@ FLAGS = ("-std=c99", "-O2", "-funroll-loops", "-fPIC", "-shared", "-ffp-contract
 # wider vectors), where the compiler can tell what it is; -ffp-contract=off above keeps
 # them from fusing a multiply and an add, so results stay the same to the bit.
 NATIVE_FLAGS = ("-march=native",)
+# A batch's fast build (see ``c``): SYMGRAD_VECTOR_MATH turns on its vector lines.
+# -fopenmp-simd honours their ``#pragma omp`` lines and nothing else of OpenMP (no
+# runtime, no threads).  -fno-math-errno: <math.h> calls need not set errno, which
+# symgrad never reads; then GCC may vectorise them (and writes pow(x, 2.0) as x*x).
+# -fno-builtin-sin/-cos: else GCC joins sin(x) and cos(x), as in sin's derivative,
+# into one sincos call, which has no vector form.  -fno-tree-pre, -fno-thread-jumps:
+# else GCC turns the choices of relu and step back into branches (moving relu's
+# gradient into them, or joining two of them), and a loop with branches does not
+# vectorise without AVX-512.  -z defs: a vector function the C library lacks fails
+# the link, not the load, so the build falls back to the exact one.
+VECTOR_FLAGS = FLAGS + ("-fno-math-errno", "-fopenmp-simd", "-fno-builtin-sin",
+                        "-fno-builtin-cos", "-fno-tree-pre", "-fno-thread-jumps",
+                        "-DSYMGRAD_VECTOR_MATH", "-Wl,-z,defs")
 # An extension includes Python.h after the program (see c_ext), so its headers need
 # POSIX declared from the start; that adds no macro a user's name could meet.
 EXTENSION_FLAGS = ("-D_POSIX_C_SOURCE=200809L",) + (
@@ -138,7 +151,7 @@ def native_target(command):
     return " ".join(word for word in words if "/" not in word)  # no paths: temporary names
 
 
-def build(source, native=False):
+def build(source, flags=FLAGS, native=False):
     """The path of a shared library compiled from ``source``: cached, else built now.
 
     With ``native``, for this machine's processor where the compiler supports it.
@@ -147,10 +160,10 @@ def build(source, native=False):
         target = native_target(tuple(compiler()))
         if target is not None:
             try:
-                return _build(source, FLAGS + NATIVE_FLAGS, ".so", lambda key: (), target)
+                return _build(source, flags + NATIVE_FLAGS, ".so", lambda key: (), target)
             except CompilerError:  # e.g. an assembler older than this processor's instructions
                 pass
-    return _build(source, FLAGS, ".so", lambda key: ())
+    return _build(source, flags, ".so", lambda key: ())
 
 
 def build_extension(source, headers):

@@ -51,7 +51,10 @@ _OP_FIELDS = [
     ("helper", None),  # the scalar function the python template calls by name
     ("internal", False),  # exists for other operators' partials: no Value method
     ("c", None),  # scalar forward in C over doubles; None: the infix symbol
-    ("c_helper", None),  # the static inline C function the c template calls
+    # The static inline C function the c template calls.  Helpers compare with
+    # isgreater and the like: quiet comparisons, which raise no flag for nan, so that
+    # GCC may turn the choice into a vector blend; the results are those of > and <.
+    ("c_helper", None),
     # Defined, with its local derivatives, at every real operand (overflow aside):
     # only then may ``x*0`` fold to 0 without hiding an error in x.
     ("total", False),
@@ -157,14 +160,14 @@ OPS = {
            "d/dx relu(x) = 1 if x > 0 else 0",
            lambda sp, x: sp.Max(x, 0), ((-3, 3),), kinks=(Kink(0.0, 0.0),), helper=_relu,
            c="relu({x})",
-           c_helper="static inline double relu(double x) { return x > 0.0 ? x : 0.0; }",
+           c_helper="static inline double relu(double x) { return isgreater(x, 0.0) ? x : 0.0; }",
            total=True),
         Op("sigmoid", 1, "sigmoid({x})", "np.exp(-np.logaddexp(0.0, -{x}))",
            ("out*(1 - out)",),
            "d/dx sigmoid(x) = sigmoid(x)*(1 - sigmoid(x))",
            lambda sp, x: 1 / (1 + sp.exp(-x)), ((-3, 3),), helper=_sigmoid, c="sigmoid({x})",
            c_helper="static inline double sigmoid(double x) { double z = exp(-fabs(x)); "
-                    "return x >= 0.0 ? 1.0 / (1.0 + z) : z / (1.0 + z); }", total=True),
+                    "return (isgreaterequal(x, 0.0) ? 1.0 : z) / (1.0 + z); }", total=True),
         Op("abs", 1, "math.fabs({x})", "np.abs({x})", ("sign(x)",),
            "d/dx abs(x) = sign(x)",
            lambda sp, x: sp.Abs(x), ((-3, 3),), dunder="abs", kinks=(Kink(0.0, 0.0),),
@@ -173,14 +176,14 @@ OPS = {
            "d/dx step(x) = 0 (step(x) is 1 for x > 0, else 0)",
            lambda sp, x: sp.Heaviside(x, 0), ((-3, 3),), kinks=(Kink(0.0, 0.0),),
            note="step(0) = 0", helper=_step, internal=True, c="step({x})",
-           c_helper="static inline double step(double x) { return x > 0.0 ? 1.0 : 0.0; }",
+           c_helper="static inline double step(double x) { return isgreater(x, 0.0) ? 1.0 : 0.0; }",
            total=True),
         Op("sign", 1, "sign({x})", "np.sign({x})", ("0",),
            "d/dx sign(x) = 0 (sign(x) is -1, 0 or 1)",
            lambda sp, x: sp.sign(x), ((-3, 3),), kinks=(Kink(0.0, 0.0),),
            note="sign(0) = 0", helper=_sign, internal=True, c="sign({x})",
            c_helper="static inline double sign(double x) "
-                    "{ return (double)((x > 0.0) - (x < 0.0)); }", total=True),
+                    "{ return (double)(isgreater(x, 0.0) - isless(x, 0.0)); }", total=True),
     ]
 }
 

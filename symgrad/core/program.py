@@ -49,7 +49,7 @@ C_WORDS = frozenset("""
     MATH_ERRNO MATH_ERREXCEPT math_errhandling fenv_t fexcept_t feclearexcept fetestexcept
     FE_OVERFLOW FE_DIVBYZERO FE_INVALID FE_UNDERFLOW FE_INEXACT FE_ALL_EXCEPT
     symgrad_in symgrad_out symgrad_n symgrad_i symgrad_status symgrad_array symgrad_call
-    symgrad_fpe symgrad_tuple symgrad_io
+    symgrad_fpe symgrad_tuple symgrad_io SYMGRAD_VECTOR_MATH SYMGRAD_VECTORISED
 """.split())
 RESERVED = (frozenset(keyword.kwlist) | frozenset(OPS) | C_WORDS
             | {"math", "np", "jnp", "jax", "__debug__", "__builtins__"})
