@@ -209,17 +209,21 @@ class Program:
                 node_names[node] = names.fresh("out")
             else:
                 node_names[node] = names.temporary()
-        steps = backward_steps(root, wrt)
-        grads = {}
-        for node in [root] + [step.operand for step in steps] + [var(name) for name in wrt]:
-            if node not in grads and node.op != "const":
+        # Every input wanted: then a node needs a gradient exactly when it depends on one.
+        steps = backward_steps(root, None if listed <= set(wrt) else wrt, nodes)
+        grads = {} if root.op == "const" else {root: names.fresh("grad_" + node_names[root])}
+        backward = []
+        for node, index, operand, local in steps:
+            first = operand not in grads
+            if first:
+                grads[operand] = names.fresh("grad_" + node_names[operand])
+            backward.append(BackwardStep(node, index, operand, local, grads[operand],
+                                         grads[node], first))
+        # Inputs of wrt that no step reaches: their gradient is 0.
+        unreached = tuple(name for name in wrt if var(name) not in grads)
+        for node in map(var, unreached):
+            if node not in grads:
                 grads[node] = names.fresh("grad_" + node_names[node])
-        assigned, backward = {root}, []
-        for step in steps:
-            backward.append(BackwardStep(step.node, step.index, step.operand, step.local,
-                                         grads[step.operand], grads[step.node],
-                                         step.operand not in assigned))
-            assigned.add(step.operand)
         setattr_ = object.__setattr__
         setattr_(self, "expression", expression)
         setattr_(self, "variables", variables)
@@ -231,8 +235,7 @@ class Program:
         setattr_(self, "names", MappingProxyType(node_names))
         setattr_(self, "grads", MappingProxyType(grads))
         setattr_(self, "labels", MappingProxyType(labels))
-        # Inputs of wrt that no step reaches: their gradient is 0.
-        setattr_(self, "unreached", tuple(n for n in wrt if var(n) not in assigned))
+        setattr_(self, "unreached", unreached)
 
     def __setattr__(self, name, value):
         raise AttributeError("a Program is immutable")
