@@ -53,10 +53,14 @@ def backward_steps(root, wrt=None, order=None):
     given) lies below get no gradient: constants never do.  ``order`` is
     ``ir.topological_order([root])``, if the caller has it already.
     """
+    return list(map(Step._make, chain_rule(root, wrt, order)))
+
+
+def chain_rule(root, wrt=None, order=None):
+    """``backward_steps`` as plain ``(node, index, operand, local)`` tuples, one at a time."""
     order = ir.topological_order([root]) if order is None else order
     needed = _needed(order, wrt)
     has_grad = {root}
-    steps = []
     for node in reversed(order):
         if node not in has_grad:
             continue
@@ -66,9 +70,8 @@ def backward_steps(root, wrt=None, order=None):
             local = local_derivative(node, index)
             if local.op == "const" and local.value == 0:
                 continue
-            steps.append(Step(node, index, operand, local))
+            yield node, index, operand, local
             has_grad.add(operand)
-    return steps
 
 
 def _needed(order, wrt):
