@@ -111,15 +111,20 @@ class PythonPrinter:
             if step.node is not current and commented:
                 current = step.node
                 lines.append(f"    # {program.statement(step.node)}")
-            sign = "=" if step.first else "+="
             rhs = self.contribution(step, names)
+            statement = (f"{step.target} = {rhs}" if step.first
+                         else self.accumulate(step.target, rhs))
             if commented:
-                rhs += f"  # {program.rule(step)}"
-            lines.append(f"    {step.target} {sign} {rhs}")
+                statement += f"  # {program.rule(step)}"
+            lines.append(f"    {statement}")
         for name in program.unreached:
             lines.append(f"    {program.grads[var(name)]} = 0.0  # {name} does not affect "
                          "the value")
         return lines
+
+    def accumulate(self, target, rhs):
+        """The statement adding ``rhs`` to the gradient ``target``."""
+        return f"{target} += {rhs}"
 
     def tangent_function(self, tangents, function_name):
         """Source of forward mode: each forward line followed by its tangent line."""
