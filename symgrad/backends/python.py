@@ -57,7 +57,7 @@ class PythonPrinter:
 
     def template(self, op, node):
         """The call template for ``node``, or None to write the infix symbol."""
-        if _small_int_exponent(node) is not None:
+        if node.op == "pow" and _small_int_exponent(node) is not None:
             return None  # x**2 reads better than math.pow(x, 2) and is exact
         return getattr(op, self.column)
 
@@ -171,7 +171,7 @@ class PythonPrinter:
 
     def compact_backward_lines(self, program, plan):
         grads = program.grads
-        same_gradient, foldable = plan.same_gradient, plan.foldable
+        same_gradient, foldable, contributions = plan.same_gradient, plan.foldable, plan.sums
         lines = ["    # backward pass (compact: gradients passed through or used once get no line)"]
         if program.seed is not None:
             lines.append(f"    {program.seed} = 1.0")
@@ -196,7 +196,7 @@ class PythonPrinter:
             if operand in foldable:
                 pending[operand] = rhs, size
                 continue
-            terms, operations, left = sums.pop(operand, None) or ([], 0, plan.sums[operand])
+            terms, operations, left = sums.pop(operand, None) or ([], 0, contributions[operand])
             terms.append(rhs)
             operations, left = operations + size, left - 1
             if left and operations < LINE_OPERATIONS:

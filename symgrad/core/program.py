@@ -210,13 +210,16 @@ class Program:
             raise TooLargeError(f"the program has {len(forward):,} operations; symgrad compiles "
                                 f"at most {limit:,} this way (memory grows with each one): split "
                                 f"it into smaller programs{beyond}")
+        forward_steps = []
         for node in forward:
             if node in labels:
-                node_names[node] = names.user_name(labels[node])
+                name = names.user_name(labels[node])
             elif node is root:
-                node_names[node] = names.fresh("out")
+                name = names.fresh("out")
             else:
-                node_names[node] = names.temporary()
+                name = names.temporary()
+            node_names[node] = name
+            forward_steps.append(_forward_step((node, name, OPS[node.op])))
         # Every input wanted: then a node needs a gradient exactly when it depends on one.
         steps = chain_rule(root, None if listed <= set(wrt) else wrt, nodes)
         grads = {} if root.op == "const" else {root: names.fresh("grad_" + node_names[root])}
@@ -238,8 +241,7 @@ class Program:
         setattr_(self, "wrt", wrt)
         setattr_(self, "root", root)
         setattr_(self, "nodes", nodes)
-        setattr_(self, "forward", tuple(_forward_step((n, node_names[n], OPS[n.op]))
-                                        for n in forward))
+        setattr_(self, "forward", tuple(forward_steps))
         setattr_(self, "backward", tuple(backward))
         setattr_(self, "names", MappingProxyType(node_names))
         setattr_(self, "grads", MappingProxyType(grads))
