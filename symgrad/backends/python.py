@@ -170,7 +170,7 @@ class PythonPrinter:
         return lines
 
     def compact_backward_lines(self, program, plan):
-        grads = program.grads
+        names, grads = program.names, program.grads
         same_gradient, foldable, contributions = plan.same_gradient, plan.foldable, plan.sums
         lines = ["    # backward pass (compact: gradients passed through or used once get no line)"]
         if program.seed is not None:
@@ -189,7 +189,9 @@ class PythonPrinter:
                     upstream, size = expression, operations + 1
                 else:  # the line would be too long
                     lines.append(f"    {upstream} = {expression}")
-            if local.op == "const" and local.value == -1.0:
+            if local in names:
+                rhs = f"{upstream} * {names[local]}"
+            elif local.op == "const" and local.value == -1.0:
                 rhs = f"-({upstream})" if size > 1 else f"-{upstream}"  # -(a * b), not (-a) * b
             else:
                 rhs = upstream + factors[local]

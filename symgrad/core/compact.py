@@ -70,14 +70,10 @@ def _inlinable_values(program):
 def _read_by_backward(program):
     """Named nodes whose value some local derivative reads."""
     names = program.names
-    read, seen, pending = set(), set(), []
-    for step in program.backward:
-        local = step.local
-        if local in names:
-            read.add(local)
-        elif local.args and local not in seen:
-            seen.add(local)
-            pending.append(local)
+    locals_ = set(map(attrgetter("local"), program.backward))
+    read = locals_ & names.keys()
+    pending = [local for local in locals_ - read if local.args]
+    seen = set(pending)
     while pending:  # the parts of local derivatives that have no name of their own
         for operand in pending.pop().args:
             if operand in names:
