@@ -42,7 +42,9 @@ def _bound(leaf, node):
     """A pattern's constant, or the node (``out``) or operand (``x``, ``y``) it stands for."""
     if leaf.op == "const":
         return leaf
-    return node if leaf.value == "out" else node.args[leaf.value == "y"]
+    if leaf.value == "out":
+        return node
+    return node.args[0 if leaf.value == "x" else 1]
 
 
 def backward_steps(root, wrt=None, order=None):

@@ -133,8 +133,8 @@ class BackwardStep(namedtuple("BackwardStep",
         return OPS[self.node.op]
 
 
-# A namedtuple's own constructor is a Python function; a program of 10^5 operations
-# builds its steps three times faster through tuple.__new__.
+# A namedtuple's own constructor is a Python function: tuple.__new__ builds the
+# records of a program of 10^5 operations in half the time.
 _forward_step = partial(tuple.__new__, ForwardStep)
 _backward_step = partial(tuple.__new__, BackwardStep)
 
