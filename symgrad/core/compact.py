@@ -14,7 +14,7 @@ computed:
 - a gradient with one contribution that one step reads once may be written
   inside that step's line (``grad_t4 = grad_t8 * w3 * (1 - h_2**2)``);
 - a gradient of several contributions adds a few of them a line, left to right
-  as ``+=`` adds them: ``grad_w3 = grad_w3 + grad_t8*h_2 + grad_t28*h_12``.
+  as ``+=`` adds them: ``grad_w3 = grad_w3 + grad_t8 * h_2 + grad_t28 * h_12``.
 
 A printer writes at most ``LINE_OPERATIONS`` operations into one line (a value
 that would make it longer gets its own line, just before), so lines stay short
