@@ -181,6 +181,7 @@ class PythonPrinter:
         for node, _, operand, local, target, _, _ in program.backward:
             if operand in same_gradient:
                 continue
+            # The upstream gradient: its variable, or its expression written here.
             holder = same_gradient.get(node, node)
             upstream, size = grads[holder], 1
             if holder in pending:
@@ -189,12 +190,14 @@ class PythonPrinter:
                     upstream, size = expression, operations + 1
                 else:  # the line would be too long
                     lines.append(f"    {upstream} = {expression}")
+            # The contribution, upstream * local.
             if local in names:
                 rhs = f"{upstream} * {names[local]}"
             elif local.op == "const" and local.value == -1.0:
                 rhs = f"-({upstream})" if size > 1 else f"-{upstream}"  # -(a * b), not (-a) * b
             else:
                 rhs = upstream + factors[local]
+            # Written where it is read, or added to the operand's sum.
             if operand in foldable:
                 pending[operand] = rhs, size
                 continue
@@ -269,14 +272,12 @@ class PythonPrinter:
                 text += f" - {piece}" if negative else f" + {piece}"
         return text
 
-    def contribution(self, step, names, upstream=None):
-        """``upstream * local``, written without multiplying by one; ``upstream`` is the
-        text of the upstream gradient (its name by default)."""
-        upstream = step.upstream if upstream is None else upstream
+    def contribution(self, step, names):
+        """``upstream * local``, written without multiplying by one."""
         local = step.local
         if local.op == "const" and local.value in (1.0, -1.0):
-            return upstream if local.value == 1.0 else f"-{upstream}"
-        return f"{upstream} * {self.factor(local, names)}"
+            return step.upstream if local.value == 1.0 else f"-{step.upstream}"
+        return f"{step.upstream} * {self.factor(local, names)}"
 
 
 class _Factors(dict):
