@@ -157,6 +157,18 @@ def test_check_at_a_given_point_and_batch_agree():
         symgrad.compile("log(x)").batch(x=[-1.0], strict=True)
 
 
+def test_batch_gradients_passed_to_two_inputs_stay_apart():
+    # x + y hands one gradient array to both x and y; adding x's other
+    # contribution in place would change y's gradient too.
+    f = symgrad.compile("x*y + (x + y)*z")
+    points = [(1.0, 3.0, 5.0), (2.0, 4.0, 6.0)]
+    values, grads = f.batch(**{name: [p[i] for p in points] for i, name in enumerate("xyz")})
+    for i, point in enumerate(points):
+        value, grad = f.value_and_grad(**dict(zip("xyz", point)))
+        assert values[i] == value
+        assert {name: grads[name][i] for name in grad} == grad
+
+
 def test_check_allows_for_ill_conditioned_points_without_hiding_errors():
     # cos(exp(exp(2x))) near x = 1.54: the argument is about 1e10, so float rounding
     # moves the exact gradient by about 1e-5 and finite differences are meaningless.

@@ -23,6 +23,12 @@ class NumpyPrinter(PythonPrinter):
             return "np.divide({x}, {y})"
         return super().template(op, node)
 
+    def accumulate(self, target, rhs):
+        # Not +=, which adds in place: a first contribution passed through unchanged
+        # (grad_x = grad_t1) shares its array with every other gradient that received
+        # grad_t1, and one += would change them all.
+        return f"{target} = {target} + {rhs}"
+
 
 PRINTER = NumpyPrinter("numpy", "np")
 

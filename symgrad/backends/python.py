@@ -3,17 +3,20 @@
 Forward lines are one operation each, commented with the subexpression in the
 user's terms; backward lines are one chain-rule step each, ``=`` for the first
 contribution and ``+=`` after, commented with the operator and the local
-derivative.  ``PythonPrinter`` is shared with the NumPy backend, which only
-changes the template column and the module name.
+derivative.  Beyond ``COMMENTED_SIZE`` operations, where nobody reads it line
+by line, the code is compact instead (``core/compact.py``): no comments, fewer
+lines, the same operations.  ``PythonPrinter`` is shared with the NumPy
+backend, which only changes the template column and the module name.
 """
 
 import inspect
 import math
 
+from ..core.compact import LINE_OPERATIONS, compact_plan
 from ..core.forward import TangentProgram
 from ..core.ir import topological_order, var
 from ..core.ops import OPS, PRODUCT, infix_template
-from ..core.printer import ATOM, UNARY, precedence, render, to_text
+from ..core.printer import ATOM, UNARY, compose, precedence, render, to_text
 from ..core.runtime import PYTHON_GLOBALS
 from . import SIGNATURES, compile_source
 
@@ -22,8 +25,8 @@ KINDS = ("value_and_grad", "value", "hvp", "jvp")
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
                   "batch": "value_and_grad_batch", "hvp": "hvp", "jvp": "jvp"}
 COMMENT_LIMIT = 60  # longest subexpression quoted in a forward comment
-# Beyond this many operations nobody reads the code line by line: comments are left
-# out, which halves the cost of emitting and compiling it.
+# Beyond this many operations nobody reads the code line by line: it is compact
+# (no comments, a quarter of the lines), which more than halves compiling it.
 COMMENTED_SIZE = 20_000
 
 
@@ -54,7 +57,7 @@ class PythonPrinter:
 
     def template(self, op, node):
         """The call template for ``node``, or None to write the infix symbol."""
-        if _small_int_exponent(node) is not None:
+        if node.op == "pow" and _small_int_exponent(node) is not None:
             return None  # x**2 reads better than math.pow(x, 2) and is exact
         return getattr(op, self.column)
 
@@ -81,10 +84,11 @@ class PythonPrinter:
 
     def function(self, program, function_name, gradients=True):
         """Source of one function: the forward pass and, if asked, the backward pass."""
+        if len(program.forward) > COMMENTED_SIZE:
+            return self.compact_function(program, function_name, gradients)
         names = program.names
         lines = [f"def {function_name}({', '.join(program.params)}):", "    # forward pass"]
-        commented = len(program.forward) <= COMMENTED_SIZE
-        comments = _comments(program) if commented else {}
+        comments = _comments(program)
         for step in program.forward:
             node = step.node
             # Whole numbers print as 2, not 2.0, unless no input makes the result a float.
@@ -95,31 +99,141 @@ class PythonPrinter:
         if not gradients:
             lines.append(f"    return {value}")
             return "\n".join(lines) + "\n"
-        lines += self.backward_lines(program, commented)
-        grads = program.grad_names()
-        tuple_text = ", ".join(grads) + ("," if len(grads) == 1 else "")
-        lines.append(f"    return {value}, ({tuple_text})")
+        lines += self.backward_lines(program)
+        lines.append(f"    return {value}, {_tuple(program.grad_names())}")
         return "\n".join(lines) + "\n"
 
-    def backward_lines(self, program, commented=True):
+    def backward_lines(self, program):
         names = program.names
         lines = ["    # backward pass: the chain rule, from the output back to the inputs"]
         if program.seed is not None:
             lines.append(f"    {program.seed} = 1.0")
         current = None
         for step in program.backward:
-            if step.node is not current and commented:
+            if step.node is not current:
                 current = step.node
                 lines.append(f"    # {program.statement(step.node)}")
-            sign = "=" if step.first else "+="
             rhs = self.contribution(step, names)
-            if commented:
-                rhs += f"  # {program.rule(step)}"
-            lines.append(f"    {step.target} {sign} {rhs}")
-        for name in program.unreached:
-            lines.append(f"    {program.grads[var(name)]} = 0.0  # {name} does not affect "
-                         "the value")
+            statement = (f"{step.target} = {rhs}" if step.first
+                         else self.accumulate(step.target, rhs))
+            lines.append(f"    {statement}  # {program.rule(step)}")
+        lines += self.unreached_lines(program)
         return lines
+
+    def accumulate(self, target, rhs):
+        """The statement adding ``rhs`` to the gradient ``target``."""
+        return f"{target} += {rhs}"
+
+    def unreached_lines(self, program):
+        return [f"    {program.grads[var(name)]} = 0.0  # {name} does not affect the value"
+                for name in program.unreached]
+
+    def compact_function(self, program, function_name, gradients=True):
+        """Source of a program too big to read: no comments, fewer lines (``core/compact.py``)."""
+        plan = compact_plan(program)
+        lines = [f"def {function_name}({', '.join(program.params)}):",
+                 "    # forward pass (compact: a value used once is written where it is used)"]
+        lines += self.compact_forward_lines(program, plan.inlinable)
+        value = self.atom(program.root, program.names, exact_int=False)
+        if not gradients:
+            lines.append(f"    return {value}")
+            return "\n".join(lines) + "\n"
+        lines += self.compact_backward_lines(program, plan)
+        holder = plan.gradient_holder
+        grads = [program.grads[holder(var(name))] for name in program.wrt]
+        lines.append(f"    return {value}, {_tuple(grads)}")
+        return "\n".join(lines) + "\n"
+
+    def compact_forward_lines(self, program, inlinable):
+        names, lines = program.names, []
+        pending = {}  # inlinable node -> (text, precedence, operations), until its user's line
+        for step in program.forward:
+            node = step.node
+            operands, size = [], 1
+            for operand in node.args:
+                if operand in pending:
+                    text, level, operations = pending.pop(operand)
+                    if size + operations <= LINE_OPERATIONS:
+                        operands.append((text, level))
+                        size += operations
+                        continue
+                    lines.append(f"    {names[operand]} = {text}")  # the line would be too long
+                if operand in names:
+                    operands.append((names[operand], ATOM))
+                else:
+                    operands.append(self.literal(operand.value, node.depends))
+            text, level = compose(step.op, self.template(step.op, node), operands)
+            if node in inlinable:
+                pending[node] = text, level, size
+            else:
+                lines.append(f"    {step.name} = {text}")
+        return lines
+
+    def compact_backward_lines(self, program, plan):
+        names, grads = program.names, program.grads
+        same_gradient, foldable, contributions = plan.same_gradient, plan.foldable, plan.sums
+        lines = ["    # backward pass (compact: gradients passed through or used once get no line)"]
+        if program.seed is not None:
+            lines.append(f"    {program.seed} = 1.0")
+        factors = _Factors(self, program.names)
+        pending = {}  # foldable node -> (its gradient's expression, operations)
+        sums = {}  # node -> (terms of its gradient not yet written, operations, terms to come)
+        for node, _, operand, local, target, _, _ in program.backward:
+            if operand in same_gradient:
+                continue
+            # The upstream gradient: its variable, or its expression written here.
+            holder = same_gradient.get(node, node)
+            upstream, size = grads[holder], 1
+            if holder in pending:
+                expression, operations = pending.pop(holder)
+                if operations < LINE_OPERATIONS:
+                    upstream, size = expression, operations + 1
+                else:  # the line would be too long
+                    lines.append(f"    {upstream} = {expression}")
+            # The contribution, upstream * local.
+            if local in names:
+                rhs = f"{upstream} * {names[local]}"
+            elif local.op == "const" and local.value == -1.0:
+                rhs = f"-({upstream})" if size > 1 else f"-{upstream}"  # -(a * b), not (-a) * b
+            else:
+                rhs = upstream + factors[local]
+            # Written where it is read, or added to the operand's sum.
+            if operand in foldable:
+                pending[operand] = rhs, size
+                continue
+            terms, operations, left = sums.pop(operand, None) or ([], 0, contributions[operand])
+            terms.append(rhs)
+            operations, left = operations + size, left - 1
+            if left and operations < LINE_OPERATIONS:
+                sums[operand] = terms, operations, left
+            else:  # ((total + a) + b) + c: added in the order that += adds them
+                lines.append(f"    {target} = {' + '.join(terms)}")
+                if left:
+                    sums[operand] = [target], 0, left
+        lines += self.unreached_lines(program)
+        return lines
+
+    def local_expression(self, node, names, texts):
+        """(text, precedence) of a local derivative over named values, built bottom-up.
+
+        ``texts`` keeps the texts of unnamed nodes already printed.  A local
+        derivative is its operator's partial on named operands, so this recursion
+        is as deep as the partial, a few levels.
+        """
+        if node in names:
+            return names[node], ATOM
+        text = texts.get(node)
+        if text is None:
+            if node.args:
+                operands = [(names[a], ATOM) if a in names
+                            else texts.get(a) or self.local_expression(a, names, texts)
+                            for a in node.args]
+                op = OPS[node.op]
+                text = compose(op, self.template(op, node), operands)
+            else:
+                text = self.literal(node.value)
+            texts[node] = text
+        return text
 
     def tangent_function(self, tangents, function_name):
         """Source of forward mode: each forward line followed by its tangent line."""
@@ -164,6 +278,30 @@ class PythonPrinter:
         if local.op == "const" and local.value in (1.0, -1.0):
             return step.upstream if local.value == 1.0 else f"-{step.upstream}"
         return f"{step.upstream} * {self.factor(local, names)}"
+
+
+class _Factors(dict):
+    """``" * local"`` for each local derivative, printed once: ``" * w3"``, ``" * (1 - h**2)"``;
+    empty for 1."""
+
+    def __init__(self, printer, names):
+        super().__init__()
+        self.printer, self.names, self.parts = printer, names, {}
+
+    def __missing__(self, local):
+        if local.op == "const" and local.value == 1.0:
+            factor = ""
+        else:
+            text, level = self.printer.local_expression(local, self.names, self.parts)
+            tight = level > PRODUCT and not text.startswith("-")
+            factor = f" * {text}" if tight else f" * ({text})"
+        self[local] = factor
+        return factor
+
+
+def _tuple(names):
+    """``(a, b)``, or ``(a,)`` for one."""
+    return f"({', '.join(names)}{',' if len(names) == 1 else ''})"
 
 
 def _small_int_exponent(node):

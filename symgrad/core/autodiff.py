@@ -26,29 +26,43 @@ def partial_pattern(op_name, index):
 
 def local_derivative(node, index):
     """d node / d node.args[index], as IR built on the node's own operands."""
-    binding = dict(zip(("x", "y"), node.args), out=node)
+    pattern = partial_pattern(node.op, index)
+    if len(pattern) == 1:  # a constant, or one of x, y, out: nothing to build
+        return _bound(pattern[0], node)
     built = {}
-    for pattern in partial_pattern(node.op, index):
-        if pattern.op == "var":
-            built[pattern] = binding[pattern.value]
-        elif pattern.op == "const":
-            built[pattern] = pattern
+    for part in pattern:
+        if part.args:
+            built[part] = ir.apply(part.op, *[built[a] for a in part.args])
         else:
-            built[pattern] = ir.apply(pattern.op, *(built[a] for a in pattern.args))
-    return built[pattern]
+            built[part] = _bound(part, node)
+    return built[part]
 
 
-def backward_steps(root, wrt=None):
+def _bound(leaf, node):
+    """A pattern's constant, or the node (``out``) or operand (``x``, ``y``) it stands for."""
+    if leaf.op == "const":
+        return leaf
+    if leaf.value == "out":
+        return node
+    return node.args[0 if leaf.value == "x" else 1]
+
+
+def backward_steps(root, wrt=None, order=None):
     """The chain-rule steps from ``root`` back to its inputs, in the order they run.
 
     Every node's gradient is complete before it is passed on, because nodes are
     visited in reverse evaluation order.  Operands that no input (of ``wrt``, when
-    given) lies below get no gradient: constants never do.
+    given) lies below get no gradient: constants never do.  ``order`` is
+    ``ir.topological_order([root])``, if the caller has it already.
     """
-    order = ir.topological_order([root])
+    return list(map(Step._make, chain_rule(root, wrt, order)))
+
+
+def chain_rule(root, wrt=None, order=None):
+    """``backward_steps`` as plain ``(node, index, operand, local)`` tuples, one at a time."""
+    order = ir.topological_order([root]) if order is None else order
     needed = _needed(order, wrt)
     has_grad = {root}
-    steps = []
     for node in reversed(order):
         if node not in has_grad:
             continue
@@ -56,20 +70,21 @@ def backward_steps(root, wrt=None):
             if operand not in needed:
                 continue
             local = local_derivative(node, index)
-            if ir.is_const(local, 0):
+            if local.op == "const" and local.value == 0:
                 continue
-            steps.append(Step(node, index, operand, local))
+            yield node, index, operand, local
             has_grad.add(operand)
-    return steps
 
 
 def _needed(order, wrt):
     """Nodes with a wanted input below them."""
-    wanted = None if wrt is None else set(wrt)
+    if wrt is None:
+        return {node for node in order if node.depends}
+    wanted = set(wrt)
     needed = set()
     for node in order:
         if node.op == "var":
-            if wanted is None or node.value in wanted:
+            if node.value in wanted:
                 needed.add(node)
         elif any(arg in needed for arg in node.args):
             needed.add(node)

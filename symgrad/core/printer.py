@@ -120,28 +120,58 @@ def precedence(node, names, leaf, template, unfold=False):
 def _layout(node, names, leaf, template, unfold=False):
     """The pieces of one node's text: strings and operand nodes, left to right."""
     op_name, args = _shape(node, unfold)
+    form = template(OPS[op_name], node)
+    levels = tuple(precedence(arg, names, leaf, template, unfold) for arg in args)
+    pieces = []
+    for piece in _arrangement(op_name, form, levels):
+        if type(piece) is str:
+            pieces.append(piece)
+        else:
+            index, wrapped = piece
+            pieces += ["(", args[index], ")"] if wrapped else [args[index]]
+    return pieces
+
+
+def compose(op, form, operands):
+    """(text, precedence) of an operation from its operands' (text, precedence), bottom-up.
+
+    ``form`` is the template (``template(op, node)``), or None for the infix symbol.
+    The same layout as ``render``, for printers that build text from named parts.
+    """
+    texts, levels = zip(*operands)
+    return (_format(op.name, form, levels).format(*texts),
+            ATOM if form is not None else op.precedence)
+
+
+@lru_cache(maxsize=None)
+def _format(op_name, form, levels):
+    """``_arrangement`` as a format string over the operands' texts: ``{0} - ({1})``."""
+    return "".join(piece.replace("{", "{{").replace("}", "}}") if type(piece) is str
+                   else f"({{{piece[0]}}})" if piece[1] else f"{{{piece[0]}}}"
+                   for piece in _arrangement(op_name, form, levels))
+
+
+@lru_cache(maxsize=None)
+def _arrangement(op_name, form, levels):
+    """An operation's text as strings and (operand index, whether parenthesised) pairs.
+
+    ``levels`` is how tightly each operand's text binds.
+    """
     op = OPS[op_name]
-    form = template(op, node)
     if form is not None:
         pieces = []
         for text, index, alone in _parsed_template(form):
             pieces.append(text)
             if index is not None:
-                operand = args[index]
-                pieces += _maybe_wrapped(operand, not alone and precedence(
-                    operand, names, leaf, template, unfold) < ATOM)
-        return pieces
-    levels = [precedence(arg, names, leaf, template, unfold) for arg in args]
+                pieces.append((index, not alone and levels[index] < ATOM))
+        return tuple(pieces)
     if op.arity == 1:
-        return [op.symbol] + _maybe_wrapped(args[0], levels[0] <= UNARY)
-    left, right = args
+        return op.symbol, (0, levels[0] <= UNARY)
     if op.precedence == POWER:  # right-associative; the exponent may be unary
-        return (_maybe_wrapped(left, levels[0] <= POWER) + ["**"]
-                + _maybe_wrapped(right, levels[1] < UNARY))
+        return (0, levels[0] <= POWER), "**", (1, levels[1] < UNARY)
     # Equal precedence on the right keeps its parentheses: a - (b - c), a + (b + c).
     symbol = f" {op.symbol} " if op.precedence == SUM else op.symbol
-    return (_maybe_wrapped(left, levels[0] < op.precedence) + [symbol]
-            + _maybe_wrapped(right, levels[1] <= op.precedence))
+    return (0, levels[0] < op.precedence), symbol, (1, levels[1] <= op.precedence)
 
 
 @lru_cache(maxsize=None)
@@ -152,10 +182,6 @@ def _parsed_template(form):
         alone = key is not None and re.search(r"[(,]\s*\{" + key + r"\}\s*[,)]", form)
         pieces.append((text, None if key is None else "xy".index(key), bool(alone)))
     return tuple(pieces)
-
-
-def _maybe_wrapped(node, parens):
-    return ["(", node, ")"] if parens else [node]
 
 
 def inline_size(root, leaves=()):
