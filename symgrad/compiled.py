@@ -154,8 +154,9 @@ class CompiledFunction(NotebookDisplay):
             value, grads = self._run_batch(arrays, "ignore", strict=True)
         if not getattr(self._batch_backend(strict), "NEW_BATCH_ARRAYS", False):
             # Results may be scalars, inputs or one array twice: each becomes its own array.
-            value = np.broadcast_to(value, shape).astype(float, copy=True)
-            grads = [np.broadcast_to(g, shape).astype(float, copy=True) for g in grads]
+            taken = set()
+            value = _own_array(value, shape, taken)
+            grads = [_own_array(g, shape, taken) for g in grads]
         grads = dict(zip(self.wrt, grads))
         results = [*arrays, value, *grads.values()]
         if strict and (flags or not all(np.isfinite(a).all() for a in results)):
@@ -379,6 +380,18 @@ class CompiledFunction(NotebookDisplay):
             with open(path, "w", encoding="utf-8") as stream:
                 stream.write(page)
         return page
+
+
+def _own_array(result, shape, taken):
+    """``result`` as a float array of ``shape`` that shares no memory with an input or
+    another result (``taken``: the ids of those already returned); copied only if not."""
+    import numpy as np
+
+    if (type(result) is np.ndarray and result.shape == shape and result.dtype == np.float64
+            and result.base is None and result.flags.writeable and id(result) not in taken):
+        taken.add(id(result))
+        return result  # a fresh array the generated code made: the copy would be waste
+    return np.broadcast_to(result, shape).astype(float, copy=True)
 
 
 def _rebuild(plain, wrt, backend=backends.DEFAULT):

@@ -169,6 +169,25 @@ def test_batch_gradients_passed_to_two_inputs_stay_apart():
         assert {name: grads[name][i] for name in grad} == grad
 
 
+
+@pytest.mark.parametrize("text", ["a", "a + b", "a*b + 2", "x = a*b; x + x*0 + b"])
+def test_batch_results_are_arrays_of_their_own(text):
+    # The generated code may return an input, one array for two gradients or a number:
+    # each result must still be a fresh array that shares memory with nothing else.
+    import numpy as np
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
+    f = symgrad.compile(text)
+    value, grads = f.batch(**{name: {"a": a, "b": b}[name] for name in f.variables})
+    results = [value, *grads.values()]
+    for i, result in enumerate(results):
+        assert type(result) is np.ndarray and result.shape == (3,) and result.flags.writeable
+        assert not any(np.shares_memory(result, other) for other in [a, b, *results[i + 1:]])
+    expected = [f.value_and_grad(a=x, b=y) for x, y in zip(a, b)] if "b" in f.variables else [
+        f.value_and_grad(a=x) for x in a]
+    assert value.tolist() == [v for v, _ in expected]
+    assert {n: g.tolist() for n, g in grads.items()} == {
+        n: [grad[n] for _, grad in expected] for n in f.variables}
+
 def test_check_allows_for_ill_conditioned_points_without_hiding_errors():
     # cos(exp(exp(2x))) near x = 1.54: the argument is about 1e10, so float rounding
     # moves the exact gradient by about 1e-5 and finite differences are meaningless.
