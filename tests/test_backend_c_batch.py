@@ -360,3 +360,37 @@ def test_a_vector_function_the_library_lacks_fails_the_fast_link(cache):
     with pytest.raises(cbuild.CompilerError):
         cbuild.build(source, cbuild.VECTOR_FLAGS)
     assert Path(cbuild.build(source)).is_file()  # the same text builds exactly
+
+
+def test_large_results_reuse_memory_only_when_no_array_holds_it(monkeypatch):
+    pool = c_backend.ResultPool(limit=1 << 30)
+    monkeypatch.setattr(c_backend, "RESULTS", pool)
+    f = symgrad.compile("a*b + c", backend="c")
+    n = 2 * c_backend.HUGE_PAGE // 8  # the smallest batch whose results are pooled
+    a, b = np.full(n, 2.0), np.full(n, 3.0)
+    value, grads = f.batch(a=a, b=b, c=1.0)
+    addresses = {r.ctypes.data for r in [value, *grads.values()]}
+    view = grads["b"][::2]  # a view keeps its array's memory in use
+    held = grads["b"].ctypes.data
+    del value, grads
+    assert pool.bytes == 3 * 8 * n
+    again, grads = f.batch(a=b, b=a, c=-1.0)
+    results = [again, *grads.values()]
+    assert held not in {r.ctypes.data for r in results}  # the view's memory was not lent
+    assert len({r.ctypes.data for r in results} & addresses) == 3
+    assert (view == 2.0).all() and (again == 5.0).all() and (grads["a"] == 2.0).all()
+    assert not any(np.shares_memory(r, other) for r in results for other in [view, a, b])
+    del view
+    assert pool.bytes == 8 * n
+
+
+def test_the_result_pool_keeps_no_more_than_its_limit(monkeypatch):
+    n = 2 * c_backend.HUGE_PAGE // 8
+    pool = c_backend.ResultPool(limit=2 * 8 * n)
+    monkeypatch.setattr(c_backend, "RESULTS", pool)
+    f = symgrad.compile("a*b + c", backend="c")
+    results = f.batch(a=np.ones(n), b=np.ones(n), c=np.ones(n))
+    del results
+    assert pool.bytes == 2 * 8 * n  # four results came back; two were kept
+    pool.clear()
+    assert pool.bytes == 0 and not pool.kept

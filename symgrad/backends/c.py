@@ -372,16 +372,78 @@ def _batch_caller(fast, exact, gradients):
 
 
 def _new_array(shape, count):
-    """``np.empty(shape)``; when large, starting on a 2 MiB boundary, so that every 2 MiB
-    of it can be a huge page (NumPy asks the kernel for them, and a huge page is far
-    cheaper to fault in than 512 small ones: a large batch's results are fresh memory)."""
+    """An uninitialised float array of ``shape`` (``count`` elements) that nothing else uses.
+
+    A large one takes its memory from ``RESULTS`` (see ``ResultPool``): fresh memory
+    is pages the kernel zeroes and maps on first touch, which cost as much as the
+    arithmetic of a large batch.
+    """
     import numpy as np
 
     if count < 2 * HUGE_PAGE // 8:
         return np.empty(shape)
+    return np.asarray(RESULTS.lend(shape, count))
+
+
+class ResultPool:
+    """Memory of large batch results that no array uses any more, kept for the next batch.
+
+    Each result is an array over a ``_Lease`` (its ``base``); when the array, its
+    views and anything else holding the lease are gone, the memory comes back here,
+    and the next batch of the same size takes it instead of fresh pages.  At most
+    ``limit`` bytes are kept; the rest is freed.
+    """
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.kept = {}  # elements -> blocks of memory nobody uses
+        self.bytes = 0
+        self.lock = threading.Lock()
+
+    def lend(self, shape, count):
+        with self.lock:
+            blocks = self.kept.get(count)
+            block = blocks.pop() if blocks else None
+            if block is not None:
+                self.bytes -= 8 * count
+        return _Lease(self, block if block is not None else _fresh_block(count), shape)
+
+    def give_back(self, block):
+        with self.lock:
+            if self.bytes + block.nbytes <= self.limit:
+                self.kept.setdefault(block.size, []).append(block)
+                self.bytes += block.nbytes
+
+    def clear(self):
+        with self.lock:
+            self.kept.clear()
+            self.bytes = 0
+
+
+class _Lease:
+    """One result's memory, lent by a ``ResultPool``: NumPy's array interface over it."""
+
+    def __init__(self, pool, block, shape):
+        self.pool, self.block = pool, block
+        self.__array_interface__ = {"shape": shape, "typestr": "<f8", "version": 3,
+                                    "data": (block.ctypes.data, False)}
+
+    def __del__(self):
+        self.pool.give_back(self.block)
+
+
+def _fresh_block(count):
+    """``count`` doubles starting on a 2 MiB boundary, so that every 2 MiB of them can be a
+    huge page (NumPy asks the kernel for them; one is far cheaper to fault in than 512
+    small ones)."""
+    import numpy as np
+
     block = np.empty(count + HUGE_PAGE // 8)
     skip = (-block.ctypes.data % HUGE_PAGE) // 8
-    return block[skip:skip + count].reshape(shape)
+    return block[skip:skip + count]
+
+
+RESULTS = ResultPool(limit=256 << 20)
 
 
 def _run(function, count, arrays, results):
