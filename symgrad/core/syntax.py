@@ -125,9 +125,9 @@ class _StatementsOnly:
                                  "one (n = ...) or remove it", self.text,
                                  *position(self.text, statement.first.pos))
         if last.name is not None:
-            line, column = _end_position(self.text.rstrip())
+            code = self.text.rstrip()
             raise ParseError("a program must end with an expression (add a last line such "
-                             f"as '{last.name}')", self.text, line, column)
+                             f"as '{last.name}')", self.text, *position(code, len(code)))
 
 
 class _Builder(_StatementsOnly):
@@ -227,10 +227,6 @@ class _PositionRecorder(_Builder):
             self.positions.setdefault(value, first.pos)
         return value
 
-def _end_position(text):
-    line = text.count("\n") + 1
-    return line, len(text) - (text.rfind("\n") + 1) + 1
-
 
 def _translate(error, text):
     """A ``ParseError`` saying in plain words what the parser expected."""
@@ -239,13 +235,10 @@ def _translate(error, text):
         what = "NUL byte" if char == "\0" else f"character {char!r}"
         return ParseError(f"unexpected {what}", text, error.line, error.column,
                           _spell(error.allowed))
-    token = error.token
-    at_end = token.type == "$END"
-    line, column = _end_position(text) if at_end else (error.line, error.column)
-    pos = len(text) if at_end else token.pos
-    previous = _previous_token(text, pos)
-    message = _explain(error.expected, token, previous, text[:pos])
-    return ParseError(message, text, line, column, _spell(error.expected))
+    token = error.token  # the end of the input is a token too, at offset len(text)
+    previous = _previous_token(text, token.pos)
+    message = _explain(error.expected, token, previous, text[:token.pos])
+    return ParseError(message, text, error.line, error.column, _spell(error.expected))
 
 
 def _explain(expected, token, previous, before):

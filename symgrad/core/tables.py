@@ -81,7 +81,8 @@ def tables_of(grammar):
 
 def _rule(rule):
     """One production as ``lalr.Rule`` data, read with Lark's rules for its tree."""
-    kept = [i for i, symbol in enumerate(rule.expansion) if not (symbol.is_term and symbol.filter_out)]
+    kept = [i for i, symbol in enumerate(rule.expansion)
+            if not (symbol.is_term and symbol.filter_out)]
     spliced = [not rule.expansion[i].is_term and rule.expansion[i].name.startswith("_")
                for i in kept]
     expand1 = bool(rule.options.expand1 and not rule.alias)
