@@ -212,11 +212,7 @@ class CLossPrinter(PlanPrinter):
             self._flush()
             self.lines.append("        // backward pass: the chain rule, from the mean back to P")
             self._accumulate(self.root, "1.0 / n", "d value/d out = 1/n")
-            for item in reversed(items):
-                if isinstance(item, Vector):
-                    self._backward_vector(item)
-                elif item in self.grads:
-                    self._backward_scalar(item)
+            self._backward_items(items)
         else:
             self._in_group(f"V[i + s] = {self.text(self.root)};")
             setup = [line for line in setup if "grad_" not in line]

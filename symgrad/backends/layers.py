@@ -218,6 +218,14 @@ class PlanPrinter:
     ``_backward_dense``; this dispatch and the choice of a map's step are written once.
     """
 
+    def _backward_items(self, items):
+        """The backward pass over the plan's items, from the last back to the first."""
+        for item in reversed(items):
+            if isinstance(item, Vector):
+                self._backward_vector(item)
+            elif item in self.grads:
+                self._backward_scalar(item)
+
     def _backward_vector(self, vector):
         grad = self.grads.get(vector.name)
         if grad is None or vector.kind == "input":

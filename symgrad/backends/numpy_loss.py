@@ -78,11 +78,7 @@ class LossPrinter(PlanPrinter):
         self.grad_lines += ["    # backward pass: the chain rule, from the mean back to P",
                             "    G = np.zeros(P.shape[0])"]
         self._accumulate(self.root, "np.full(n, 1.0 / n)", "d value/d out = 1/n")
-        for item in reversed(items):
-            if isinstance(item, Vector):
-                self._backward_vector(item)
-            elif item in self.grads:
-                self._backward_scalar(item)
+        self._backward_items(items)
         lines += self.grad_lines + ["    return value, G"]
         return self._module(lines)
 
