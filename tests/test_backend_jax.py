@@ -71,7 +71,7 @@ def _points(variables, size=16):
 def test_batches_match_numpy_and_jax_grad(text, jax):
     program = Program(symgrad.parse(text))
     backend = get("jax")
-    batch = backend.generated(backend.emit(program, "batch"), "batch", text, program)
+    batch = backend.generated(backend.emit(program, "batch"), text, program)
     point = _points(program.variables)
     value, grads = batch(*point.values())
     expected_value, expected_grads = symgrad.compile(text, backend="numpy").batch(**point)
@@ -82,7 +82,7 @@ def test_batches_match_numpy_and_jax_grad(text, jax):
     if not program.variables:
         return
     # jax.grad differentiates the forward pass on its own: a second, independent opinion.
-    forward = backend.generated(backend.emit(program, "value"), "value", text, program)
+    forward = backend.generated(backend.emit(program, "value"), text, program)
     by_jax = jax.vmap(jax.grad(forward, argnums=tuple(range(len(point)))))(*point.values())
     for grad, other in zip(grads, by_jax):
         grad = np.broadcast_to(grad, expected_value.shape)
@@ -96,8 +96,7 @@ def test_batches_match_numpy_and_jax_grad(text, jax):
 def test_the_generated_function_is_pure_under_vmap_and_jit(text, jax):
     program = Program(symgrad.parse(text))
     backend = get("jax")
-    function = backend.generated(backend.emit(program, "value_and_grad"), "value_and_grad",
-                                 text, program)
+    function = backend.generated(backend.emit(program, "value_and_grad"), text, program)
     point = {name: RNG.uniform(0.1, 0.9, 32) for name in program.variables}
     values, grads = jax.vmap(function)(*point.values())
     again, again_grads = jax.jit(function)(*point.values())
@@ -151,9 +150,8 @@ def test_compiled_losses_match_numpy_and_jax_grad(make, jax):
     np.testing.assert_allclose(grad, expected_grad, **TIGHT)
     # jax.grad of the mean of the per-sample values (no backward code of symgrad's).
     backend = get("jax")
-    source = backend.emit(loss.program, "loss_values")
-    values = backend.generated(source, "loss_values", "values", loss)
-    by_jax = jax.jit(jax.grad(lambda p: values(p, X.T, Y).mean() + 1e-3 * p @ p))(params)
+    values = backend.generated(backend.emit(loss.program, "loss_values"), "values", loss)
+    by_jax = jax.jit(jax.grad(lambda p: values(p, X, Y).mean() + 1e-3 * p @ p))(params)
     np.testing.assert_allclose(grad, by_jax, rtol=1e-10, atol=1e-14)
 
 

@@ -30,7 +30,8 @@ import numpy as np
 from ..core import ir
 from ..core.errors import SymgradError
 from ..core.ops import OPS
-from ..core.printer import render, to_text
+from ..core.printer import as_factor, contribution, precedence, render, to_text
+from . import Artifact
 from .c_syntax import comment as _comment, literal
 from .layers import PlanPrinter, Vector, plan
 
@@ -48,8 +49,16 @@ class LossShapeError(SymgradError, ValueError):
 
 
 def emit(program, kind="loss"):
-    """The C source of the batch loss (``kind="loss"``) or its per-sample values."""
-    return CLossPrinter(plan(program), program).emit(kind)
+    """The artifact of the batch loss (``kind="loss"``), its gradient step ("step", in the
+    same source) or its per-sample values ("loss_values")."""
+    printed = "loss_values" if kind == "loss_values" else "loss"
+    printer = CLossPrinter(plan(program), program)
+    source = printer.emit(printed)
+    params = {"loss": ("P", "X", "Y", "n", "l2", "G", "mean"),
+              "step": ("P", "X", "Y", "n", "l2", "rate", "G", "mean"),
+              "loss_values": ("P", "X", "Y", "n", "V")}[kind]
+    outputs = ("V",) if kind == "loss_values" else ("mean", "G")
+    return Artifact(source, FUNCTION_NAMES[kind], params, outputs, printer.sections, kind, "c")
 
 
 def _layout(indices):
@@ -112,6 +121,7 @@ class CLossPrinter(PlanPrinter):
             else:
                 self.code[item] = f"{self.names[item]}[s]"
         self.vector_names = {"X": "x"}
+        self.sections, self.backward_at = {}, 0  # see _module
         self.per_sample = 0  # doubles in one sample's block arrays
 
     # ---- text helpers ----------------------------------------------------------------
@@ -140,8 +150,9 @@ class CLossPrinter(PlanPrinter):
         size = "BLOCK" if rows == 1 else f"BLOCK*{rows}"
         return f"double {name}[{size}]" + (" = {0.0};" if zero else ";")
 
-    def _parts(self, vector):
-        """C declarations of a dense item's weights and biases; how to index them by r, c."""
+    def _parts(self, vector, gradients):
+        """C declarations of a dense item's weights and biases (and their gradients' if
+        ``gradients``); how to index them by r, c."""
         lines = []
         for label, indices in (("W", vector.weights), ("b", vector.bias)):
             if indices is None:
@@ -157,7 +168,8 @@ class CLossPrinter(PlanPrinter):
                     else f"row r at {name}[{index}]"
                 lines.append(f"    const double *{name} = P + {start};  // {rows}x{columns}, "
                              f"{where}")
-                lines.append(f"    double *grad_{name} = G + {start};")
+                if gradients:
+                    lines.append(f"    double *grad_{name} = G + {start};")
                 vector.extra[label + "_at"] = (name, f"grad_{name}", index)
             else:  # another layout: an index array written into the source
                 k = len(self.constants)
@@ -201,7 +213,7 @@ class CLossPrinter(PlanPrinter):
         dense = [item for item in items if isinstance(item, Vector) and item.kind == "dense"]
         setup = []
         for vector in dense:
-            setup += self._parts(vector)
+            setup += self._parts(vector, gradients)
         copied, declarations, copies = self._copies(dense)
         self.lines, self.group, self.grads = [], None, {}
         self.lines.append("        // forward pass")
@@ -210,12 +222,12 @@ class CLossPrinter(PlanPrinter):
         if gradients:
             self._in_group(f"value += {self.text(self.root)};  // the sum; the mean is value / n")
             self._flush()
+            self.backward_at = len(self.lines)
             self.lines.append("        // backward pass: the chain rule, from the mean back to P")
             self._accumulate(self.root, "1.0 / n", "d value/d out = 1/n")
             self._backward_items(items)
         else:
             self._in_group(f"V[i + s] = {self.text(self.root)};")
-            setup = [line for line in setup if "grad_" not in line]
         self._flush()
         if copied:
             setup += ["    // The forward pass reads each layer's weights column by column: "
@@ -281,8 +293,14 @@ class CLossPrinter(PlanPrinter):
                            " const double *restrict Y,", "                int n, double "
                            "*restrict V)", "{"]
             tail = free + ["    return 0;", "}"]
-        lines += setup + ["    for (int i = 0; i < n; i += BLOCK) {"] + per_block + body + \
-            ["    }"] + tail
+        lines += setup + ["    for (int i = 0; i < n; i += BLOCK) {"] + per_block
+        body_start = len(head) + len(lines)  # 0-based, in the whole text
+        lines += body + ["    }"] + tail
+        if kind == "loss":  # the lines where the forward pass, the backward pass, the rest begin
+            brace = len(head) + len(doc) + 4  # 0-based: the "{" opening loss_and_grad
+            mean = len(head) + len(lines) - len(tail) + len(free) + 6  # 0-based: "*mean = ..."
+            self.sections = {"forward": brace + 1, "backward": body_start + self.backward_at + 1,
+                             "end": mean + 2}
         return "\n".join(head + lines) + "\n"
 
     # ---- loops over the block's samples ----------------------------------------------
@@ -397,16 +415,9 @@ class CLossPrinter(PlanPrinter):
             self._in_group(f"{name}[s] = {contribution};{note}", self._declare(name, 1))
 
     def _product(self, grad, local, names=None):
-        if ir.is_const(local, 1.0):
-            return grad
-        if ir.is_const(local, -1.0):
-            return f"-{grad}"
         names = self.code if names is None else names
-        text = self.text(local, names)
-        simple = (local in names or not local.args
-                  or OPS[local.op].c is not None)  # a name, a literal or a call
-        return f"{grad} * {text}" if simple and not text.startswith("-") else \
-            f"{grad} * ({text})"
+        return contribution(grad, local, lambda local: as_factor(
+            self.text(local, names), precedence(local, names, self._literal, self.template)))
 
     def _backward_scalar(self, node):
         grad, names = f"{self.grads[node]}[s]", self.names

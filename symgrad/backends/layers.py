@@ -67,6 +67,7 @@ class LayerPlan:
             self.steps.setdefault(step.node, []).append(step)
         # Nodes with a parameter below: the program passes them a gradient.
         self.needs = {step.operand for step in program.backward} | {self.root}
+        self.targets = tuple(ir.var(name) for name in targets)
         if list(targets) == ["y"]:
             self.names = {ir.var("y"): "Y"}
         else:
