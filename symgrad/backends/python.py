@@ -10,14 +10,13 @@ backend, which only changes the template column and the module name.
 """
 
 import inspect
-import math
 
 from ..core.compact import LINE_OPERATIONS, compact_plan
 from ..core.forward import TangentProgram
 from ..core.ir import topological_order, var
-from ..core.ops import OPS, infix_template
-from ..core.printer import (ATOM, UNARY, as_factor, compose, contribution, forward_comments,
-                             precedence, render)
+from ..core.ops import OPS
+from ..core.printer import ATOM, as_factor, compose, contribution, forward_comments
+from ..core.pyspell import PythonSpelling
 from ..core.runtime import PYTHON_GLOBALS
 from . import SIGNATURES, Artifact, Backend, compile_source
 
@@ -28,56 +27,8 @@ FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
 COMMENTED_SIZE = 20_000
 
 
-class PythonPrinter:
-    """How one Python-syntax target writes operators and literals."""
-
-    def __init__(self, column, module):
-        self.column = column  # which Op field holds this target's forward template
-        self.module = module  # the module literals such as inf refer to
-
-    def literal(self, value, exact_int=True):
-        """(text, precedence) of a constant."""
-        if value != value:
-            return f"{self.module}.nan", ATOM
-        if value in (float("inf"), float("-inf")):
-            return ("" if value > 0 else "-") + f"{self.module}.inf", ATOM if value > 0 else UNARY
-        minus_zero = value == 0 and math.copysign(1.0, value) < 0  # int() would drop its sign
-        whole = value.is_integer() and abs(value) < 1e15 and not minus_zero
-        text = str(int(value)) if exact_int and whole else repr(value)
-        return text, UNARY if text.startswith("-") else ATOM
-
-    def atom(self, node, names, exact_int=True):
-        """An operand as it appears inside a forward line: a name or a literal."""
-        if node in names:
-            return names[node]
-        text, precedence = self.literal(node.value, exact_int)
-        return text if precedence == ATOM else f"({text})"
-
-    def template(self, op, node):
-        """The call template for ``node``, or None to write the infix symbol."""
-        if node.op == "pow" and _small_int_exponent(node) is not None:
-            return None  # x**2 reads better than math.pow(x, 2) and is exact
-        return getattr(op, self.column)
-
-    def apply(self, node, operands):
-        """The right-hand side computing ``node`` from its operands' texts (atoms)."""
-        op = OPS[node.op]
-        form = self.template(op, node) or infix_template(op)
-        return form.format(**dict(zip("xy", operands)))
-
-    def inline(self, root, names):
-        """An expression over already named values: a local derivative in a gradient line."""
-        if root in names:
-            return names[root]
-        return render(root, names, self._leaf, self.template)
-
-    def factor(self, root, names):
-        """``inline`` text as a factor of a product: parenthesised unless it binds tightly."""
-        return as_factor(self.inline(root, names),
-                         precedence(root, names, self._leaf, self.template))
-
-    def _leaf(self, node):
-        return self.literal(node.value)
+class PythonPrinter(PythonSpelling):
+    """Whole functions in Python syntax: the forward pass, then the backward pass."""
 
     def function(self, program, function_name, gradients=True, kind=""):
         """The artifact of one function: the forward pass and, if asked, the backward pass."""
@@ -310,15 +261,6 @@ class _Factors(dict):
 def _tuple(names):
     """``(a, b)``, or ``(a,)`` for one."""
     return f"({', '.join(names)}{',' if len(names) == 1 else ''})"
-
-
-def _small_int_exponent(node):
-    """The exponent of ``x**n`` for a small whole constant n: printed as ``**``, not a call."""
-    if node.op == "pow" and node.args[1].op == "const":
-        value = node.args[1].value
-        if value.is_integer() and abs(value) <= 64 and node.args[0].depends:
-            return int(value)
-    return None
 
 
 PRINTER = PythonPrinter("python", "math")
