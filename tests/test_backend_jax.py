@@ -19,6 +19,7 @@ import pytest
 
 import symgrad
 from symgrad.backends import get
+from symgrad.backends.layers import LossProgram
 from symgrad.core.ops import FUNCTIONS
 from symgrad.core.program import Program
 from symgrad.losses import compile_loss
@@ -150,7 +151,8 @@ def test_compiled_losses_match_numpy_and_jax_grad(make, jax):
     np.testing.assert_allclose(grad, expected_grad, **TIGHT)
     # jax.grad of the mean of the per-sample values (no backward code of symgrad's).
     backend = get("jax")
-    values = backend.generated(backend.emit(loss.program, "loss_values"), "values", loss)
+    values = backend.generated(backend.emit(LossProgram(loss.program, loss.signature),
+                                            "loss_values"), "values", loss)
     by_jax = jax.jit(jax.grad(lambda p: values(p, X, Y).mean() + 1e-3 * p @ p))(params)
     np.testing.assert_allclose(grad, by_jax, rtol=1e-10, atol=1e-14)
 

@@ -29,19 +29,20 @@ from ..core import ir
 from ..core.ops import OPS
 from ..core.printer import contribution, to_text
 from . import Artifact
-from .layers import PlanPrinter, Vector, plan
+from .layers import Dense, Map, PlanPrinter, Stack, Vector, plan
 from .python import PythonPrinter
 
 NUMPY = PythonPrinter("numpy", "np")
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values"}
 
 
-def emit(program, kind="loss", functional=False):
-    """The source of the batch loss (``kind="loss"``) or its per-sample values ("loss_values").
+def emit(loss, kind="loss", functional=False):
+    """The artifact of the batch loss (``kind="loss"``) or its per-sample values
+    ("loss_values"), from a ``LossProgram``.
 
     ``functional`` prints no in-place update (``G = G.at[...].add(...)``), for JAX.
     """
-    printer = LossPrinter(plan(program), functional)
+    printer = LossPrinter(plan(loss), functional)
     return printer.emit(FUNCTION_NAMES[kind], kind)
 
 
@@ -52,7 +53,8 @@ class LossPrinter(PlanPrinter):
         self.plan, self.functional = layers, functional
         self.names, self.steps, self.needs = layers.names, layers.steps, layers.needs
         self.row_of, self.param, self.root = layers.row_of, layers.param, layers.root
-        self.allocate, self.constants, self._known = layers.allocate, [], []
+        self.allocate, self.constants, self._known = layers.names_in_use(), [], []
+        self.forward_text = {}  # dense item -> its forward expression, quoted when going back
         self.sections = {}  # "forward", "backward", "end": the line where each begins
 
     def emit(self, function_name, kind):
@@ -65,14 +67,14 @@ class LossPrinter(PlanPrinter):
                  "    # forward pass"]
         for item in items:
             if isinstance(item, Vector):
-                if item.kind == "dense":
-                    weights = item.extra["W"]
+                if isinstance(item, Dense):
+                    weights = item.weights_name
                     lines.append(f"    {weights} = {self._select('P', item.weights, weights)}")
                     if item.bias is not None:
-                        bias = item.extra["b"]
+                        bias = item.bias_name
                         lines.append(f"    {bias} = {self._select('P', item.bias, bias)}")
-                item.extra["forward"] = self._forward_vector(item)
-                lines.append(f"    {item.name} = {item.extra['forward']}  # {self._describe(item)}")
+                forward = self.forward_text[item] = self._forward_vector(item)
+                lines.append(f"    {item.name} = {forward}  # {self._describe(item)}")
             else:
                 operands = [NUMPY.atom(a, self.names, item.depends) for a in item.args]
                 lines.append(f"    {self.names[item]} = {NUMPY.apply(item, operands)}")
@@ -135,9 +137,9 @@ class LossPrinter(PlanPrinter):
     def _describe(self, vector):
         """The forward comment of a vector: what each of its rows holds."""
         rows = len(vector.rows)
-        if vector.kind == "stack":
+        if isinstance(vector, Stack):
             return f"{rows} values stacked as rows"
-        if vector.kind == "map":
+        if isinstance(vector, Map):
             return f"{vector.op}({vector.source.name}) row by row"
         terms = len(vector.source.rows)
         bias = "b + " if vector.bias is not None else ""
@@ -145,14 +147,14 @@ class LossPrinter(PlanPrinter):
                 f"{terms} term{'s' if terms > 1 else ''} each")
 
     def _forward_vector(self, vector):
-        if vector.kind == "stack":
+        if isinstance(vector, Stack):
             return f"np.stack([{', '.join(self.names[n] for n in vector.rows)}])"
         source = vector.source.name
-        if vector.kind == "map":
+        if isinstance(vector, Map):
             return NUMPY.apply(vector.rows[0], [source])
-        line = f"{vector.extra['W']} @ {source}"
+        line = f"{vector.weights_name} @ {source}"
         if vector.bias is not None:
-            line += f" + {vector.extra['b']}"
+            line += f" + {vector.bias_name}"
         return line
 
     def _grad_name(self, name):
@@ -219,13 +221,13 @@ class LossPrinter(PlanPrinter):
 
     def _backward_dense(self, vector, grad):
         """The add and mul steps of every row's chain b + w0*v0 + ..., as matrix products."""
-        source, weights = vector.source, vector.extra["W"]
-        self.grad_lines.append(f"    # {vector.name} = {vector.extra['forward']}  [each row is "
+        source, weights = vector.source, vector.weights_name
+        self.grad_lines.append(f"    # {vector.name} = {self.forward_text[vector]}  [each row is "
                                "b + w0*v0 + w1*v1 + ...: d/db = 1, d/dw = v, d/dv = w]")
         self._add_into("G", vector.weights, weights, f"{grad} @ {source.name}.T",
                        f"mul: d {vector.name}/d {weights} = {source.name}")
         if vector.bias is not None:
-            bias = vector.extra["b"]
+            bias = vector.bias_name
             total = f"np.sum({grad}, axis=1)" if self.functional else f"np.add.reduce({grad}, 1)"
             self._add_into("G", vector.bias, bias, f"{total}[:, None]",
                            f"add: d {vector.name}/d {bias} = 1")

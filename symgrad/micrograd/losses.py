@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .. import backends
+from ..backends.layers import LossProgram, LossSignature
 from ..core.errors import SymgradError
 from ..core.expression import Expression
 from ..core.ir import paused_collector
@@ -89,8 +90,11 @@ class CompiledLoss:
         if not isinstance(out, Symbol):
             raise TypeError("the loss must be computed from the model's output and the target, "
                             f"got {type(out).__name__}")
+        self.signature = LossSignature(tuple(f"p{i}" for i in range(len(self._params))),
+                                       tuple(f"x{i}" for i in range(n_inputs)),
+                                       tuple(self._targets))
         self.program = self._program(out.node, gradients=True)
-        self.artifact = self._backend.emit(self.program, "loss")
+        self.artifact = self._backend.emit(LossProgram(self.program, self.signature), "loss")
         self.source = self.artifact.source
         self._function = self._backend.load(self.artifact, self.program, "compiled loss", self)
         self._step = None  # loaded on the first step
@@ -131,8 +135,9 @@ class CompiledLoss:
             params -= rate * np.asarray(grad)
             return float(value)
         if self._step is None:
-            self._step = self._backend.load(self._backend.emit(self.program, "step"),
-                                            self.program, "compiled loss step", self)
+            self._step = self._backend.load(
+                self._backend.emit(LossProgram(self.program, self.signature), "step"),
+                self.program, "compiled loss step", self)
         try:
             return self._step(params, X, y, self.l2, rate)
         except ValueError:
@@ -145,8 +150,8 @@ class CompiledLoss:
             raise TypeError("predict needs a model with one output")
         if self._predict is None:
             program = self._program(self._score.node, gradients=False)
-            self._predict = self._backend.load(self._backend.emit(program, "loss_values"),
-                                               program, "model output", self)
+            artifact = self._backend.emit(LossProgram(program, self.signature), "loss_values")
+            self._predict = self._backend.load(artifact, program, "model output", self)
         params, X = self._checked(params, X)
         return np.array(self._predict(*self._backend.loss_arrays(params, X, None)))
 
@@ -173,9 +178,10 @@ class CompiledLoss:
                              f"got y of shape {y.shape}")
 
     def _program(self, root, gradients):
-        """The per-sample program over p0.., x0.. and y, differentiated by the parameters."""
-        params = [f"p{i}" for i in range(len(self._params))]
-        variables = params + [f"x{i}" for i in range(self._n_inputs)] + self._targets
+        """The per-sample program over the signature's names, differentiated by the
+        parameters."""
+        params, inputs, targets = self.signature
+        variables = [*params, *inputs, *targets]
         return Program(Expression(root, variables), params if gradients else ())
 
     def parameters(self) -> np.ndarray:
