@@ -231,3 +231,28 @@ def test_import_symgrad_and_other_backends_leave_jax_unloaded():
             "f.batch(a=[1.0], b=2.0); print('jax' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+SCRIPT_FLOAT32_DEFAULT = """
+import math, numpy as np, symgrad
+f = symgrad.compile("exp(x)", backend="jax")
+value, grads = f.value_and_grad(x=89.0)  # beyond float32's range, within float64's
+assert math.isclose(value, math.exp(89.0), rel_tol=1e-15) and math.isfinite(grads["x"])
+try:
+    f.value_and_grad(x=1000.0)
+except symgrad.EvaluationError as error:
+    assert "exp(x) overflows" in str(error)
+else:
+    raise AssertionError("exp(1000) gave a number")
+assert symgrad.compile("x/y", backend="jax").value_and_grad(x=1e200, y=1e200)[0] == 1.0
+batch = symgrad.compile("log(x)", backend="jax").batch(x=np.array([1e-46]))[0]
+assert math.isclose(float(batch[0]), math.log(1e-46), rel_tol=1e-15)
+import jax.numpy as jnp
+assert jnp.zeros(1).dtype == jnp.float32  # the user's own JAX code keeps its default
+"""
+
+
+def test_symgrads_own_jax_calls_compute_in_float64_whatever_the_default():
+    done = subprocess.run([sys.executable, "-c", SCRIPT_FLOAT32_DEFAULT], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -9,11 +9,13 @@ immutable) and runs it with the generated code's global ``np`` bound to
 sharded inputs work on them; the gradient is still symgrad's own backward pass,
 never ``jax.grad``.
 
-Precision follows JAX: float64 once ``jax.config.update("jax_enable_x64", True)``
-has run, float32 otherwise.  Scalar functions return Python floats (a result that
-is not finite is diagnosed by ``CompiledFunction`` through ``Program.evaluate``,
-since JAX never raises on a domain error); losses return JAX arrays, so
-``jax.jit(loss)(P, X, y)`` works.  Imported only when ``backend="jax"`` is used.
+Scalar functions and batches, which symgrad calls itself, compute in float64 (JAX's
+x64 mode for the call), so their numbers and their non-finite results are the
+other backends'; scalar functions return Python floats (a result that is not
+finite is diagnosed by ``CompiledFunction`` through ``Program.evaluate``, since JAX
+never raises on a domain error).  Losses follow JAX's precision, float64 once
+``jax.config.update("jax_enable_x64", True)`` has run, float32 otherwise, and
+return JAX arrays, so ``jax.jit(loss)(P, X, y)`` works.  Imported only when ``backend="jax"`` is used.
 """
 
 import warnings
@@ -47,16 +49,29 @@ class JaxBackend(NumpyBackend):
             return compile_source(artifact, label, owner, self.globals_)
 
     def load(self, artifact, program, label, owner):
-        """jit-compiled; scalar kinds return Python floats, as the Python backend does."""
+        """jit-compiled.  symgrad's own calls (scalars, batches) compute in float64 whatever
+        JAX's default, and scalar kinds return Python floats, as the Python backend does;
+        losses follow JAX's precision, so they trace under the user's ``jax.jit``."""
         function = jax.jit(self.generated(artifact, label, owner))
         if artifact.kind == "value_and_grad":
             def value_and_grad(*args, **inputs):
-                value, grads = jax.device_get(function(*args, **inputs))
+                with jax.enable_x64(True):
+                    value, grads = jax.device_get(function(*args, **inputs))
                 return float(value), tuple(float(g) for g in grads)
 
             return value_and_grad
         if artifact.kind == "value":
-            return lambda *args, **inputs: float(function(*args, **inputs))
+            def value(*args, **inputs):
+                with jax.enable_x64(True):
+                    return float(function(*args, **inputs))
+
+            return value
+        if artifact.kind == "batch":
+            def batch(*arrays):
+                with jax.enable_x64(True):
+                    return function(*arrays)
+
+            return batch
         return function
 
     def loss_arrays(self, P, X, Y):
