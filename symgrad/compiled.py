@@ -59,7 +59,7 @@ class CompiledFunction(NotebookDisplay):
         self._by_keyword = (self.program.params == self.variables  # no input was renamed
                             and len(self.variables) <= KEYWORD_FAST_PATH)
         self._last_inputs = None
-        self._label = to_text(expression.root, expression.labels, limit=40)
+        self._label = _label(expression, len(self.program.forward))
         self._artifacts = {}  # kind -> what the backend printed
         self._value_and_grad = None
         self._value = None
@@ -396,6 +396,19 @@ class CompiledFunction(NotebookDisplay):
             with open(path, "w", encoding="utf-8") as stream:
                 stream.write(page)
         return page
+
+
+# Beyond this many operations a function is named by its size: the text of a long
+# left-leaning chain starts at its deepest operand, so even 40 characters of it
+# cost a walk over the whole chain.
+LABEL_SIZE = 10_000
+
+
+def _label(expression, operations):
+    """A short name for the function: its text up to 40 characters, or its size."""
+    if operations > LABEL_SIZE:
+        return f"a program of {operations:,} operations"
+    return to_text(expression.root, expression.labels, limit=40)
 
 
 def _own_array(result, shape, taken):
