@@ -272,14 +272,16 @@ def _kinks_at(f, point):
         return ""
     found = []
     for step in f.program.forward:
+        values = [trace.value_of(operand) for operand in step.operands]
         for kink in step.op.kinks:
-            if trace.value_of(step.operands[kink.operand]) == kink.at:
+            at = values[1 - kink.operand] if kink.at == "tie" else kink.at
+            if values[kink.operand] == at:
                 found.append(_convention(step.op, kink))
     return "; ".join(dict.fromkeys(found))
 
 
 def _convention(op, kink):
-    at = format_number(kink.at)
+    at = "xy"[1 - kink.operand] if kink.at == "tie" else format_number(kink.at)
     derivative = "undefined" if kink.derivative is None else format_number(kink.derivative)
     if op.arity == 1:
         rule = f"{op.name}'({at}) = {derivative}"

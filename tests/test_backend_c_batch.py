@@ -149,7 +149,7 @@ def test_every_operator_agrees_with_the_python_backend_where_it_is_defined(text)
         assert close_value(value[i], expected), (point, value[i], expected)
         for name, g in expected_grads.items():
             assert close(grads[name][i], g), (point, name, grads[name][i], g)
-    assert checked > value.size // 3  # most points are in the domain
+    assert checked > value.size // 20  # many points are in the domain (asin: |x| <= 1)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 
+from ..core.ops import array_helpers
 from . import compile_source, numpy_loss
 from .numpy import NumpyPrinter
 from .python import FUNCTION_NAMES
@@ -29,7 +30,7 @@ NAME = "jax"
 KINDS = ("value_and_grad", "value", "batch", "loss", "loss_values")
 # JAX's C++ dispatch imports numpy and ml_dtypes through the calling frame's
 # builtins the first time it runs: the generated code's only builtin.
-GLOBALS = {"__builtins__": {"__import__": __import__}, "np": jnp}
+GLOBALS = {"__builtins__": {"__import__": __import__}, "np": jnp, **array_helpers(jnp)}
 PRINTER = NumpyPrinter("numpy", "np")  # np.divide for literals: inf, as in every array op
 # XLA reports no floating-point errors: strict batches run on the NumPy backend.
 FLOATING_POINT_FLAGS = False

@@ -5,12 +5,13 @@ Imported only when batches are used, since it imports NumPy.
 
 import numpy as np
 
+from ..core.ops import array_helpers
 from . import compile_source, numpy_loss
 from .python import FUNCTION_NAMES, PythonPrinter
 
 NAME = "numpy"
 KINDS = ("batch", "value_and_grad", "value", "loss", "loss_values")
-GLOBALS = {"__builtins__": {}, "np": np}
+GLOBALS = {"__builtins__": {}, "np": np, **array_helpers(np)}
 
 
 class NumpyPrinter(PythonPrinter):

@@ -14,7 +14,10 @@ to the same numbers up to rounding.  Walks are iterative: deep graphs are fine.
 from collections import Counter, namedtuple
 
 from . import ir
+from .ops import CONSTANTS
 from .printer import to_program
+
+_NAMED = frozenset(CONSTANTS.values())  # pi and e: factors by name, not numbers to multiply
 
 _SUMS = frozenset(("add", "sub", "neg"))
 _PRODUCTS = frozenset(("mul", "div", "neg", "pow"))
@@ -178,7 +181,7 @@ class _Tidy:
             if e is None or e == 0:
                 continue
             op, args = item.origin or (item.op, item.args)
-            plain_number = item.op == "const" and not item.origin
+            plain_number = item.op == "const" and not item.origin and item.value not in _NAMED
             single = self._single(item) if e.is_integer() else None
             if single is not None:  # a sum of one term: -(2*x) or t + t
                 num *= single[0] ** e

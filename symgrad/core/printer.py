@@ -10,13 +10,19 @@ import string
 from functools import lru_cache
 
 from .ir import topological_order
-from .ops import CALL, OPS, POWER, SUM, UNARY
+from .ops import CALL, CONSTANTS, OPS, POWER, SUM, UNARY
 
 ATOM = CALL  # names, numbers and calls bind tightest
 
 
+_CONSTANT_NAMES = {value: name for name, value in CONSTANTS.items()}
+
+
 def format_number(value):
-    """A constant as the language writes it: ``2``, ``0.5``, ``1e999`` for infinity."""
+    """A constant as the language writes it: ``2``, ``0.5``, ``pi``, ``1e999`` for infinity."""
+    name = _CONSTANT_NAMES.get(abs(value))
+    if name is not None:
+        return name if value > 0 else "-" + name
     if math.isinf(value):
         return "1e999" if value > 0 else "-1e999"
     if math.isnan(value):

@@ -16,7 +16,7 @@ from . import ir, tables
 from .errors import ParseError, TooLargeError
 from .expression import Expression
 from .lalr import UnexpectedCharacter, UnexpectedToken, position
-from .ops import FUNCTIONS, OPS
+from .ops import ALIASES, CONSTANTS, FUNCTIONS, OPS
 from .tables import grammar_text  # noqa: F401 - part of this module's interface
 
 MAX_TEXT = 2_000_000  # characters: each token may become a graph node (see codegen)
@@ -183,6 +183,8 @@ class _Builder(_StatementsOnly):
             node, names = self.env[name]
             self.used.update(names)
             return node
+        if name in CONSTANTS:  # pi and e are numbers, unless assigned above
+            return ir.const(CONSTANTS[name])
         self.used.add(name)
         node = self.inputs.get(name)
         if node is None:
@@ -194,24 +196,47 @@ class _Builder(_StatementsOnly):
 
     def call(self, token, args):
         name = token.text
-        op = FUNCTIONS.get(name)
+        op = FUNCTIONS.get(name) or ALIASES.get(name)
         if op is None:
-            import difflib  # only for this message: slow to import
-
-            close = difflib.get_close_matches(name, FUNCTIONS, n=3)
-            close.sort(key=lambda match: sorted(match) != sorted(name))  # tahn: tanh, not tan
-            hint = f"; did you mean '{close[0]}'?" if close else (
-                f"; functions are: {', '.join(sorted(FUNCTIONS))}")
-            raise self._error(token, f"unknown function '{name}'{hint}")
+            raise self._error(token, unknown_function(name))
+        variants = dict(op.variants)
+        if len(args) in variants:
+            return _instantiate(variants[len(args)], args)
         if len(args) != op.arity:
-            plural = "" if op.arity == 1 else "s"
-            raise self._error(token, f"{name}() takes {op.arity} argument{plural}, "
+            counts = " or ".join(map(str, sorted([op.arity, *variants])))
+            plural = "" if counts == "1" else "s"
+            raise self._error(token, f"{name}() takes {counts} argument{plural}, "
                               f"got {len(args)}")
-        return ir.apply(name, *args)
+        return ir.apply(op.name, *args)
 
     def _error(self, token, message):
         return ParseError(message, self.text, *position(self.text, token.pos))
 
+
+
+def unknown_function(name):
+    """The message for a call of ``name``, which is no function: the closest ones named."""
+    if name in CONSTANTS:
+        return f"'{name}' is a number, not a function: write {name}*(...) to multiply"
+    import difflib  # only for this message: slow to import
+
+    known = sorted(FUNCTIONS) + sorted(ALIASES)
+    close = difflib.get_close_matches(name, known, n=3)
+    close.sort(key=lambda match: sorted(match) != sorted(name))  # tahn: tanh, not tan
+    hint = f"; did you mean '{close[0]}'?" if close else (
+        f"; functions are: {', '.join(sorted(FUNCTIONS))}")
+    return f"unknown function '{name}'{hint}"
+
+
+def _instantiate(text, args):
+    """The graph of ``text`` (in the language, over x and y) with ``args`` for x and y."""
+    built = {}
+    for part in ir.topological_order([parse(text).root]):
+        if part.args:
+            built[part] = ir.apply(part.op, *[built[a] for a in part.args])
+        else:
+            built[part] = args["xy".index(part.value)] if part.op == "var" else part
+    return built[part]
 
 
 class _PositionRecorder(_Builder):

@@ -71,8 +71,6 @@ def _function(op_name):
 
 # The same surface as Value, from the same table.
 for _name, _op in OPS.items():
-    if _op.internal:
-        continue
     if _op.dunder:
         setattr(Symbol, f"__{_op.dunder}__", _method(_name))
         if _op.arity == 2:
