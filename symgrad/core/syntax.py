@@ -258,16 +258,70 @@ def _translate(error, text):
     if isinstance(error, UnexpectedCharacter):
         char = text[error.pos]
         what = "NUL byte" if char == "\0" else f"character {char!r}"
-        return ParseError(f"unexpected {what}", text, error.line, error.column,
-                          _spell(error.allowed))
+        hint = _module_hint(text, error.pos) if char == "." else None
+        return ParseError(f"unexpected {what}" + (f": {hint}" if hint else ""), text,
+                          error.line, error.column, _spell(error.allowed))
     token = error.token  # the end of the input is a token too, at offset len(text)
     previous = _previous_token(text, token.pos)
-    message = _explain(error.expected, token, previous, text[:token.pos])
+    message = _explain(error.expected, token, previous, text)
     return ParseError(message, text, error.line, error.column, _spell(error.expected))
 
 
-def _explain(expected, token, previous, before):
+_DOTTED = re.compile(r"([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
+
+
+def _module_hint(text, dot):
+    """For ``np.sin``, ``math.pi``: the symgrad spelling, which has no module in front."""
+    start = dot
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    match = _DOTTED.match(text, start)
+    if match is None or match.end(1) != dot:
+        return None
+    module, name = match.groups()
+    if name in CONSTANTS:
+        return f"write {name}, not {module}.{name}"
+    op = FUNCTIONS.get(name) or ALIASES.get(name)
+    rest = text[match.end():].lstrip(" \t")
+    if op is not None and rest.startswith("()"):  # x.sin(), as a Value is written
+        return f"write {op.name}({module}), not {module}.{name}()"
+    if op is not None:
+        return (f"write {op.name}(...), not {module}.{name}(...): symgrad's functions "
+                "have no module")
+    if rest.startswith("("):
+        return f"symgrad has no function '{name}' (and functions have no '{module}.')"
+    return None
+
+
+def _implicit_product(text, previous, token):
+    """What the user meant, in their own text: ``write sin(x)``, ``write 3*(x+1)``."""
+    right = _group(text, token.pos, 1) if token.type == "LPAR" else token.text
+    if previous.type == "NAME" and previous.text in FUNCTIONS and token.type != "LPAR":
+        return f"write {previous.text}({right})"
+    left = _group(text, previous.pos, -1) if previous.type == "RPAR" else previous.text
+    return f"write {left}*{right}"
+
+
+def _group(text, at, step):
+    """The parenthesised group whose '(' (step 1) or ')' (step -1) is at ``at``, on its
+    line; shortened in the middle when long."""
+    depth, index, end = 0, at, None
+    while 0 <= index < len(text) and text[index] != "\n":
+        depth += {"(": step, ")": -step}.get(text[index], 0)
+        if depth == 0:
+            end = index
+            break
+        index += step
+    if end is None:  # never closed: up to the end of the line
+        end = index - step
+    low, high = sorted((at, end))
+    group = text[low:high + 1]
+    return group if len(group) <= 40 else group[:18] + "..." + group[-18:]
+
+
+def _explain(expected, token, previous, text):
     """The message for an unexpected token, from what the parser would have accepted."""
+    before = text[:token.pos]
     got = "the end of the input" if token.type == "$END" else _quote(token)
     if expected & {"NAME", "NUMBER"}:
         if previous is None or previous.type == "_SEP":
@@ -281,7 +335,7 @@ def _explain(expected, token, previous, before):
         return f"'(' at column {_unclosed_paren(before)} is never closed; expected ')'"
     if token.type in {"NAME", "NUMBER", "LPAR"} and previous is not None:
         return (f"expected an operator between {_quote(previous)} and {got} "
-                "(there is no implicit multiplication: write 2*x)")
+                f"(there is no implicit multiplication: {_implicit_product(text, previous, token)})")
     if token.type == "EQUAL":
         return "only a name can be assigned to: write name = expression"
     return f"unexpected {got}; expected {', '.join(_spell(expected))}"
