@@ -210,8 +210,9 @@ def check_modes(parser, args):
     if args.hessian and args.forward:
         parser.refuse("--hessian and --forward are separate views: give one")
     for mode in ("hessian", "forward"):
-        if getattr(args, mode) and others:
-            parser.refuse(f"--{mode} does not go with --{others[0]}")
+        refused = [option for option in others if not (mode == "hessian" and option == "json")]
+        if getattr(args, mode) and refused:
+            parser.refuse(f"--{mode} does not go with --{refused[0]}")
     if args.hessian and args.explain:
         parser.refuse("--hessian does not go with --explain (try --forward --explain)")
     if args.forward and not (args.code or args.explain or args.at):
@@ -437,7 +438,7 @@ def print_formula(label, text):
 
 def print_program(f):
     """The program as symgrad prints it, one statement a line."""
-    print("\n".join(str(f.expression).split("; ")))
+    print("\n".join(f.program.echo()))
 
 
 def simplified(f):
@@ -484,8 +485,6 @@ def format_point(point):
 
 
 def print_json(f, point, simplify):
-    import json
-
     result = {"expression": str(f.expression), "variables": list(f.variables),
               "derivatives": f.derivatives}
     if point is not None:
@@ -497,12 +496,18 @@ def print_json(f, point, simplify):
             result["simplified"][name] = text
             if note:
                 print(f"symgrad: ∂/∂{name} {note}", file=sys.stderr)
-    try:  # RFC 8259 has no inf or nan: such a value is an error, not invalid JSON
-        text = json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False)
+    print(to_json(result, point))
+
+
+def to_json(result, point):
+    """``result`` as strict JSON text (RFC 8259): a number that is not finite is an error."""
+    import json
+
+    try:
+        return json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False)
     except ValueError:
-        raise EvaluationError(f"the value or a gradient at {format_point(point)} is not "
+        raise EvaluationError(f"the value or a derivative at {format_point(point)} is not "
                               "finite, and JSON has no number for it") from None
-    print(text)
 
 
 def print_check(f, point):
@@ -543,8 +548,11 @@ def print_hessian(args, f, point):
     if args.code:
         sys.stdout.write(f.hessian_source)
         return
-    print_program(f)
     formulas = f.second_derivatives
+    if args.json:
+        print_hessian_json(f, formulas, point)
+        return
+    print_program(f)
     wrt = list(f.wrt)
     pairs = [(a, b) for i, a in enumerate(wrt) for b in wrt[i:]]  # the Hessian is symmetric
     for a, b in pairs:
@@ -556,6 +564,16 @@ def print_hessian(args, f, point):
         width = max((len(label) for label, _ in rows), default=0)
         for label, x in rows:
             print(f"  {label:<{width}}  {'' if x < 0 else ' '}{x!r}")
+
+
+def print_hessian_json(f, formulas, point):
+    """--hessian --json: {"expression", "variables", "second_derivatives"} and, with --at,
+    "hessian", each as {a: {b: ...}} over the wrt inputs."""
+    result = {"expression": str(f.expression), "variables": list(f.variables),
+              "second_derivatives": formulas}
+    if point is not None:
+        result["hessian"] = f.hessian(**point)
+    print(to_json(result, point))
 
 
 def print_forward(args, f, point):

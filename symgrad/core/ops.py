@@ -212,7 +212,7 @@ OPS = {
            total=True),
         Op("sigmoid", 1, "sigmoid({x})", "np.exp(-np.logaddexp(0.0, -{x}))",
            ("out*(1 - out)",),
-           "d/dx sigmoid(x) = sigmoid(x)*(1 - sigmoid(x))",
+           "d/dx sigmoid(x) = out*(1 - out), where out = sigmoid(x)",
            lambda sp, x: 1 / (1 + sp.exp(-x)), ((-3, 3),), helper=_sigmoid, c="sigmoid({x})",
            c_helper="static inline double sigmoid(double x) { double z = exp(-fabs(x)); "
                     "return (isgreaterequal(x, 0.0) ? 1.0 : z) / (1.0 + z); }", total=True),

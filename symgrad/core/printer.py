@@ -38,9 +38,10 @@ def format_short(value, digits=4):
     """A number for people reading a view (boxes, explanations): ``digits`` significant digits.
 
     micrograd's graph boxes show four; code and the language use ``repr`` exactness
-    instead (``format_number``).
+    instead (``format_number``).  Zero shows as 0, never -0: the sign of a zero is
+    IEEE bookkeeping, not something a learner should stop at.
     """
-    return f"{value:.{digits}g}"
+    return f"{value + 0.0:.{digits}g}"
 
 
 def to_text(root, names=None, limit=None):
@@ -198,13 +199,16 @@ def inline_size(root, leaves=()):
     return size[root]
 
 
-def to_program(root, labels=None, limit=200, reserved=(), known=None):
+def to_program(root, labels=None, limit=200, reserved=(), known=None, preferred=None):
     """Text of ``root``: inline when short, else shared parts as named lines first.
 
     Returns a list of lines; all but the last are ``name = expression``.  Nodes
     in ``labels`` get a line under that name; nodes in ``known`` print as their
-    name with no line (names defined elsewhere, such as the program's own).
+    name with no line (names defined elsewhere, such as the program's own).  A
+    shared part in ``preferred`` is named as there (generated code's ``t3``);
+    names it gives other nodes are never invented for a part.
     """
+    preferred = preferred or {}
     labels, known = dict(labels or {}), dict(known or {})
     if root in known:
         return [known[root]]
@@ -216,13 +220,15 @@ def to_program(root, labels=None, limit=200, reserved=(), known=None):
         for arg in node.args:
             uses[arg] = uses.get(arg, 0) + 1
     taken = (set(reserved) | set(labels.values()) | set(known.values())
-             | {n.value for n in order if n.op == "var"})
+             | set(preferred.values()) | {n.value for n in order if n.op == "var"})
     names, counter = dict(known), 0
     for node in order:
         if node is root or not node.args or node in known:
             continue
         if node in labels:
             names[node] = labels[node]
+        elif uses.get(node, 0) > 1 and node in preferred:
+            names[node] = preferred[node]
         elif uses.get(node, 0) > 1:
             counter += 1
             while f"t{counter}" in taken:

@@ -334,8 +334,9 @@ def _explain(expected, token, previous, text):
     if token.type in ("$END", "_SEP") and "RPAR" in expected:
         return f"'(' at column {_unclosed_paren(before)} is never closed; expected ')'"
     if token.type in {"NAME", "NUMBER", "LPAR"} and previous is not None:
+        meant = _implicit_product(text, previous, token)
         return (f"expected an operator between {_quote(previous)} and {got} "
-                f"(there is no implicit multiplication: {_implicit_product(text, previous, token)})")
+                f"(there is no implicit multiplication: {meant})")
     if token.type == "EQUAL":
         return "only a name can be assigned to: write name = expression"
     return f"unexpected {got}; expected {', '.join(_spell(expected))}"
