@@ -473,7 +473,8 @@ def print_table(f, point):
     """The value and gradient at the point, aligned in two columns."""
     value, gradient = f.value_and_grad(**point)
     print(f"at {format_point(point)}:")
-    rows = [("value", value)] + [(f"∂/∂{name}", x) for name, x in gradient.items()]
+    # float(): the numpy backend's numbers would print as np.float64(...)
+    rows = [("value", float(value))] + [(f"∂/∂{name}", float(x)) for name, x in gradient.items()]
     width = max(len(label) for label, _ in rows)
     for label, x in rows:
         sign_column = "" if x < 0 else " "  # so the digits line up

@@ -206,3 +206,29 @@ def test_a_missing_numpy_names_the_extra_to_install(monkeypatch):
     assert status == 2
     assert "the numpy backend needs numpy, which is not installed: " \
         "pip install 'symgrad[batch]'" in err
+
+
+def test_numpy_code_is_a_module_that_runs_on_its_own(tmp_path):
+    np = pytest.importorskip("numpy")
+    import runpy
+
+    source = symgrad.compile("erf(x)*y + max(x, y)", backend="numpy").module_source
+    path = tmp_path / "generated.py"
+    path.write_text(source)
+    namespace = runpy.run_path(str(path))  # a fresh namespace: no np unless it imports it
+    value, (gx, gy) = namespace["value_and_grad"](np.array([0.5, 2.0]), np.array([1.0, 1.0]))
+    assert value == pytest.approx([math.erf(0.5) + 1.0, math.erf(2.0) + 2.0], rel=1e-14)
+    slope = [2 / math.sqrt(math.pi) * math.exp(-x * x) for x in (0.5, 2.0)]
+    assert gx == pytest.approx([slope[0], slope[1] + 1.0], rel=1e-13)
+    assert gy == pytest.approx([math.erf(0.5) + 1.0, math.erf(2.0)], rel=1e-14)
+
+
+def test_python_code_with_new_helpers_runs_on_its_own(tmp_path):
+    import runpy
+
+    path = tmp_path / "generated.py"
+    path.write_text(symgrad.compile("cbrt(x) + softplus(x) + min(x, 1)").module_source)
+    value, (grad,) = runpy.run_path(str(path))["value_and_grad"](-8.0)
+    assert value == pytest.approx(-2.0 + math.log1p(math.exp(-8.0)) - 8.0, rel=1e-14)
+    sigmoid = 1 / (1 + math.exp(8.0))
+    assert grad == pytest.approx(1 / 12 + sigmoid + 1.0, rel=1e-14)

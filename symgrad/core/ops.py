@@ -63,9 +63,10 @@ _OP_FIELDS = [
     ("aliases", ()),
     # Other arities, each defined in the language over x and y: log(x, base).
     ("variants", ()),
-    # For a numpy template that calls a helper by name (NumPy has no erf):
-    # array module (numpy or jax.numpy) -> that function over its arrays.
-    ("array_helper", None),
+    # For a numpy template that calls the operator by name, NumPy having no such
+    # function (erf): the scalar function NumPy batches apply elementwise; JAX has
+    # its own in jax.scipy.special.
+    ("array_fallback", None),
 ]
 
 
@@ -121,25 +122,9 @@ def _min(x, y):
 
 def _cbrt(x):
     """The real cube root, negative for negative x (x**(1/3) is complex there)."""
+    if hasattr(math, "cbrt"):  # Python 3.11
+        return math.cbrt(x)
     return math.copysign(abs(x) ** (1.0 / 3.0), x)
-
-
-def _erf_array(np):
-    """erf over the arrays of ``np``: jax.scipy's for jax.numpy; NumPy has none, so math.erf."""
-    if np.__name__.startswith("jax"):
-        from jax.scipy.special import erf
-
-        return erf
-    return np.vectorize(math.erf, otypes=[float])
-
-
-def _erfc_array(np):
-    """erfc over the arrays of ``np``, as ``_erf_array``."""
-    if np.__name__.startswith("jax"):
-        from jax.scipy.special import erfc
-
-        return erfc
-    return np.vectorize(math.erfc, otypes=[float])
 
 
 OPS = {
@@ -284,7 +269,7 @@ OPS = {
            "d/dx cbrt(x) = 1/(3*cbrt(x)**2)",
            lambda sp, x: sp.sign(x) * sp.Abs(x)**sp.Rational(1, 3), ((-3, 3),),
            kinks=(Kink(0.0, None),), note="the real cube root; no derivative at 0",
-           helper=getattr(math, "cbrt", _cbrt), c="cbrt({x})"),
+           helper=_cbrt, c="cbrt({x})"),
         Op("softplus", 1, "softplus({x})", "np.logaddexp(0.0, {x})", ("sigmoid(x)",),
            "d/dx softplus(x) = sigmoid(x)",
            lambda sp, x: sp.log(1 + sp.exp(x)), ((-3, 3),),
@@ -320,11 +305,11 @@ OPS = {
         Op("erf", 1, "math.erf({x})", "erf({x})", ("2*exp(-x**2)/sqrt(pi)",),
            "d/dx erf(x) = 2*exp(-x**2)/sqrt(pi)",
            lambda sp, x: sp.erf(x), ((-3, 3),), c="erf({x})", total=True,
-           array_helper=_erf_array, note="NumPy has no erf: batches call math.erf per element"),
+           array_fallback="math.erf", note="NumPy has no erf: batches call math.erf per element"),
         Op("erfc", 1, "math.erfc({x})", "erfc({x})", ("-2*exp(-x**2)/sqrt(pi)",),
            "d/dx erfc(x) = -2*exp(-x**2)/sqrt(pi)",
            lambda sp, x: sp.erfc(x), ((-3, 3),), c="erfc({x})", total=True,
-           array_helper=_erfc_array, note="1 - erf(x), exact far out"),
+           array_fallback="math.erfc", note="1 - erf(x), exact far out"),
     ]
 }
 
@@ -350,5 +335,17 @@ def helpers():
 
 
 def array_helpers(np):
-    """{name: function} of the array helpers rows register for module ``np`` (numpy or jax's)."""
-    return {name: op.array_helper(np) for name, op in OPS.items() if op.array_helper}
+    """{name: function over arrays} for the rows NumPy has no function for, as module ``np``
+    (numpy, or jax.numpy) computes them; ``array_helper_text`` is the same in source."""
+    rows = [op for op in OPS.values() if op.array_fallback]
+    if rows and np.__name__.startswith("jax"):
+        import jax.scipy.special
+
+        return {op.name: getattr(jax.scipy.special, op.name) for op in rows}
+    return {op.name: np.vectorize(getattr(math, op.array_fallback.split(".")[1]), otypes=[float])
+            for op in rows}
+
+
+def array_helper_text(op):
+    """The line defining ``op``'s array helper in a standalone NumPy module."""
+    return f"{op.name} = np.vectorize({op.array_fallback}, otypes=[float])"
