@@ -232,3 +232,14 @@ def test_python_code_with_new_helpers_runs_on_its_own(tmp_path):
     assert value == pytest.approx(-2.0 + math.log1p(math.exp(-8.0)) - 8.0, rel=1e-14)
     sigmoid = 1 / (1 + math.exp(8.0))
     assert grad == pytest.approx(1 / 12 + sigmoid + 1.0, rel=1e-14)
+
+
+def test_the_committed_function_list_is_generated_from_the_table():
+    import runpy
+    from pathlib import Path
+
+    docs = Path(__file__).parent.parent / "docs"
+    page = runpy.run_path(str(docs / "make_functions.py"))["functions_markdown"]()
+    assert (docs / "functions.md").read_text(encoding="utf-8") == page, \
+        "docs/functions.md is stale: run python docs/make_functions.py"
+    assert all(f"`{name}(" in page for name in FUNCTIONS)
