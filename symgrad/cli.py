@@ -516,6 +516,8 @@ def print_check(f, point):
     from . import check
 
     report = check(f, at=point)
+    if not report.points:  # nothing was compared: a question of input, not a mismatch
+        raise InputError(f"{report}")
     print(report)
     return 0 if report.ok else 1
 

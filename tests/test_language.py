@@ -243,3 +243,11 @@ def test_the_committed_function_list_is_generated_from_the_table():
     assert (docs / "functions.md").read_text(encoding="utf-8") == page, \
         "docs/functions.md is stale: run python docs/make_functions.py"
     assert all(f"`{name}(" in page for name in FUNCTIONS)
+
+
+def test_check_of_a_program_defined_nowhere_it_samples_cannot_check():
+    report = symgrad.check(symgrad.compile("sqrt(-x*x - 1)"))
+    assert not report.ok and not report.mismatch
+    assert str(report).startswith("cannot check sqrt(-x*x - 1)") and "MISMATCH" not in str(report)
+    status, _, err = run("sqrt(-x*x - 1)", "--check")
+    assert status == 2 and "cannot check" in err

@@ -264,8 +264,10 @@ def _compile(source, name, **names):
 
 RULES = {name: _compile(rule_source(name), f"backward_{name}") for name in OPS}
 _POWER_RULE = _compile(rule_source("pow", operands=(0,)), "backward_pow")  # x**2
+# x**0 is the constant 1, as the compiler folds it: no gradient, not 0*x**-1 (undefined at 0).
+_ZERO_POWER_RULE = _compile(rule_source("pow", operands=()), "backward_pow")
 _OP_OF_RULE = {rule: name for name, rule in RULES.items()}
-_OP_OF_RULE[_POWER_RULE] = "pow"
+_OP_OF_RULE[_POWER_RULE] = _OP_OF_RULE[_ZERO_POWER_RULE] = "pow"
 
 
 def _add_method(op_name, method, reflected=False):
@@ -311,7 +313,7 @@ def __pow__(self, other):
     if not isinstance(other, _NUMBER):
         return _power(self, other)
     out = _power(self, Constant(other))
-    out._op, out._rule = f"**{other}", _POWER_RULE
+    out._op, out._rule = f"**{other}", _POWER_RULE if other != 0 else _ZERO_POWER_RULE
     return out
 
 
@@ -345,7 +347,8 @@ def _operations_below(root):
 _new = object.__new__
 _KINDS = {"value": Value, "number": Number, "constant": Constant}
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
-_RULE_NAMES = {**{rule: name for name, rule in RULES.items()}, _POWER_RULE: "pow_number"}
+_RULE_NAMES = {**{rule: name for name, rule in RULES.items()}, _POWER_RULE: "pow_number",
+               _ZERO_POWER_RULE: "pow_zero"}
 _RULE_OF_NAME = {name: rule for rule, name in _RULE_NAMES.items()}
 
 
