@@ -251,3 +251,28 @@ def test_check_of_a_program_defined_nowhere_it_samples_cannot_check():
     assert str(report).startswith("cannot check sqrt(-x*x - 1)") and "MISMATCH" not in str(report)
     status, _, err = run("sqrt(-x*x - 1)", "--check")
     assert status == 2 and "cannot check" in err
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_zero_to_a_positive_power_has_derivative_zero_in_the_exponent(backend):
+    # 0**y is 0 for every y > 0, so d/dy is 0 there (autograd's test asks the same)
+    if backend == "jax":
+        use_jax()
+    f = symgrad.compile("x**y", backend=backend)
+    assert f.value_and_grad(x=0.0, y=2.5) == (0.0, {"x": 0.0, "y": 0.0})
+    values, grads = f.batch(strict=True, x=[0.0, 2.0], y=[2.5, 0.5])
+    assert list(grads["y"]) == pytest.approx([0.0, math.sqrt(2.0) * math.log(2.0)], rel=1e-6)
+
+
+def test_value_agrees_on_zero_powers():
+    x, y = Value(0.0), Value(2.5)
+    (x**y).backward()
+    assert (x.grad, y.grad) == (0.0, 0.0)
+    z = Value(0.0)
+    (z**0.0).backward()  # x**0 is the constant 1, as the compiler folds it
+    assert z.grad == symgrad.compile("x**0").value_and_grad(x=0.0)[1]["x"] == 0.0
+
+
+def test_the_derivative_in_an_exponent_still_reads_out_times_log():
+    assert symgrad.compile("x**y").derivatives["y"] == "x**y*log(x)"
+    assert symgrad.compile("2**x").derivatives["x"] == "2**x*log(2)"

@@ -120,6 +120,11 @@ def _min(x, y):
     return x if x < y else y
 
 
+def _xlogy(x, y):
+    """x*log(y), and 0 where x = 0 (whatever y): d/dy 0**y is 0 for y > 0."""
+    return 0.0 if x == 0.0 else x * math.log(y)
+
+
 def _cbrt(x):
     """The real cube root, negative for negative x (x**(1/3) is complex there)."""
     if hasattr(math, "cbrt"):  # Python 3.11
@@ -148,7 +153,7 @@ OPS = {
            dunder="truediv"),
         # Python's ** gives complex numbers for (-8)**(1/3); math.pow raises instead.
         Op("pow", 2, "math.pow({x}, {y})", "np.power({x}, {y})",
-           ("y*x**(y - 1)", "out*log(x)"),
+           ("y*x**(y - 1)", "xlogy(out, x)"),
            "d/dx x**y = y*x**(y - 1), d/dy x**y = x**y*log(x)",
            lambda sp, x, y: x**y, ((0.2, 3), (-2, 2)), symbol="**", precedence=POWER,
            dunder="pow", note="d/dy x**y needs x > 0; d/dx at x = 0 needs y >= 1",
@@ -217,6 +222,14 @@ OPS = {
            note="sign(0) = 0", helper=_sign, internal=True, c="sign({x})",
            c_helper="static inline double sign(double x) "
                     "{ return (double)(isgreater(x, 0.0) - isless(x, 0.0)); }", total=True),
+        Op("xlogy", 2, "xlogy({x}, {y})", "({x}*np.log(np.where({x} == 0, 1.0, {y})))",
+           ("log(y)", "x/y"),
+           "d/dx xlogy(x, y) = log(y), d/dy xlogy(x, y) = x/y (xlogy(x, y) = x*log(y))",
+           lambda sp, x, y: x * sp.log(y), ((-3, 3), (0.2, 3)), helper=_xlogy, internal=True,
+           note="x*log(y), and 0 where x = 0: the y-derivative of x**y, 0 at 0**y",
+           c="xlogy({x}, {y})",
+           c_helper="static inline double xlogy(double x, double y) "
+                    "{ return x * log(x == 0.0 ? 1.0 : y); }"),  # no branch: vectorises
         # Functions people type from calculators and other tools.
         Op("sinh", 1, "math.sinh({x})", "np.sinh({x})", ("cosh(x)",),
            "d/dx sinh(x) = cosh(x)",

@@ -97,7 +97,7 @@ class _Tidy:
                 continue
             stack.pop()
             if terms is None:
-                result = ir.apply(node.op, *(self.done[a] for a in node.args))
+                result = _display(node.op, [self.done[a] for a in node.args])
             else:
                 result = self._build_sum(terms)
             self.done[node] = result
@@ -265,6 +265,14 @@ class _Tidy:
 
     def _power(self, base, e):
         return base if e == 1 else ir.apply("pow", base, ir.const(e))
+
+
+def _display(op_name, args):
+    """The node of ``op_name`` on ``args``, helpers written as people write them:
+    xlogy(out, x), pow's derivative in y, reads out*log(x)."""
+    if op_name == "xlogy":
+        return ir.apply("mul", args[0], ir.apply("log", args[1]))
+    return ir.apply(op_name, *args)
 
 
 def _is_algebra(node):
