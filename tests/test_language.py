@@ -276,3 +276,11 @@ def test_value_agrees_on_zero_powers():
 def test_the_derivative_in_an_exponent_still_reads_out_times_log():
     assert symgrad.compile("x**y").derivatives["y"] == "x**y*log(x)"
     assert symgrad.compile("2**x").derivatives["x"] == "log(2)*2**x"
+
+
+def test_tracing_math_sin_says_to_use_the_method():
+    from symgrad.tracing import trace
+
+    with pytest.raises(TypeError, match=r"write x\.sin\(\)"):
+        trace(lambda x: math.sin(x))
+    assert str(trace(lambda x, y: x.sin().max(y).softplus())) == "softplus(max(sin(x), y))"

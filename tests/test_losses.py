@@ -150,3 +150,17 @@ def test_the_loss_backend_is_chosen_from_the_registry():
         compile_loss(_model(2, [2, 1]), svm, n_inputs=2, backend="python")
     with pytest.raises(symgrad.SymgradError, match="unknown backend 'fortran'"):
         compile_loss(_model(2, [2, 1]), svm, n_inputs=2, backend="fortran")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "c"])
+def test_predict_gives_every_output_of_a_multi_output_model(backend):
+    model = _model(4, [5, 3])  # three scores per sample, as a classifier has
+
+    def squared(scores, targets):
+        return sum((s - t) * (s - t) for s, t in zip(scores, targets))
+
+    loss = compile_loss(model, squared, 2, targets=3, backend=backend)
+    scores = loss.predict(loss.parameters(), X)
+    expected = [[v.data for v in model(list(map(Value, x)))] for x in X.tolist()]
+    assert scores.shape == (len(X), 3)
+    np.testing.assert_allclose(scores, expected, rtol=1e-12)
