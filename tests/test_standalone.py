@@ -11,10 +11,10 @@ import symgrad
 from symgrad import cli
 from symgrad.core.ops import OPS
 
-# relu, sigmoid, softplus, max, min, cbrt (called forward) and step, sign (called by
-# the derivatives of relu, abs, max and min).
+# relu, sigmoid, softplus, max, min, cbrt (called forward) and step, sign, xlogy (called
+# by the derivatives of relu, abs, max, min and of x**y in y).
 EVERY_HELPER = ("relu(x)*sigmoid(y) + abs(x*y) + step(x) + sign(y) + tanh(x) + softplus(x)"
-                " + max(x, y) + min(x, y) + cbrt(y)")
+                " + max(x, y) + min(x, y) + cbrt(y) + x**y")
 POINT = {"x": 0.7, "y": -1.3}
 
 
