@@ -284,3 +284,11 @@ def test_tracing_math_sin_says_to_use_the_method():
     with pytest.raises(TypeError, match=r"write x\.sin\(\)"):
         trace(lambda x: math.sin(x))
     assert str(trace(lambda x, y: x.sin().max(y).softplus())) == "softplus(max(sin(x), y))"
+
+
+def test_a_program_that_names_pi_prints_the_number_in_digits():
+    f = symgrad.compile("pi = a*b; pi*3.141592653589793 + e")
+    assert str(f.expression) == "pi = a*b; pi*3.141592653589793 + e"
+    assert f.derivatives["a"] == "3.141592653589793*b"
+    again = symgrad.compile(str(f.expression))  # the text means what the program meant
+    assert again.value_and_grad(a=2.0, b=1.0) == f.value_and_grad(a=2.0, b=1.0)

@@ -7,7 +7,7 @@ does.  Printing is iterative, so deep graphs print without recursion.
 import math
 import re
 import string
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from .ir import topological_order
 from .ops import CALL, CONSTANTS, OPS, POWER, SUM, UNARY
@@ -18,10 +18,14 @@ ATOM = CALL  # names, numbers and calls bind tightest
 _CONSTANT_NAMES = {value: name for name, value in CONSTANTS.items()}
 
 
-def format_number(value):
-    """A constant as the language writes it: ``2``, ``0.5``, ``pi``, ``1e999`` for infinity."""
+def format_number(value, named=CONSTANTS.keys()):
+    """A constant as the language writes it: ``2``, ``0.5``, ``pi``, ``1e999`` for infinity.
+
+    Only constants in ``named`` print by name; the others as digits, for text
+    where a name ``pi`` or ``e`` stands for something else.
+    """
     name = _CONSTANT_NAMES.get(abs(value))
-    if name is not None:
+    if name is not None and name in named:
         return name if value > 0 else "-" + name
     if math.isinf(value):
         return "1e999" if value > 0 else "-1e999"
@@ -44,21 +48,24 @@ def format_short(value, digits=4):
     return f"{value + 0.0:.{digits}g}"
 
 
-def to_text(root, names=None, limit=None):
+def to_text(root, names=None, limit=None, named=CONSTANTS.keys()):
     """``root`` as one expression; nodes found in ``names`` print as that name.
 
     With ``limit``, printing stops a little after that many characters and ends
-    in "...", so a short description of a huge graph costs little.
+    in "...", so a short description of a huge graph costs little.  ``named``:
+    see ``format_number``.
     """
-    return render(root, names or {}, language_leaf, language_template, limit, unfold=True)
+    leaf = language_leaf if named == CONSTANTS.keys() else partial(language_leaf, named=named)
+    return render(root, names or {}, leaf, language_template, limit, unfold=True)
 
 
-def language_leaf(node):
+def language_leaf(node, named=CONSTANTS.keys()):
     """(text, precedence) of a variable or constant in the language."""
     if node.op == "var":
         return node.value, ATOM
-    text = format_number(node.value)
+    text = format_number(node.value, named)
     return text, UNARY if text.startswith("-") else ATOM
+
 
 
 def language_template(op, node):
@@ -212,8 +219,12 @@ def to_program(root, labels=None, limit=200, reserved=(), known=None, preferred=
     labels, known = dict(labels or {}), dict(known or {})
     if root in known:
         return [known[root]]
+    # pi and e print by name unless a name of this text is pi or e (pi = a*b).
+    used = set(reserved) | set(labels.values()) | set(known.values())
+    used |= {n.value for n in topological_order([root], known) if n.op == "var"}
+    named = CONSTANTS.keys() - used
     if not labels and inline_size(root, known) <= limit:
-        return [to_text(root, known)]
+        return [to_text(root, known, named=named)]
     uses = {}
     order = topological_order([root], known)
     for node in order:
@@ -234,8 +245,8 @@ def to_program(root, labels=None, limit=200, reserved=(), known=None, preferred=
             while f"t{counter}" in taken:
                 counter += 1
             names[node] = f"t{counter}"
-    lines = [f"{names[n]} = {to_text(n, names)}" for n in order
+    lines = [f"{names[n]} = {to_text(n, names, named=named)}" for n in order
              if n in names and n not in known]
     if root in labels:  # keep the program's own name for its result
-        return lines + [f"{labels[root]} = {to_text(root, names)}", labels[root]]
-    return lines + [to_text(root, names)]
+        return lines + [f"{labels[root]} = {to_text(root, names, named=named)}", labels[root]]
+    return lines + [to_text(root, names, named=named)]
