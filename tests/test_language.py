@@ -292,3 +292,20 @@ def test_a_program_that_names_pi_prints_the_number_in_digits():
     assert f.derivatives["a"] == "3.141592653589793*b"
     again = symgrad.compile(str(f.expression))  # the text means what the program meant
     assert again.value_and_grad(a=2.0, b=1.0) == f.value_and_grad(a=2.0, b=1.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("text, x", [("asin(x)", 2.0), ("acosh(x)", 0.5), ("atanh(x)", 1.5),
+                                     ("log2(x)", -1.0), ("log1p(x)", -2.0)])
+def test_new_functions_outside_their_domain_follow_the_numeric_conventions(text, x, backend):
+    np = pytest.importorskip("numpy")
+    if backend == "jax":
+        use_jax()
+    f = symgrad.compile(text, backend=backend)
+    with pytest.raises(symgrad.EvaluationError, match=r"x\)"):
+        f.value_and_grad(x=x)
+    with np.errstate(all="ignore"):
+        values, _ = f.batch(x=[0.5 if "acosh" not in text else 2.0, x])
+    assert np.isfinite(values[0]) and not np.isfinite(values[1])  # nan in batches
+    with pytest.raises(symgrad.EvaluationError):
+        f.batch(strict=True, x=[x])
