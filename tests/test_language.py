@@ -309,3 +309,11 @@ def test_new_functions_outside_their_domain_follow_the_numeric_conventions(text,
     assert np.isfinite(values[0]) and not np.isfinite(values[1])  # nan in batches
     with pytest.raises(symgrad.EvaluationError):
         f.batch(strict=True, x=[x])
+
+
+def test_batches_without_numpy_name_the_extra_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "numpy", None)  # import numpy fails, as when not installed
+    with pytest.raises(symgrad.SymgradError, match=r"pip install 'symgrad\[batch\]'"):
+        symgrad.compile("x*y").batch(x=[1.0], y=[2.0])
