@@ -317,3 +317,9 @@ def test_batches_without_numpy_name_the_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "numpy", None)  # import numpy fails, as when not installed
     with pytest.raises(symgrad.SymgradError, match=r"pip install 'symgrad\[batch\]'"):
         symgrad.compile("x*y").batch(x=[1.0], y=[2.0])
+
+
+def test_minus_zero_is_shown_as_zero_to_learners():
+    status, out, _ = run("x*-0.0 + y", "--at", "x=1", "y=2", "--graph")
+    assert status == 0 and "data 0 " in out and "data -0" not in out
+    assert "-0 " not in run("x*-0.0 + y", "--at", "x=1", "y=2", "--explain")[1]
