@@ -474,7 +474,8 @@ def print_table(f, point):
     value, gradient = f.value_and_grad(**point)
     print(f"at {format_point(point)}:")
     # float(): the numpy backend's numbers would print as np.float64(...)
-    rows = [("value", float(value))] + [(f"∂/∂{name}", float(x)) for name, x in gradient.items()]
+    rows = [("value", float(value))]
+    rows += [(f"∂/∂{name}", float(x)) for name, x in gradient.items()]
     width = max(len(label) for label, _ in rows)
     for label, x in rows:
         sign_column = "" if x < 0 else " "  # so the digits line up
