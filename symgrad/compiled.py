@@ -151,7 +151,7 @@ class CompiledFunction(NotebookDisplay):
         nan), unless ``strict``: then a non-finite input or result raises
         ``EvaluationError`` naming the subexpression and the batch index.
         """
-        import numpy as np
+        np = _numpy()
 
         missing = [name for name in self.variables if name not in inputs]
         unexpected = [name for name in inputs if name not in self._inputs]
@@ -409,6 +409,16 @@ def _label(expression, operations):
     if operations > LABEL_SIZE:
         return f"a program of {operations:,} operations"
     return to_text(expression.root, expression.labels, limit=40)
+
+
+def _numpy():
+    """NumPy, imported on first use; without it, an error naming the extra that installs it."""
+    try:
+        import numpy
+    except ImportError:
+        raise SymgradError("batches need NumPy, which is not installed: "
+                           "pip install 'symgrad[batch]'") from None
+    return numpy
 
 
 def _own_array(result, shape, taken):
