@@ -176,3 +176,17 @@ def test_make_images_draws_the_neuron_with_symgrads_own_code(tmp_path, monkeypat
 
     dot = make_images.neuron_svg().decode()
     assert "{ x1 | data 2 | grad -1.5 }" in dot and "{ o | data 0.7071 | grad 1 }" in dot
+
+
+def test_the_stepper_screenshot_shows_the_page_the_code_writes_now(monkeypatch):
+    """docs/images/stepper.png is a picture of docs/images/stepper.html; the page must be current.
+
+    Pixels differ between Chromium versions and fonts; the page's HTML does not.
+    If this fails: python docs/make_images.py stepper (renews the page and the screenshot).
+    """
+    monkeypatch.syspath_prepend(str(ROOT / "docs"))
+    import make_images
+
+    committed = (ROOT / "docs" / "images" / "stepper.html").read_text(encoding="utf-8")
+    assert committed == make_images.stepper_html(), (
+        "docs/images/stepper.html (and so stepper.png) is stale: python docs/make_images.py stepper")
