@@ -193,7 +193,7 @@ def test_corpus_batches_equal_the_python_backend(text, note, corpus_built):
 
 
 def test_the_numeric_conventions_hold_in_the_vector_loop():
-    # README's numeric table, each input repeated so that the vector loop computes it.
+    # The numeric conventions table (docs/reference/numerics.md), each input repeated so that the vector loop computes it.
     rows = [("exp(x)", [1000.0, -1000.0], [math.inf, 0.0]),
             ("sigmoid(x)", [1000.0, -1000.0], [1.0, 0.0]),
             ("tanh(x)", [1000.0, -1000.0, -0.0], [1.0, -1.0, -0.0]),

@@ -130,7 +130,7 @@ def test_stepping_back_hides_what_the_line_computed(page):
 
 
 def test_the_screenshot_routine_of_make_images_works(page):
-    """docs/make_images.py takes the README's screenshot this way; here into memory only."""
+    """docs/make_images.py takes the stepper's screenshot this way; here into memory only."""
     make_images.step_halfway_back(page)
     assert page.find_element("id", "step-words").text  # still on a step, not at the end
     assert shown(page, "grad")["o"] == 1.0 and shown(page, "grad")["x1"] is None
