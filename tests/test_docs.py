@@ -227,6 +227,21 @@ def test_the_command_line_reference_lists_every_option(monkeypatch):
     assert "<!-- symgrad:cli -->" in page and "<!-- symgrad:" not in hooks.on_page_markdown(page)
 
 
+def test_the_readme_is_a_front_door_that_links_into_the_site():
+    """At most 250 lines; from it, one click to what a newcomer looks for first."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 250
+    links = set(re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme))
+    for page in ("docs/reference/functions.md", "docs/reference/cli.md",
+                 "docs/reference/numerics.md", "docs/contributing.md",
+                 "docs/explanation/performance.md", "docs/tutorial.md"):
+        assert page in links, page
+    assert "docs/contributing.md#adding-an-operator" in readme
+    for link in links:
+        if not link.startswith(("http://", "https://")):
+            assert (ROOT / link).exists(), link
+
+
 def test_the_site_builds_in_strict_mode(tmp_path):
     """mkdocs build --strict: a broken link or anchor, a page missing from nav, a docstring
     mkdocstrings cannot read, any warning fails.  Needs the docs extra."""
