@@ -82,7 +82,7 @@ def functions_markdown():
     for name, op in ops.FUNCTIONS.items():
         call = f"{name}({', '.join(_operands(op))})"
         note = " (helper: the derivative of another function)" if op.internal else ""
-        rows.append(f"| `{call}`{note} | {_cell(op.rule)} | {_partials(op)} | {_where(op)} |")
+        rows.append(f"| `{call}`{note} | {_code(op.rule)} | {_partials(op)} | {_where(op)} |")
     return "\n".join(rows) + "\n"
 
 
