@@ -1,4 +1,4 @@
-"""Every code block in README.md and docs/*.md runs and prints what the page shows.
+"""Every code block in README.md and docs/**/*.md runs and prints what the page shows.
 
 Python blocks with ``>>>`` run as doctests, one namespace per page; other Python
 blocks must run without error; ``$ symgrad ...`` lines run the command in-process
@@ -23,14 +23,16 @@ from symgrad import cli
 from cases import NEEDS_JAX
 
 ROOT = Path(__file__).parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+PAGE_IDS = [str(p.relative_to(ROOT)) for p in PAGES]
 FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 PYTHON = {"python", "py", "pycon"}
 SHELL = {"bash", "sh", "shell", "console"}
 # Commands shown for people to type that a unit test cannot run (installs, the test
-# suite itself, the picture generator that needs Graphviz and matplotlib).
+# suite itself, the generators of pictures, notebook and man page, the site's build,
+# which test_the_site_builds_in_strict_mode runs).
 NOT_RUN_HERE = ("python3 -m venv", ". .venv/bin/activate", "pip install", "pytest",
-                "python docs/make_images.py", "python examples/")
+                "python docs/make_", "python examples/", "mkdocs ")
 OPTIONS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 
 
@@ -136,7 +138,7 @@ def test_jax_blocks_run_in_a_fresh_interpreter(path, text, line, tmp_path):
     assert out.returncode == 0, f"{path.name}:{line}\n{out.stdout}{out.stderr}"
 
 
-@pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("path", PAGES, ids=PAGE_IDS)
 def test_every_block_runs_and_prints_what_the_page_shows(path, tmp_path, monkeypatch):
     failures = page_failures(path, tmp_path, monkeypatch)
     assert not failures, "\n\n".join(failures)
@@ -159,7 +161,7 @@ def test_a_wrong_shown_output_is_caught(tmp_path, monkeypatch):
     assert "no rule to run `rm -rf /`" in failures[2]
 
 
-@pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("path", PAGES, ids=PAGE_IDS)
 def test_every_picture_a_page_shows_is_committed(path):
     pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", path.read_text(encoding="utf-8"))
     missing = [p for p in pictures if not (path.parent / p).is_file()]
@@ -176,3 +178,90 @@ def test_make_images_draws_the_neuron_with_symgrads_own_code(tmp_path, monkeypat
 
     dot = make_images.neuron_svg().decode()
     assert "{ x1 | data 2 | grad -1.5 }" in dot and "{ o | data 0.7071 | grad 1 }" in dot
+
+
+def test_the_stepper_screenshot_shows_the_page_the_code_writes_now(monkeypatch):
+    """docs/images/stepper.png is a picture of docs/images/stepper.html; the page must be current.
+
+    Pixels differ between Chromium versions and fonts; the page's HTML does not.
+    If this fails: python docs/make_images.py stepper (renews the page and the screenshot).
+    """
+    monkeypatch.syspath_prepend(str(ROOT / "docs"))
+    import make_images
+
+    committed = (ROOT / "docs" / "images" / "stepper.html").read_text(encoding="utf-8")
+    assert committed == make_images.stepper_html(), (
+        "docs/images/stepper.html (and so stepper.png) is stale: python docs/make_images.py stepper")
+
+
+def site_hooks(monkeypatch):
+    """docs/hooks.py, which generates the reference tables while the site builds."""
+    monkeypatch.syspath_prepend(str(ROOT / "docs"))
+    import hooks
+
+    return hooks
+
+
+def test_the_function_table_has_a_row_for_every_operator(monkeypatch):
+    from symgrad.core.ops import OPS
+
+    hooks = site_hooks(monkeypatch)
+    tables = hooks.functions_markdown() + hooks.operators_markdown()
+    for name, op in OPS.items():
+        written = f"`{name}(" if op.symbol is None else f" {op.name} |"
+        assert written in tables, name
+        for partial in op.partials:
+            assert f"`{partial}`" in tables.replace("\\|", "|"), (name, partial)
+    page = (ROOT / "docs" / "reference" / "functions.md").read_text(encoding="utf-8")
+    assert "<!-- symgrad:functions -->" in page
+    assert "<!-- symgrad:" not in hooks.on_page_markdown(page)
+
+
+def test_the_command_line_reference_lists_every_option(monkeypatch):
+    hooks = site_hooks(monkeypatch)
+    text = hooks.cli_markdown()
+    for action in cli.build_parser()._actions:
+        for flag in action.option_strings:
+            assert f"`{flag}" in text, flag
+    page = (ROOT / "docs" / "reference" / "cli.md").read_text(encoding="utf-8")
+    assert "<!-- symgrad:cli -->" in page and "<!-- symgrad:" not in hooks.on_page_markdown(page)
+
+
+def test_the_readme_is_a_front_door_that_links_into_the_site():
+    """At most 250 lines; from it, one click to what a newcomer looks for first."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 250
+    links = set(re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme))
+    for page in ("docs/reference/functions.md", "docs/reference/cli.md",
+                 "docs/reference/numerics.md", "docs/contributing.md",
+                 "docs/explanation/performance.md", "docs/tutorial.md"):
+        assert page in links, page
+    assert "docs/contributing.md#adding-an-operator" in readme
+    for link in links:
+        if not link.startswith(("http://", "https://")):
+            assert (ROOT / link).exists(), link
+
+
+def test_the_site_builds_in_strict_mode(tmp_path):
+    """mkdocs build --strict: a broken link or anchor, a page missing from nav, a docstring
+    mkdocstrings cannot read, any warning fails.  Needs the docs extra."""
+    import importlib.util
+    import os
+
+    needed = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        message = f"building the site needs {', '.join(missing)}: pip install -e '.[docs]'"
+        if os.environ.get("SYMGRAD_REQUIRE_SYSTEM_TOOLS") == "1":
+            pytest.fail(message + " (SYMGRAD_REQUIRE_SYSTEM_TOOLS=1)", pytrace=False)
+        pytest.skip(message)
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    out = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+                          str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True,
+                         env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-5000:]
+    functions = (tmp_path / "site" / "reference" / "functions" / "index.html").read_text()
+    assert "sigmoid(x)" in functions and "symgrad:functions" not in functions
+    api = (tmp_path / "site" / "reference" / "api" / "index.html").read_text()
+    assert "value_and_grad" in api
+    assert (tmp_path / "site" / "images" / "stepper.html").is_file()

@@ -1,4 +1,4 @@
-"""The examples run end to end with small settings (the full runs are documented in README)."""
+"""The examples run end to end with small settings (the full runs are documented in docs/how-to/train.md)."""
 
 import subprocess
 import sys

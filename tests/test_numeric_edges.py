@@ -1,4 +1,4 @@
-"""The numeric conventions of README's "Numeric conventions" table: one test per row per backend.
+"""The numeric conventions of docs/reference/numerics.md's table: one test per row per backend.
 
 Scalar path: ``f(...)`` and ``f.value_and_grad(...)``.  Batch path: ``f.batch(...)``
 follows NumPy; ``f.batch(..., strict=True)`` raises like the scalar path.

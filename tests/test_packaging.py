@@ -64,3 +64,11 @@ def test_the_wheel_ships_the_data_files_it_needs():
     assert wheel["force-include"] == {"grammar/symgrad.lark": "symgrad/symgrad.lark"}
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8")  # hatch leaves these out
     assert not re.search(r"^(\*\.json|\*\.typed|\*\.lark)$", ignored, re.M)
+
+
+def test_ci_requires_the_system_tools_it_installs():
+    """Without dot or Chromium their tests skip; CI installs them and makes a skip a failure."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(r"^export SYMGRAD_REQUIRE_SYSTEM_TOOLS=1$", ci, re.M)
+    for package in ("chromium", "chromium-driver", "graphviz"):
+        assert re.search(rf"apt-get install .*\b{package}\b", ci), package
