@@ -47,12 +47,22 @@ for _hook in _HOOKS:  # Expression is a core type: the notebook hooks are attach
 
 
 def compile(program: str | Expression, wrt: Sequence[str] | None = None,
-            backend: str = "python") -> CompiledFunction:
+            backend: str | None = None) -> CompiledFunction:
     """Compile a program (text or ``Expression``) into a ``CompiledFunction``.
 
     ``wrt`` limits the gradient to those inputs; by default it covers all of them.
-    ``backend`` chooses the code that runs (see ``symgrad.backends``).
+    ``backend`` chooses the code that runs (see ``symgrad.backends``; "python" by
+    default).  A program that declares array inputs (``X: [n, 3]``) gives an
+    ``ArrayFunction`` instead (``symgrad.arrays``; backends "numpy", the default,
+    and "jax").
     """
+    from .arrays import is_array_program
+
+    if is_array_program(program):
+        from .arrays.compiled import ArrayFunction
+
+        return ArrayFunction(program, backend or "numpy", wrt)  # type: ignore[return-value]
+    backend = "python" if backend is None else backend
     from .compiled import CompiledFunction
     from .core.ir import topological_order
     from .core.syntax import operator_count

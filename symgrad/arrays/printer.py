@@ -1,0 +1,166 @@
+"""Print an ArrayProgram as NumPy source (run on jax.numpy too): one operation a line.
+
+Each forward line ends with the shape it makes; each backward line with the
+rule it applies, the local derivative and the shape, e.g.
+``grad_W = X.T @ grad_t1  # matmul: d t1/d W = Xᵀ, on the left  (3, 4)``.
+"""
+
+from ..backends.artifact import Artifact
+from ..core.ops import OPS, POWER, PRODUCT, SUM, UNARY
+from . import shapes
+from .table import ARRAY_OPS
+
+ATOM = 9
+_INFIX = {"matmul": PRODUCT}
+
+
+def render(node, names, spell="code"):
+    """(text, precedence) of ``node``; named nodes print as their name.
+
+    ``spell`` "code" gives NumPy; "text" the language, for comments and formulas.
+    """
+    done = {}
+    for part in _parts(node, names):
+        done[part] = _one(part, names, done, spell)
+    return done[node]
+
+
+def _parts(node, names):
+    from ..core.ir import topological_order
+
+    return topological_order([node], operands=lambda n: () if n in names else n.args)
+
+
+def _atom(item, level=ATOM):
+    text, precedence = item
+    return text if precedence >= level else f"({text})"
+
+
+def _one(node, names, done, spell):
+    if node in names:
+        return names[node], ATOM
+    if node.op == "const":
+        text = repr(node.value)
+        return text, (UNARY if node.value < 0 or text.startswith("-") else ATOM)
+    if node.op == "grad":
+        return "grad(" + names.get(node.args[0], "?") + ")", ATOM
+    args = [done[a] for a in node.args]
+    if node.op in OPS:
+        return _elementwise(OPS[node.op], node, args, spell)
+    row = ARRAY_OPS[node.op]
+    if spell == "text":
+        return _language(node, args)
+    if node.op in _INFIX:
+        left, right = _atom(args[0], PRODUCT), _atom(args[1], PRODUCT + 1)
+        return row.code([left, right], node.attrs), PRODUCT
+    if node.op in ("transpose", "take"):
+        return row.code([_atom(args[0])] + [a[0] for a in args[1:]], node.attrs), ATOM
+    return row.code([a[0] for a in args], node.attrs), ATOM
+
+
+def _elementwise(op, node, args, spell):
+    if op.symbol is None or (op.name == "pow" and spell == "code" and not (
+            node.args[0].shape or node.args[1].op == "const")):
+        template = op.numpy if spell == "code" else op.name + "({x}" + ", {y}" * (
+            op.arity == 2) + ")"
+        operands = dict(zip("xy", (_atom(a) if spell == "code" else a[0] for a in args)))
+        return template.format(**operands), ATOM
+    if op.arity == 1:
+        return op.symbol + _atom(args[0], UNARY), UNARY
+    level = op.precedence
+    if op.name == "pow":
+        return f"{_atom(args[0], POWER + 1)}**{_atom(args[1], UNARY)}", POWER
+    right = level + 1 if op.name in ("sub", "div") or level == PRODUCT else level
+    return f"{_atom(args[0], level)} {op.symbol} {_atom(args[1], right)}", level
+
+
+def _language(node, args):
+    """A structural node in the language (for formulas and comments)."""
+    a = [text for text, _ in args]
+    axis = node.attrs[0] if node.attrs else None
+    keyword = "" if axis is None or not isinstance(axis, int) else f", axis={axis}"
+    if node.op == "matmul":
+        return f"{_atom(args[0], PRODUCT)} @ {_atom(args[1], PRODUCT + 1)}", PRODUCT
+    if node.op == "take":
+        return f"{_atom(args[0])}[{', '.join(a[1:])}]", ATOM
+    if node.op == "reshape":
+        return f"reshape({a[0]}, [{', '.join(map(str, node.attrs[0]))}])", ATOM
+    if node.op == "arange":
+        return f"arange({node.attrs[0]})", ATOM
+    name = {"amax": "max"}.get(node.op, node.op)
+    return f"{name}({', '.join(a)}{keyword})", ATOM
+
+
+def _comment(program, step):
+    """``rule: d out/d operand = local; summed over axes (broadcast)``."""
+    names = program.names
+    c = step.contribution
+    out, operand = names.get(c.node, "out"), names.get(c.operand, "?")
+    if c.local is not None:
+        op = OPS[c.node.op]
+        local = render(c.local, names, "text")[0]
+        text = f"{op.name}: d {out}/d {operand} = {local}"
+        if c.broadcast:
+            axes = c.broadcast[0] if len(c.broadcast) == 1 else c.broadcast
+            text += f", summed over axis {axes} (broadcast)"
+    else:
+        row = ARRAY_OPS[c.node.op]
+        local = row.local[c.index if c.index < len(row.local) else 0]
+        x, y = names.get(c.node.args[0], "x"), names.get(c.node.args[-1], "y")
+        text = f"{row.rule}: d {out}/d {operand} = " + local.format(x=x, y=y, out=out)
+    return text
+
+
+def function(program, kind="value_and_grad", entry=None):
+    """The Artifact of ``kind`` ("value_and_grad" or "value") for ``program``."""
+    entry = entry or kind
+    names = program.names
+    lines = [f"def {entry}({', '.join(program.params)}):"]
+    keys = {}
+    for dim, (source, axis) in sorted(program.dims.items()):
+        lines.append(f"    {dim} = {source}.shape[{axis}]")
+    for i, step in enumerate(program.forward):
+        expression = _expression(step.node, names, exclude=step.name)
+        keys[("forward", i)] = len(lines) + 1
+        lines.append(f"    {step.name} = {expression}  # {shapes.text(step.node.shape)}")
+    outputs = [names[program.root]]
+    if kind == "value_and_grad":
+        for i, step in enumerate(program.backward):
+            own = names if step.contribution is not None else _without(names, step.value)
+            text = render(step.value, own)[0]
+            if not step.first:
+                text = f"{step.target} + {text}"
+            keys[("backward", i)] = len(lines) + 1
+            shape = shapes.text(step.value.shape)
+            comment = "shared" if step.contribution is None else _comment(program, step)
+            lines.append(f"    {step.target} = {text}  # {comment}  {shape}")
+        grads = []
+        for name in program.wrt:
+            node = program.expression.inputs[name]
+            if node in program.grads:
+                grads.append(program.grads[node])
+            else:
+                grads.append(f"np.zeros({names[node]}.shape)" if node.shape else "0.0")
+        lines.append(f"    return {outputs[0]}, ({', '.join(grads)}{',' * (len(grads) == 1)})")
+        outputs.append(tuple(grads))
+    else:
+        lines.append(f"    return {outputs[0]}")
+    source = "\n".join(lines) + "\n"
+    return Artifact(source, entry, program.params, tuple(outputs), keys, kind, "python")
+
+
+def _without(names, node):
+    """``names`` except ``node`` itself, so a step prints its own operation."""
+    if node in names and node.op != "grad":
+        names = dict(names)
+        del names[node]
+    return names
+
+
+def _expression(node, names, exclude):
+    return render(node, _without(names, node))[0]
+
+
+def formula(node, names):
+    """``node`` as one formula in the language (for ``symgrad -f``)."""
+    return render(node, names, "text")[0]
