@@ -172,11 +172,7 @@ class Builder:
         return self.structural("matmul", (x, y), (), f"{self.name(x)} @ {self.name(y)}")
 
     def rule_attr(self, children, first):
-        node, attribute = children
-        if attribute.text != "T":
-            raise self.error(attribute, f"unknown attribute '.{attribute.text}'; arrays have "
-                             ".T (the transpose)")
-        return self.structural("transpose", (self.value(node, first),), ())
+        return self.structural("transpose", (self.value(children[0], first),), ())
 
     def rule_index(self, children, first):
         node, *index = children

@@ -24,7 +24,7 @@ SPELLING = {
     "NAME": "a name", "NUMBER": "a number", "LPAR": "'('", "RPAR": "')'",
     "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "_POW": "'**'",
     "COMMA": "','", "EQUAL": "'='", "_SEP": "';' or a new line", "$END": "the end of the input",
-    "AT": "'@'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'", "DOT": "'.'",
+    "AT": "'@'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'", "_TRANSPOSE": "'.T'",
 }
 # The grammar's rules for arrays (built by symgrad.arrays), refused by the scalar builder.
 ARRAY_RULES = {"declare": "declarations such as 'X: [n, 3]'",
@@ -168,9 +168,10 @@ class _Builder(_StatementsOnly):
             statement, self.used = Statement(first, None, (children[0], self.used)), set()
             return statement
         if rule in ARRAY_RULES:
+            at = self.text.find("@", first.pos) if rule == "matmul" else first.pos
             raise ParseError(f"{ARRAY_RULES[rule]}: only in array programs, which declare "
                              "their array inputs (X: [n, 3]) and are compiled with "
-                             "symgrad.compile", self.text, *position(self.text, first.pos))
+                             "symgrad.compile", self.text, *position(self.text, at))
         return self.program(children)
 
     def assign(self, first, children):
