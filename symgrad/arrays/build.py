@@ -208,6 +208,10 @@ class Builder:
 
     def structural(self, name, args, attrs, what=None):
         row = ARRAY_OPS[name]
+        for arg in args[:1] if name == "take" else args:
+            if arg.dtype == "int" and not row.internal:
+                raise ShapeError(f"{self.name(arg)} is an integer array: it can only index "
+                                 "another array")
         try:
             shape, dtype = row.shape(args, attrs)
         except ShapeError as error:
@@ -334,8 +338,7 @@ class Builder:
             if logits.rank != 2 or labels.dtype != "int" or labels.shape != logits.shape[:1]:
                 raise self.error(token, "cross_entropy(logits, Y) takes logits of shape "
                                  f"(n, classes) and Y: int[n]; got {shapes.text(logits.shape)} "
-                                 f"and {'int' if labels.dtype == 'int' else 'float'}"
-                                 f"{shapes.text(labels.shape)}")
+                                 f"and {shapes.declared(labels.shape, labels.dtype)}")
             text = DEFINITIONS[name].format(rows=logits.shape[0])
             return expand_text(text, {"x": logits, "y": labels})
         self.arity(token, name, args, 1)

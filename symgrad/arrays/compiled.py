@@ -116,8 +116,9 @@ class ArrayFunction:
                 raise EvaluationError(f"{name} holds a negative index ({low}); indices count "
                                       "from 0")
             if high >= size:
+                named = f" ({dim} = {size})" if isinstance(dim, str) else f" of size {size}"
                 raise EvaluationError(f"{name} holds the index {high}, out of range for "
-                                      f"{what} of size {size} ({dim})")
+                                      f"{what}{named}")
 
     def derivatives(self):
         """{input: its gradient as one formula over arrays, in the language}."""
@@ -151,8 +152,8 @@ def _checked(name, node, value, dims):
     array = value if hasattr(value, "dtype") and hasattr(value, "shape") else np.asarray(value)
     if node.dtype == "int":
         if array.dtype.kind not in "iu":
-            raise TypeError(f"{name} is declared int{shapes.text(node.shape).replace('(', '[').replace(')', ']').replace(',]', ']')} "
-                            f"but holds {array.dtype} values; pass an integer array")
+            raise TypeError(f"{name} is declared {shapes.declared(node.shape, 'int')} but "
+                            f"holds {array.dtype} values; pass an integer array")
     elif array.dtype.kind not in "fiub":
         raise TypeError(f"{name} must hold numbers, not {array.dtype}")
     else:

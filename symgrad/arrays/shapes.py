@@ -14,6 +14,11 @@ def text(shape):
     return "(" + ", ".join(map(str, shape)) + ")"
 
 
+def declared(shape, dtype="float"):
+    """A shape as a declaration writes it: ``[n, 3]`` or ``int[n]``."""
+    return ("int" if dtype == "int" else "") + "[" + ", ".join(map(str, shape)) + "]"
+
+
 def broadcast(a, b, what):
     """The shape NumPy's broadcasting gives ``a`` with ``b``, else ``ShapeError``."""
     out = []
