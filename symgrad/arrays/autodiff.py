@@ -26,16 +26,26 @@ Contribution.__doc__ = """grad[operand] += value, where value is built over grad
 _BUILDER = Builder("", internal=True)
 
 
-def contributions(root):
-    """Every contribution, in the order they run; the seed grad(root) is the constant 1."""
+def contributions(root, wrt=None):
+    """Every contribution, in the order they run; the seed grad(root) is the constant 1.
+
+    With ``wrt`` (input names), only operands that one of them lies below get one.
+    """
     order = graph.order([root])
+    needed = {node for node in order if node.depends}
+    if wrt is not None:
+        wanted, needed = set(wrt), set()
+        for node in order:
+            if (node.op == "var" and node.value in wanted and node.dtype == "float") or any(
+                    arg in needed for arg in node.args):
+                needed.add(node)
     has_grad, result = {root}, []
     for node in reversed(order):
         if node not in has_grad or not node.args:
             continue
         upstream = graph.const(1.0) if node is root else graph.grad(node)
         for index, operand in enumerate(node.args):
-            if not operand.depends:
+            if operand not in needed:
                 continue
             contribution = _contribution(node, index, operand, upstream)
             if contribution is not None:

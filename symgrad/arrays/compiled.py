@@ -41,15 +41,8 @@ class ArrayFunction:
                                f"array backends are: {', '.join(BACKENDS)}")
         expression = program if isinstance(program, ArrayExpression) else parse(program)
         self.expression, self.backend = expression, backend
-        self.program = ArrayProgram(expression)
+        self.program = ArrayProgram(expression, wrt)
         self.inputs, self.wrt = self.program.inputs, self.program.wrt
-        if wrt is not None:
-            unknown = [name for name in wrt if name not in self.wrt]
-            if unknown:
-                raise ValueError(f"cannot differentiate with respect to {', '.join(unknown)}: "
-                                 f"not a float input (inputs with gradients: "
-                                 f"{', '.join(self.wrt) or 'none'})")
-        self._wanted = tuple(self.wrt if wrt is None else wrt)
         self.variables = self.inputs
         self.artifact = printer.function(self.program, "value_and_grad")
         self.source = self.artifact.source
@@ -89,8 +82,7 @@ class ArrayFunction:
         value, grads = self._run(*args)
         if self.backend == "jax":
             value, grads = np.asarray(value), [np.asarray(g) for g in grads]
-        return float(value), {name: _owned(g) for name, g in zip(self.wrt, grads)
-                              if name in self._wanted}
+        return float(value), {name: _owned(g) for name, g in zip(self.wrt, grads)}
 
     def __call__(self, **inputs):
         """The value, a float."""

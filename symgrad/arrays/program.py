@@ -26,7 +26,7 @@ INLINE = {"const", "arange", "size"}  # printed where they are used, never on a 
 class ArrayProgram:
     """The schedule of an array program's value and gradient (a loss: its value is a scalar)."""
 
-    def __init__(self, expression):
+    def __init__(self, expression, wrt=None):
         self.expression = root = expression.root
         self.expression = expression
         if root.shape != ():
@@ -38,7 +38,13 @@ class ArrayProgram:
         self.root = root
         self.inputs = tuple(expression.inputs)
         nodes = expression.inputs
-        self.wrt = tuple(name for name in self.inputs if nodes[name].dtype == "float")
+        floats = tuple(name for name in self.inputs if nodes[name].dtype == "float")
+        unknown = [name for name in (wrt or ()) if name not in floats]
+        if unknown:
+            raise ValueError(f"cannot differentiate with respect to {', '.join(unknown)}: "
+                             f"not a float input (inputs with gradients: "
+                             f"{', '.join(floats) or 'none'})")
+        self.wrt = floats if wrt is None else tuple(name for name in floats if name in wrt)
         self.names = {}
         allocator = Names(set(self.inputs) | set(expression.labels.values())
                           | set(expression.dims))
@@ -47,7 +53,7 @@ class ArrayProgram:
             self.names[nodes[name]] = allocator.user_name(name)
         self.params = tuple(self.names[nodes[name]] for name in self.inputs)
         self.forward = self._forward(allocator)
-        self.contributions = contributions(root)
+        self.contributions = contributions(root, None if wrt is None else self.wrt)
         self.grads = self._gradient_names(allocator)
         self.backward = self._backward(allocator)
         self.dims = self._dims_used()
