@@ -128,3 +128,57 @@ def test_unused_inputs_get_zero_gradients():
     _, grads = f.value_and_grad(X=np.ones((2, 3)), V=np.ones(2), a=2.0)
     assert grads["V"].tolist() == [0.0, 0.0]
     assert grads["a"] == 6.0
+
+
+def run_cli(capsys, *argv):
+    from symgrad.cli import main
+
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def mlp_file(tmp_path):
+    path = tmp_path / "mlp.sg"
+    path.write_text(MLP)
+    return str(path)
+
+
+def test_cli_prints_gradients_as_formulas_over_arrays(capsys, mlp_file):
+    status, out, _ = run_cli(capsys, "-f", mlp_file)
+    assert status == 0
+    assert "∂L/∂W2 = transpose(h) @ grad_logits    (4, 5)" in out
+    assert "grad_t5 = scatter_add(" in out
+
+
+def test_cli_code_is_a_runnable_module(capsys, mlp_file):
+    status, out, _ = run_cli(capsys, "-f", mlp_file, "--code")
+    namespace = {}
+    exec(compile(out, "generated", "exec"), namespace)  # the module symgrad printed
+    value, grads = namespace["value_and_grad"](**{k: v for k, v in arrays().items()})
+    assert value == pytest.approx(symgrad.compile(MLP)(**arrays()))
+
+
+def test_cli_check_runs_three_checks(capsys, mlp_file):
+    status, out, _ = run_cli(capsys, "-f", mlp_file, "--check", "--shapes", "n=2")
+    assert status == 0, out
+    assert out.count(" ok ") + out.count("skipped") == 3
+    assert "finite differences" in out and "scalar compiler" in out
+
+
+def test_cli_explain_walks_the_backward_pass_with_shapes_and_values(capsys, mlp_file, tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((2, 3)))
+    status, out, _ = run_cli(capsys, "-f", mlp_file, "--explain", "--at", "random",
+                             f"X={tmp_path / 'x.npy'}")
+    assert status == 0
+    assert "grad_W2 = transpose(h) @ grad_logits" in out and "(4, 5)" in out
+    assert "[[" in out  # previews of the values
+
+
+def test_cli_shape_errors_are_messages(capsys):
+    status, _, err = run_cli(capsys, "X: [n, 3]\nW: [4, 2]\nsum(X @ W)")
+    assert status == 2
+    assert "inner dimensions differ (3 vs 4)" in err and "^" in err
+    status, _, err = run_cli(capsys, "X: [n, 3]\nsum(X)", "--shapes", "m=2")
+    assert status == 2 and "--shapes m=2" in err

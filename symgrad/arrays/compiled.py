@@ -57,6 +57,7 @@ class ArrayFunction:
 
             self._run, self._value = jax.jit(self._generated), jax.jit(self._value_generated)
         self._checks = _index_checks(expression)
+        self._trace = None
 
     def __repr__(self):
         return f"<symgrad array program of ({', '.join(self.inputs)}), {self.backend}>"
@@ -113,17 +114,34 @@ class ArrayFunction:
                                       f"{what}{named}")
 
     def derivatives(self):
-        """{input: its gradient as one formula over arrays, in the language}."""
-        from .autodiff import gradient_nodes
+        """{input: its gradient over arrays, in the language, from the gradients before it}.
 
-        totals = gradient_nodes(self.program.root, self.program.contributions)
-        names = {node: name for node, name in self.program.names.items()
-                 if node.op in ("var",) or node in self.expression.labels}
-        result = {}
+        ``transpose(X) @ grad_t1`` names the gradient of ``t1``: ``backward_lines``
+        says how each is computed.
+        """
+        program, result = self.program, {}
         for name in self.wrt:
             node = self.expression.inputs[name]
-            result[name] = printer.formula(totals[node], names) if node in totals else "0"
+            steps = [s for s in program.backward
+                     if s.contribution is not None and s.contribution.operand is node]
+            result[name] = " + ".join(printer.formula(s.value, program.names)
+                                      for s in steps) or "0"
         return result
+
+    def backward_lines(self):
+        """The backward pass in the language: (target, text, rule comment, shape)."""
+        return printer.backward_lines(self.program)
+
+    def trace(self, **inputs):
+        """(value, {input: gradient}, [each step's value, forward then backward])."""
+        if self._trace is None:
+            artifact = printer.function(self.program, "trace")
+            self._trace = compile_source(artifact.source, "trace", "array program trace",
+                                         self, _namespace("numpy"))
+        args, dims = self.bind(inputs)
+        self._check_indices(args, dims)
+        value, grads, steps = self._trace(*args)
+        return float(value), {n: _owned(g) for n, g in zip(self.wrt, grads)}, steps
 
 
 def _owned(gradient):

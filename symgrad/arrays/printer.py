@@ -81,7 +81,11 @@ def _language(node, args):
     """A structural node in the language (for formulas and comments)."""
     a = [text for text, _ in args]
     axis = node.attrs[0] if node.attrs else None
-    keyword = "" if axis is None or not isinstance(axis, int) else f", axis={axis}"
+    if isinstance(axis, tuple):
+        axis = axis[0] if len(axis) == 1 else axis
+    keyword = "" if axis is None or node.op in ("reshape", "arange") else f", axis={axis}"
+    if len(node.attrs) == 2 and node.attrs[1]:
+        keyword += ", keepdims=True"
     if node.op == "matmul":
         return f"{_atom(args[0], PRODUCT)} @ {_atom(args[1], PRODUCT + 1)}", PRODUCT
     if node.op == "take":
@@ -119,6 +123,9 @@ def function(program, kind="value_and_grad", entry=None):
     entry = entry or kind
     names = program.names
     lines = [f"def {entry}({', '.join(program.params)}):"]
+    trace = kind == "trace"  # value_and_grad that also returns every step's value, in order
+    if trace:
+        lines.append("    steps = []")
     keys = {}
     for dim, (source, axis) in sorted(program.dims.items()):
         lines.append(f"    {dim} = {source}.shape[{axis}]")
@@ -126,8 +133,10 @@ def function(program, kind="value_and_grad", entry=None):
         expression = _expression(step.node, names, exclude=step.name)
         keys[("forward", i)] = len(lines) + 1
         lines.append(f"    {step.name} = {expression}  # {shapes.text(step.node.shape)}")
+        if trace:
+            lines.append(f"    steps.append({step.name})")
     outputs = [names[program.root]]
-    if kind == "value_and_grad":
+    if kind in ("value_and_grad", "trace"):
         for i, step in enumerate(program.backward):
             own = names if step.contribution is not None else _without(names, step.value)
             text = render(step.value, own)[0]
@@ -137,6 +146,8 @@ def function(program, kind="value_and_grad", entry=None):
             shape = shapes.text(step.value.shape)
             comment = "shared" if step.contribution is None else _comment(program, step)
             lines.append(f"    {step.target} = {text}  # {comment}  {shape}")
+            if trace:
+                lines.append(f"    steps.append({step.target})")
         grads = []
         for name in program.wrt:
             node = program.expression.inputs[name]
@@ -144,7 +155,8 @@ def function(program, kind="value_and_grad", entry=None):
                 grads.append(program.grads[node])
             else:
                 grads.append(f"np.zeros({names[node]}.shape)" if node.shape else "0.0")
-        lines.append(f"    return {outputs[0]}, ({', '.join(grads)}{',' * (len(grads) == 1)})")
+        lines.append(f"    return {outputs[0]}, ({', '.join(grads)}{',' * (len(grads) == 1)})"
+                     + (", steps" if trace else ""))
         outputs.append(tuple(grads))
     else:
         lines.append(f"    return {outputs[0]}")
@@ -167,3 +179,23 @@ def _expression(node, names, exclude):
 def formula(node, names):
     """``node`` as one formula in the language (for ``symgrad -f``)."""
     return render(node, names, "text")[0]
+
+
+def backward_lines(program):
+    """The backward pass in the language: (target, text, comment, shape) per step."""
+    rows = []
+    for step in program.backward:
+        own = program.names if step.contribution is not None else _without(
+            program.names, step.value)
+        text = formula(step.value, own)
+        if not step.first:
+            text = f"{step.target} + {text}"
+        comment = "shared" if step.contribution is None else _comment(program, step)
+        rows.append((step.target, text, comment, shapes.text(step.value.shape)))
+    return rows
+
+
+def forward_lines(program):
+    """The forward pass in the language: (name, text, shape) per step."""
+    return [(step.name, formula(step.node, _without(program.names, step.node)),
+             shapes.text(step.node.shape)) for step in program.forward]
