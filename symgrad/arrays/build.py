@@ -14,10 +14,11 @@ from ..core.autodiff import partial_pattern
 from ..core.errors import ParseError
 from ..core.lalr import Token, UnexpectedCharacter, UnexpectedToken, position
 from ..core.ops import FUNCTIONS, OPS
+from ..core.program import RESERVED
 from ..core.runtime import scalar_function
 from . import graph, shapes
 from .shapes import ShapeError
-from .table import ARRAY_OPS, DEFINITIONS, REDUCTIONS
+from .table import ARRAY_OPS, DEFINITIONS, HELPERS, REDUCTIONS
 
 
 class Dim(str):
@@ -99,8 +100,9 @@ class Builder:
 
     def rule_assign(self, children, first):
         name, node = children[0].text, self.value(children[1], first)
-        if name in self.declared or name in self.scalars:
-            raise self.error(first, f"'{name}' is an input; choose another name")
+        if name in self.declared or name in self.scalars or name in self.dims:
+            raise self.error(first, f"'{name}' is an input or a dimension; choose another "
+                             "name")
         self.env[name] = node
         if node.args:
             self.labels.setdefault(node, name)
@@ -120,8 +122,11 @@ class Builder:
         shape = children[-1]
         for dim in shape:
             if isinstance(dim, str):
-                if dim in self.declared or dim in self.scalars:
+                if dim in self.declared or dim in self.scalars or dim in self.env:
                     raise self.error(first, f"'{dim}' is an input, not a dimension name")
+                if dim in RESERVED or dim in HELPERS or dim.startswith("_"):
+                    raise self.error(first, f"'{dim}' cannot name a dimension in generated "
+                                     "code; choose another name")
                 self.dims.setdefault(dim, len(self.dims))
         node = graph.var(name, shape, dtype)
         self.declared[name] = node
