@@ -58,7 +58,7 @@ def compile(program: str | Expression, wrt: Sequence[str] | None = None,
     """
     from .arrays import is_array_program
 
-    if is_array_program(program):
+    if is_array_program(program) or type(program).__name__ == "ArrayExpression":
         from .arrays.compiled import ArrayFunction
 
         return ArrayFunction(program, backend or "numpy", wrt)  # type: ignore[return-value]
@@ -90,8 +90,14 @@ def check(program: str | Expression | CompiledFunction, **options: Any) -> Check
 
     Returns a ``CheckReport``; ``report.ok`` says whether everything agreed.
     """
+    from .arrays import is_array_program
     from .compiled import CompiledFunction
     from .crosscheck import check as run_check
+
+    if is_array_program(program) or type(program).__name__ == "ArrayFunction":
+        from .arrays.checks import check_array
+
+        return check_array(program, **options)  # type: ignore[return-value]
 
     f = program if isinstance(program, CompiledFunction) else compile(program)
     return run_check(f, **options)

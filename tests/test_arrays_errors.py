@@ -182,3 +182,16 @@ def test_cli_shape_errors_are_messages(capsys):
     assert "inner dimensions differ (3 vs 4)" in err and "^" in err
     status, _, err = run_cli(capsys, "X: [n, 3]\nsum(X)", "--shapes", "m=2")
     assert status == 2 and "--shapes m=2" in err
+
+
+def test_symgrad_check_runs_the_three_checks_on_array_programs():
+    report = symgrad.check("X: [n, 3]\nW: [3, 2]\nsum(tanh(X @ W))", shapes={"n": 2})
+    assert report.ok
+    assert [row[0] for row in report.rows][:2] == ["finite differences",
+                                                  "scalar compiler, element by element"]
+
+
+def test_constants_no_literal_spells_print_as_numpy_names():
+    f = symgrad.compile("x: [n]\nsum(x) + 1e999 * 0")
+    assert "np.inf" in f.source
+    assert np.isnan(f(x=np.ones(2)))

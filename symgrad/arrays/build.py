@@ -7,6 +7,7 @@ same builder over an environment of existing nodes, with the internal rows
 allowed.
 """
 
+import math
 from types import MappingProxyType
 
 from ..core import syntax
@@ -235,9 +236,11 @@ class Builder:
             return simpler
         if all(graph.is_const(a) for a in args):
             try:
-                return graph.const(scalar_function(name)(*(a.value for a in args)))
+                folded = scalar_function(name)(*(a.value for a in args))
             except (ArithmeticError, ValueError):
-                pass
+                folded = math.nan
+            if math.isfinite(folded):
+                return graph.const(folded)
         shape = args[0].shape
         if len(args) == 2:
             what = f"{self.name(args[0])} {op.symbol or name} {self.name(args[1])}"

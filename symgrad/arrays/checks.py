@@ -6,9 +6,38 @@ elements in all); ``jax.grad`` of the forward pass run on ``jax.numpy`` (when
 JAX is installed).  Each yields (name, True/False/None for skipped, detail).
 """
 
+from collections import namedtuple
+
 import numpy as np
 
 SCALAR_LIMIT = 2000
+
+
+class ArrayCheckReport(namedtuple("ArrayCheckReport", "rows dims")):
+    """The checks of an array program: ``rows`` (name, True/False/None, detail)."""
+
+    __slots__ = ()
+
+    @property
+    def ok(self):
+        return all(passed is not False for _, passed, _ in self.rows)
+
+    def __str__(self):
+        marks = {True: "ok", False: "MISMATCH", None: "skipped"}
+        return "\n".join(f"{name}: {marks[passed]} ({detail})" for name, passed, detail
+                         in self.rows)
+
+
+def check_array(program, shapes=None, seed=0):
+    """Run the three checks on random inputs; ``shapes`` {dimension: size} (default 3)."""
+    from .cli import random_inputs
+    from .compiled import ArrayFunction
+
+    f = program if isinstance(program, ArrayFunction) else ArrayFunction(program)
+    dims = dict.fromkeys(f.expression.dims, 3)
+    dims.update(shapes or {})
+    rows = tuple(run_checks(f, dims, random_inputs(f, dims, seed)))
+    return ArrayCheckReport(rows, dims)
 
 
 def run_checks(f, dims, values):

@@ -44,6 +44,8 @@ def _one(node, names, done, spell):
         return names[node], ATOM
     if node.op == "const":
         text = repr(node.value)
+        if text in ("inf", "-inf", "nan"):  # names no Python literal spells
+            text = text.replace("inf", "np.inf").replace("nan", "np.nan")
         return text, (UNARY if node.value < 0 or text.startswith("-") else ATOM)
     if node.op == "grad":
         return "grad(" + names.get(node.args[0], "?") + ")", ATOM
