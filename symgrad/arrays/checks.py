@@ -30,7 +30,6 @@ class ArrayCheckReport(namedtuple("ArrayCheckReport", "rows dims")):
 
 def check_array(program, shapes=None, seed=0):
     """Run the three checks on random inputs; ``shapes`` {dimension: size} (default 3)."""
-    from .cli import random_inputs
     from .compiled import ArrayFunction
 
     f = program if isinstance(program, ArrayFunction) else ArrayFunction(program)
@@ -38,6 +37,24 @@ def check_array(program, shapes=None, seed=0):
     dims.update(shapes or {})
     rows = tuple(run_checks(f, dims, random_inputs(f, dims, seed)))
     return ArrayCheckReport(rows, dims)
+
+
+def random_inputs(f, dims, seed=0):
+    """Inputs drawn at random for ``dims``: floats normal, indices in range."""
+    from .compiled import _index_checks
+
+    rng = np.random.default_rng(seed)
+    bounds = {}
+    for name, dim, _ in _index_checks(f.expression):
+        bounds.setdefault(name, dims[dim] if isinstance(dim, str) else dim)
+    values = {}
+    for name, node in f.expression.inputs.items():
+        shape = tuple(dims[d] if isinstance(d, str) else d for d in node.shape)
+        if node.dtype == "int":
+            values[name] = rng.integers(0, bounds.get(name, 1), size=shape)
+        else:
+            values[name] = rng.normal(size=shape) if shape else float(rng.normal())
+    return values
 
 
 def run_checks(f, dims, values):

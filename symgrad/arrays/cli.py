@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core.errors import SymgradError
 from . import shapes
+from .checks import random_inputs
 from .compiled import ArrayFunction
 
 
@@ -57,24 +58,6 @@ def parse_shapes(words, f):
                                       f"dimension of the program ({', '.join(dims) or 'none'})")
             dims[name] = int(value)
     return dims
-
-
-def random_inputs(f, dims, seed=0):
-    """Inputs drawn at random for ``dims``: floats normal, indices in range."""
-    from .compiled import _index_checks
-
-    rng = np.random.default_rng(seed)
-    bounds = {}
-    for name, dim, _ in _index_checks(f.expression):
-        bounds.setdefault(name, dims[dim] if isinstance(dim, str) else dim)
-    values = {}
-    for name, node in f.expression.inputs.items():
-        shape = tuple(dims[d] if isinstance(d, str) else d for d in node.shape)
-        if node.dtype == "int":
-            values[name] = rng.integers(0, bounds.get(name, 1), size=shape)
-        else:
-            values[name] = rng.normal(size=shape) if shape else float(rng.normal())
-    return values
 
 
 def point(words, f, dims):
