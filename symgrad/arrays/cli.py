@@ -25,7 +25,14 @@ def run(args, text):
         raise ArrayInputError(str(error)) from None
 
 
+UNSUPPORTED = ("json", "dot", "graph", "svg", "png", "html", "hessian", "forward", "simplify")
+
+
 def _run(args, text):
+    for option in UNSUPPORTED:
+        if getattr(args, option, None):
+            raise ArrayInputError(f"--{option} is not available for array programs yet "
+                                  "(they offer the formulas, --code, --check and --explain)")
     backend = "numpy" if args.backend in (None, "python") else args.backend
     wrt = [n.strip() for n in args.wrt.split(",")] if args.wrt else None
     f = ArrayFunction(text, backend, wrt)
