@@ -50,19 +50,18 @@ class CompiledFunction(NotebookDisplay):
             self._build(expression, wrt, backend)
 
     def _build(self, expression, wrt, backend):
-        """The program, and the code the backend prints from it."""
+        """The program; code is printed and loaded when something first calls it."""
         self._backend = backends.get(backend)
-        self.program = Program(expression, wrt, getattr(self._backend, "MAX_OPERATIONS", None))
+        self.program = Program(expression, wrt, self._backend.max_operations)
         self.variables, self.wrt = self.program.variables, self.program.wrt
         self._inputs = set(self.variables)
         self.backend = backend
         self._by_keyword = (self.program.params == self.variables  # no input was renamed
                             and len(self.variables) <= KEYWORD_FAST_PATH)
         self._last_inputs = None
-        self.source = self._backend.emit(self.program, "value_and_grad")
         self._label = to_text(expression.root, expression.labels, limit=40)
-        self._value_and_grad = self._backend.load(self.source, "value_and_grad", self._label,
-                                                  self)
+        self._artifacts = {}  # kind -> what the backend printed
+        self._value_and_grad = None
         self._value = None
         self._batches = {}  # backend name -> its compiled batch function
         self._derivatives = None
@@ -76,13 +75,30 @@ class CompiledFunction(NotebookDisplay):
     def __repr__(self):
         return f"<symgrad compiled {self._label!r} of ({', '.join(self.variables)})>"
 
+    def artifact(self, kind: str = "value_and_grad", backend: str | None = None) -> Any:
+        """What ``backend`` (this function's by default) printed for ``kind``, printed once."""
+        printer = self._backend if backend is None else backends.get(backend)
+        key = (printer.name, kind)
+        if key not in self._artifacts:
+            self._artifacts[key] = printer.emit(self.program, kind)
+        return self._artifacts[key]
+
+    @property
+    def source(self) -> str:
+        """The generated ``value_and_grad`` function's code."""
+        return self.artifact().source
+
+    def _load(self, kind, backend=None):
+        """The compiled ``kind``, printed and loaded now."""
+        printer = self._backend if backend is None else backend
+        return printer.load(self.artifact(kind, printer.name), self.program, self._label, self)
+
 
     def __call__(self, /, *args: float, **inputs: float) -> float:
         """The value at the given inputs, as a float."""
         point = self._bind(args, inputs)
         if self._value is None:
-            source = self._backend.emit(self.program, "value")
-            self._value = self._backend.load(source, "value", self._label, self)
+            self._value = self._load("value")
         try:
             value = self._value(*point)
         except (ArithmeticError, ValueError) as error:
@@ -93,6 +109,8 @@ class CompiledFunction(NotebookDisplay):
 
     def value_and_grad(self, /, *args: float, **inputs: float) -> tuple[float, dict[str, float]]:
         """``(value, {input: d value / d input})`` at the given inputs, all floats."""
+        if self._value_and_grad is None:
+            self._value_and_grad = self._load("value_and_grad")
         if (not args and self._by_keyword and set(map(type, inputs.values())) <= _FLOAT
                 and math.isfinite(sum(inputs.values()))):
             # The common call: Python binds the keywords itself.  Anything unusual
@@ -152,7 +170,7 @@ class CompiledFunction(NotebookDisplay):
                 raise EvaluationError(f"batch evaluation failed: {error}") from None
             flags.append(error)
             value, grads = self._run_batch(arrays, "ignore", strict=True)
-        if not getattr(self._batch_backend(strict), "NEW_BATCH_ARRAYS", False):
+        if not self._batch_backend(strict).new_batch_arrays:
             # Results may be scalars, inputs or one array twice: each becomes its own array.
             taken = set()
             value = _own_array(value, shape, taken)
@@ -176,17 +194,16 @@ class CompiledFunction(NotebookDisplay):
         """The backend of batches.  Strict batches need floating-point errors reported,
         which JAX never does: on such a backend they run on NumPy, the same program."""
         backend = backends.for_kind(self.backend, "batch")
-        if strict and not getattr(backend, "FLOATING_POINT_FLAGS", True):
+        if strict and not backend.floating_point_flags:
             backend = backends.get(backends.BATCH_FALLBACK)
         return backend
 
     def _batch_function(self, strict):
         """The compiled batch, printed and loaded on first use."""
         backend = self._batch_backend(strict)
-        if backend.NAME not in self._batches:
-            source = backend.emit(self.program, "batch")
-            self._batches[backend.NAME] = backend.load(source, "batch", self._label, self)
-        return self._batches[backend.NAME]
+        if backend.name not in self._batches:
+            self._batches[backend.name] = self._load("batch", backend)
+        return self._batches[backend.name]
 
     def _raises(self, flat, start, stop):
         """Whether elements ``start:stop`` of the flat inputs raise a floating-point error."""
@@ -250,8 +267,7 @@ class CompiledFunction(NotebookDisplay):
     @property
     def module_source(self):
         """``source`` as a module that runs on its own: imports and helpers first."""
-        module = getattr(self._backend, "module", None)
-        return module(self.program, "value_and_grad") if module else self.source
+        return self._backend.module(self.program, "value_and_grad")
 
     # Second derivatives and forward mode (see ``symgrad.derivatives``) -----------------
 
@@ -375,7 +391,7 @@ class CompiledFunction(NotebookDisplay):
             point = self._last_inputs
         from .views.html import to_html
 
-        page = to_html(self.program, point)
+        page = to_html(self.program, point, self.artifact("value_and_grad", backends.DEFAULT))
         if path is not None:
             with open(path, "w", encoding="utf-8") as stream:
                 stream.write(page)

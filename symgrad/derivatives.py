@@ -39,8 +39,10 @@ class SecondOrder:
         expression, self.vector = hvp_expression(function.expression, function.wrt)
         self.program = Program(expression, function.wrt)
         self.backend = backends.for_kind(function.backend, "hvp")
-        self.source = self.backend.emit(self.program, "hvp")
-        self._hvp = self.backend.load(self.source, "hvp", f"hvp of {function._label}", function)
+        self.artifact = self.backend.emit(self.program, "hvp")
+        self.source = self.artifact.source
+        self._hvp = self.backend.load(self.artifact, self.program, f"hvp of {function._label}",
+                                      function)
 
     def module_source(self):
         """A module defining ``hvp`` and ``hessian`` (rows in wrt order), runnable on its own."""
@@ -98,8 +100,10 @@ class ForwardMode:
         self.function = function
         self.schedule = TangentProgram(function.program)
         self.backend = backends.for_kind(function.backend, "jvp")
-        self.source = self.backend.emit(self.schedule, "jvp")
-        self._jvp = self.backend.load(self.source, "jvp", f"jvp of {function._label}", function)
+        self.artifact = self.backend.emit(self.schedule, "jvp")
+        self.source = self.artifact.source
+        self._jvp = self.backend.load(self.artifact, self.schedule, f"jvp of {function._label}",
+                                      function)
 
     def module_source(self):
         return self.backend.module(self.schedule, "jvp")

@@ -19,6 +19,7 @@ import pytest
 
 import symgrad
 from symgrad.backends import get
+from symgrad.backends.layers import LossProgram
 from symgrad.core.ops import FUNCTIONS
 from symgrad.core.program import Program
 from symgrad.losses import compile_loss
@@ -71,7 +72,7 @@ def _points(variables, size=16):
 def test_batches_match_numpy_and_jax_grad(text, jax):
     program = Program(symgrad.parse(text))
     backend = get("jax")
-    batch = backend.generated(backend.emit(program, "batch"), "batch", text, program)
+    batch = backend.generated(backend.emit(program, "batch"), text, program)
     point = _points(program.variables)
     value, grads = batch(*point.values())
     expected_value, expected_grads = symgrad.compile(text, backend="numpy").batch(**point)
@@ -82,7 +83,7 @@ def test_batches_match_numpy_and_jax_grad(text, jax):
     if not program.variables:
         return
     # jax.grad differentiates the forward pass on its own: a second, independent opinion.
-    forward = backend.generated(backend.emit(program, "value"), "value", text, program)
+    forward = backend.generated(backend.emit(program, "value"), text, program)
     by_jax = jax.vmap(jax.grad(forward, argnums=tuple(range(len(point)))))(*point.values())
     for grad, other in zip(grads, by_jax):
         grad = np.broadcast_to(grad, expected_value.shape)
@@ -96,8 +97,7 @@ def test_batches_match_numpy_and_jax_grad(text, jax):
 def test_the_generated_function_is_pure_under_vmap_and_jit(text, jax):
     program = Program(symgrad.parse(text))
     backend = get("jax")
-    function = backend.generated(backend.emit(program, "value_and_grad"), "value_and_grad",
-                                 text, program)
+    function = backend.generated(backend.emit(program, "value_and_grad"), text, program)
     point = {name: RNG.uniform(0.1, 0.9, 32) for name in program.variables}
     values, grads = jax.vmap(function)(*point.values())
     again, again_grads = jax.jit(function)(*point.values())
@@ -151,9 +151,9 @@ def test_compiled_losses_match_numpy_and_jax_grad(make, jax):
     np.testing.assert_allclose(grad, expected_grad, **TIGHT)
     # jax.grad of the mean of the per-sample values (no backward code of symgrad's).
     backend = get("jax")
-    source = backend.emit(loss.program, "loss_values")
-    values = backend.generated(source, "loss_values", "values", loss)
-    by_jax = jax.jit(jax.grad(lambda p: values(p, X.T, Y).mean() + 1e-3 * p @ p))(params)
+    values = backend.generated(backend.emit(LossProgram(loss.program, loss.signature),
+                                            "loss_values"), "values", loss)
+    by_jax = jax.jit(jax.grad(lambda p: values(p, X, Y).mean() + 1e-3 * p @ p))(params)
     np.testing.assert_allclose(grad, by_jax, rtol=1e-10, atol=1e-14)
 
 
@@ -231,3 +231,28 @@ def test_import_symgrad_and_other_backends_leave_jax_unloaded():
             "f.batch(a=[1.0], b=2.0); print('jax' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+SCRIPT_FLOAT32_DEFAULT = """
+import math, numpy as np, symgrad
+f = symgrad.compile("exp(x)", backend="jax")
+value, grads = f.value_and_grad(x=89.0)  # beyond float32's range, within float64's
+assert math.isclose(value, math.exp(89.0), rel_tol=1e-15) and math.isfinite(grads["x"])
+try:
+    f.value_and_grad(x=1000.0)
+except symgrad.EvaluationError as error:
+    assert "exp(x) overflows" in str(error)
+else:
+    raise AssertionError("exp(1000) gave a number")
+assert symgrad.compile("x/y", backend="jax").value_and_grad(x=1e200, y=1e200)[0] == 1.0
+batch = symgrad.compile("log(x)", backend="jax").batch(x=np.array([1e-46]))[0]
+assert math.isclose(float(batch[0]), math.log(1e-46), rel_tol=1e-15)
+import jax.numpy as jnp
+assert jnp.zeros(1).dtype == jnp.float32  # the user's own JAX code keeps its default
+"""
+
+
+def test_symgrads_own_jax_calls_compute_in_float64_whatever_the_default():
+    done = subprocess.run([sys.executable, "-c", SCRIPT_FLOAT32_DEFAULT], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -142,7 +142,7 @@ def test_an_input_that_does_not_affect_the_value_gets_its_zero_line():
 def test_large_graphs_and_bad_points_are_refused_in_words():
     big = symgrad.compile(" + ".join(f"x{i}" for i in range(302)))
     with pytest.raises(TooLargeError, match="at most 300"):
-        to_html(big.program, {f"x{i}": 1.0 for i in range(302)})
+        to_html(big.program, {f"x{i}": 1.0 for i in range(302)}, big.artifact())
     f = symgrad.compile("log(x) * y")
     with pytest.raises(SymgradError, match="missing: y"):
         f.to_html({"x": 1})

@@ -1,66 +1,119 @@
-"""Backends: each one prints a ``Program`` as code for one target and loads that code.
+"""Backends: each one prints a ``Program`` as an ``Artifact`` for one target and loads it.
 
-A backend is a module with
-    NAME                      its name for ``backend=``
-    KINDS                     which functions it prints (see ``SIGNATURES``)
-    emit(program, kind)       the source text of one function
-    load(source, kind, label, owner)
-                              that function, ready to call
-It reads the program's steps and names and prints them; it never walks the
-IR on its own or derives anything.  Modules load only when used.  A backend
-printing losses may also define ``loss_inputs(params, X, y)`` (the arrays its
-loss takes; NumPy's by default) and ``loss_value(value)`` (the mean loss as
-returned; ``float`` by default): the JAX backend keeps JAX arrays, so
-``jax.jit`` can trace the loss.  ``LOSS_BY_ROWS = True`` says its loss
-functions take ``X`` and ``Y`` with one sample per row (as the user passes
-them) and the loss also the L2 weight, ``f(P, X, Y, l2)``, adding the term
-itself; a ``step`` kind (in the loss's own source) is one step of gradient
-descent in place (the C backend: one call for loss, gradient, L2 and update).
+A backend is an instance of ``Backend`` (below), the ``BACKEND`` of its module,
+registered here by name with the words its code reserves.  It reads the
+program's steps and names and prints them through the printer core
+(``symgrad.core.printer``); it never walks the IR on its own or derives
+anything.  Every optional capability is an attribute of ``Backend`` with its
+default, so callers read it instead of probing.  Modules load only when used.
 """
 
 import importlib
 import itertools
+import keyword
 import linecache
 import weakref
 
 from ..core.errors import SymgradError
+from ..core.ops import OPS
+from ..core.program import reserve
+from .artifact import Artifact
+from .c_syntax import WORDS as C_WORDS
 
 SIGNATURES = {
     "value_and_grad": "f(*inputs) -> (value, (gradient per wrt input))",
     "value": "f(*inputs) -> value",
     "batch": "f(*arrays) -> (values, (gradients per wrt input)), arrays of one shape",
-    # A loss program's inputs are p0, p1, ... (parameters, its wrt), x0, x1, ... and y.
-    "loss": "f(P, X, Y) -> (mean value over the batch, gradient by P); X is (inputs, batch)",
-    "loss_values": "f(P, X, Y) -> the value per sample",
-    "step": "f(P, X, Y, l2, rate) -> mean value + l2*sum(P**2); then P -= rate * gradient; "
-            "one sample per row",
+    # Losses are printed from a layers.LossProgram: the per-sample program and its signature.
+    "loss": "f(P, X, Y, l2) -> (mean value over the rows + l2*sum(P**2), gradient by P); "
+            "one sample per row of X and Y",
+    "loss_values": "f(P, X, Y) -> the value per sample (row)",
+    "step": "f(P, X, Y, l2, rate) -> the loss's value; then P -= rate * gradient",
     # The program of symgrad.core.higher.hvp_expression: inputs, then the vector v.
     "hvp": "f(*inputs, *vector) -> (gradient . vector, (Hessian @ vector per wrt input))",
     # Printed from a symgrad.core.forward.TangentProgram: inputs, then their tangents.
     "jvp": "f(*inputs, *tangents) -> (value, directional derivative)",
 }
-MODULES = {"python": "python", "numpy": "numpy", "c": "c", "tape": "tape", "jax": "jax"}
 DEFAULT = "python"
 # Where a backend prints no batch function, batches run on this one.
 BATCH_FALLBACK = "numpy"
 # Where a backend prints no second-order or forward-mode function, these run on Python.
 PYTHON_FALLBACK = ("hvp", "jvp")
+# Words Python-syntax code may not use as names: keywords, the modules it calls and
+# every operator (helpers are called by their operator's name).
+PYTHON_WORDS = (frozenset(keyword.kwlist) | frozenset(OPS)
+                | {"math", "np", "jnp", "jax", "__debug__", "__builtins__"})
+
+
+class Backend:
+    """A target: how it prints a program and loads what it printed, and what it can do."""
+
+    name = ""
+    kinds = ()  # the functions it prints (see SIGNATURES)
+    max_operations = None  # the largest program it takes; None: the IR's own cap
+    floating_point_flags = True  # its batches report floating-point errors as NumPy's do
+    new_batch_arrays = False  # its batch results are fresh arrays of the batch's shape
+    checks_loss_shapes = False  # its loss checks the arrays' shapes itself
+
+    def emit(self, program, kind):
+        """The ``Artifact`` of ``kind`` (see ``SIGNATURES``) for ``program``."""
+        raise NotImplementedError
+
+    def load(self, artifact, program, label, owner):
+        """The callable of ``artifact``, alive while ``owner`` is."""
+        raise NotImplementedError
+
+    def module(self, program, kind="value_and_grad"):
+        """The printed function as a module that runs on its own."""
+        return self.emit(program, kind).source
+
+    def loss_arrays(self, P, X, Y):
+        """A compiled loss's arguments as this backend's arrays."""
+        import numpy as np
+
+        return (np.asarray(P, dtype=float), np.asarray(X, dtype=float),
+                None if Y is None else np.asarray(Y, dtype=float))
+
+    def loss_value(self, value):
+        """The loss's value as returned to the user."""
+        return float(value)
+
+
+# name -> the module whose BACKEND it is
+MODULES = {}
+
+
+def register(name, module, words=()):
+    """Make ``backend=name`` load ``module``'s ``BACKEND``; its code reserves ``words``.
+
+    Every program's names avoid the words of every registered backend, so one
+    program prints on all of them.
+    """
+    MODULES[name] = module
+    reserve(words)
+
+
+register("python", f"{__name__}.python", PYTHON_WORDS)
+register("numpy", f"{__name__}.numpy", PYTHON_WORDS)
+register("c", f"{__name__}.c", C_WORDS)
+register("tape", f"{__name__}.tape")
+register("jax", f"{__name__}.jax", PYTHON_WORDS)
 
 _serial = itertools.count(1)
 
 
 def get(name):
-    """The backend module called ``name``; ``SymgradError`` listing the choices otherwise."""
+    """The ``Backend`` called ``name``; ``SymgradError`` listing the choices otherwise."""
     module = MODULES.get(name) if isinstance(name, str) else None
     if module is None:
         raise SymgradError(f"unknown backend {name!r}; backends are: {', '.join(MODULES)}")
-    return importlib.import_module(f"{__name__}.{module}")
+    return importlib.import_module(module).BACKEND
 
 
 def for_kind(name, kind):
     """The backend that prints ``kind`` for a function compiled with ``backend=name``."""
     backend = get(name)
-    if kind in backend.KINDS:
+    if kind in backend.kinds:
         return backend
     if kind == "batch":
         return get(BATCH_FALLBACK)
@@ -69,17 +122,22 @@ def for_kind(name, kind):
     raise SymgradError(f"the {name} backend does not print {kind} functions")
 
 
-def compile_source(source, function_name, label, owner, globals_):
-    """Compile generated Python ``source`` and return its function ``function_name``.
+def compile_source(artifact, label, owner, globals_):
+    """Compile a Python ``artifact`` and return its entry function.
 
     Only code a backend printed from a program reaches this.  The source is
     registered in ``linecache`` under a fake file name while ``owner`` lives, so
     tracebacks, ``pdb`` and ``inspect.getsource`` show it.
     """
+    source = artifact.source
     filename = f"<symgrad {next(_serial)}: {label}>"
     code = compile(source, filename, "exec")
     namespace = dict(globals_)
     exec(code, namespace)  # printed from a program that passed the gate
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     weakref.finalize(owner, linecache.cache.pop, filename, None)
-    return namespace[function_name]
+    return namespace[artifact.entry]
+
+
+__all__ = ["Artifact", "Backend", "SIGNATURES", "compile_source", "for_kind", "get",
+           "register"]

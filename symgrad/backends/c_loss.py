@@ -30,9 +30,10 @@ import numpy as np
 from ..core import ir
 from ..core.errors import SymgradError
 from ..core.ops import OPS
-from ..core.printer import render, to_text
+from ..core.printer import as_factor, contribution, precedence, render, to_text
+from . import Artifact
 from .c_syntax import comment as _comment, literal
-from .layers import PlanPrinter, Vector, plan
+from .layers import Dense, Map, PlanPrinter, Stack, Vector, plan
 
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values", "step": "sgd_step"}
 SIZES = "symgrad_loss_sizes"  # exported: {parameters, inputs per sample, targets per sample}
@@ -47,9 +48,17 @@ class LossShapeError(SymgradError, ValueError):
     """Arrays of the wrong shape for a compiled loss (the C would read past them)."""
 
 
-def emit(program, kind="loss"):
-    """The C source of the batch loss (``kind="loss"``) or its per-sample values."""
-    return CLossPrinter(plan(program), program).emit(kind)
+def emit(loss, kind="loss"):
+    """The artifact of the batch loss (``kind="loss"``), its gradient step ("step", in the
+    same source) or its per-sample values ("loss_values")."""
+    printed = "loss_values" if kind == "loss_values" else "loss"
+    printer = CLossPrinter(plan(loss))
+    source = printer.emit(printed)
+    params = {"loss": ("P", "X", "Y", "n", "l2", "G", "mean"),
+              "step": ("P", "X", "Y", "n", "l2", "rate", "G", "mean"),
+              "loss_values": ("P", "X", "Y", "n", "V")}[kind]
+    outputs = ("V",) if kind == "loss_values" else ("mean", "G")
+    return Artifact(source, FUNCTION_NAMES[kind], params, outputs, printer.sections, kind, "c")
 
 
 def _layout(indices):
@@ -84,22 +93,25 @@ def _joined(declarations, width=100):
 class CLossPrinter(PlanPrinter):
     """C text of a ``LayerPlan``: per block of samples, the forward items, then the backward."""
 
-    def __init__(self, layers, program):
-        self.plan, self.program = layers, program
+    def __init__(self, layers):
+        self.plan, self.program = layers, layers.program
         self.steps, self.needs = layers.steps, layers.needs
         self.row_of, self.param, self.root = layers.row_of, layers.param, layers.root
         self.used, self.constants = set(), []
+        self.allocate = layers.names_in_use()
         self.names = dict(layers.names)  # plain names, for comments: t1, t6[0], W2
-        variables = program.variables
+        signature = layers.signature
         self.n_params = len(self.param)
-        self.n_inputs = sum(1 for name in variables if name[0] == "x")
-        targets = [name for name in variables if name[0] == "y"]
+        self.n_inputs = len(signature.inputs)
+        targets = signature.targets
         self.n_targets = len(targets)
+        # Where each dense item's weights and biases are (see _parts), and their copies.
+        self.where, self.copies = {}, {}
         # In the code, a value is its block array at sample s: t1[s], t6[s], x[2*s + 1].
         self.code = {node: text for node, text in self.names.items() if node in self.param}
-        for k in range(self.n_inputs):
-            self.names[ir.var(f"x{k}")] = f"x[{k}]"
-            self.code[ir.var(f"x{k}")] = _at("x", self.n_inputs, k)
+        for k, name in enumerate(signature.inputs):
+            self.names[ir.var(name)] = f"x[{k}]"
+            self.code[ir.var(name)] = _at("x", self.n_inputs, k)
         for j, name in enumerate(targets):
             self.names[ir.var(name)] = f"y[{j}]"
             self.code[ir.var(name)] = _at("y", self.n_targets, j)
@@ -112,6 +124,7 @@ class CLossPrinter(PlanPrinter):
             else:
                 self.code[item] = f"{self.names[item]}[s]"
         self.vector_names = {"X": "x"}
+        self.sections, self.backward_at = {}, 0  # see _module
         self.per_sample = 0  # doubles in one sample's block arrays
 
     # ---- text helpers ----------------------------------------------------------------
@@ -140,13 +153,14 @@ class CLossPrinter(PlanPrinter):
         size = "BLOCK" if rows == 1 else f"BLOCK*{rows}"
         return f"double {name}[{size}]" + (" = {0.0};" if zero else ";")
 
-    def _parts(self, vector):
-        """C declarations of a dense item's weights and biases; how to index them by r, c."""
+    def _parts(self, vector, gradients):
+        """C declarations of a dense item's weights and biases (and their gradients' if
+        ``gradients``); how to index them by r, c."""
         lines = []
         for label, indices in (("W", vector.weights), ("b", vector.bias)):
             if indices is None:
                 continue
-            name = vector.extra[label]
+            name = vector.weights_name if label == "W" else vector.bias_name
             rows, columns = indices.shape
             found = _layout(indices)
             if found is not None:
@@ -157,20 +171,20 @@ class CLossPrinter(PlanPrinter):
                     else f"row r at {name}[{index}]"
                 lines.append(f"    const double *{name} = P + {start};  // {rows}x{columns}, "
                              f"{where}")
-                lines.append(f"    double *grad_{name} = G + {start};")
-                vector.extra[label + "_at"] = (name, f"grad_{name}", index)
+                if gradients:
+                    lines.append(f"    double *grad_{name} = G + {start};")
+                self.where[vector, label] = (name, f"grad_{name}", index)
             else:  # another layout: an index array written into the source
                 k = len(self.constants)
                 self.constants.append(indices.ravel())
                 index = f"K{k}[{columns}*r + c]" if label == "W" else f"K{k}[r]"
                 lines.append(f"    // {name}: P at the index array K{k} ({rows}x{columns})")
-                vector.extra[label + "_at"] = ("P", "G", index)
+                self.where[vector, label] = ("P", "G", index)
         return lines
 
-    @staticmethod
-    def _ref(vector, label, gradient=False):
+    def _ref(self, vector, label, gradient=False):
         """A weight (``label`` "W") or bias ("b") of row r, column c; or its gradient."""
-        value, grad, index = vector.extra[label + "_at"]
+        value, grad, index = self.where[vector, label]
         return f"{grad if gradient else value}[{index}]"
 
     def _copies(self, dense):
@@ -178,17 +192,17 @@ class CLossPrinter(PlanPrinter):
         declarations, loops, offset = [], [], 0
         for vector in dense:
             rows, terms = len(vector.rows), len(vector.source.rows)
-            weights = vector.extra["W"]
-            copy = vector.extra["WT"] = self.plan.allocate.fresh(weights + "T")
+            weights = vector.weights_name
+            copy = self.copies[vector, "W"] = self.allocate.fresh(weights + "T")
             at = f"{copy}[{rows}*c + r]" if rows > 1 else f"{copy}[c]"
             declarations.append(f"    double *{copy} = T + {offset};  // {at} = {weights} row r, "
                                 "column c")
             offset += rows * terms
             body = [f"for (int c = 0; c < {terms}; c++) {at} = {self._ref(vector, 'W')};"]
             if vector.bias is not None:
-                bias = vector.extra["bT"] = self.plan.allocate.fresh(vector.extra["b"] + "T")
+                bias = self.copies[vector, "b"] = self.allocate.fresh(vector.bias_name + "T")
                 declarations.append(f"    double *{bias} = T + {offset};  // {bias}[r] = "
-                                    f"{vector.extra['b']} row r")
+                                    f"{vector.bias_name} row r")
                 offset += rows
                 body.insert(0, f"{bias}[r] = {self._ref(vector, 'b')};")
             loops += [f"    for (int r = 0; r < {rows}; r++) {{"] + \
@@ -198,10 +212,10 @@ class CLossPrinter(PlanPrinter):
     def emit(self, kind):
         gradients = kind == "loss"
         items = self.plan.items
-        dense = [item for item in items if isinstance(item, Vector) and item.kind == "dense"]
+        dense = [item for item in items if isinstance(item, Dense)]
         setup = []
         for vector in dense:
-            setup += self._parts(vector)
+            setup += self._parts(vector, gradients)
         copied, declarations, copies = self._copies(dense)
         self.lines, self.group, self.grads = [], None, {}
         self.lines.append("        // forward pass")
@@ -210,12 +224,12 @@ class CLossPrinter(PlanPrinter):
         if gradients:
             self._in_group(f"value += {self.text(self.root)};  // the sum; the mean is value / n")
             self._flush()
+            self.backward_at = len(self.lines)
             self.lines.append("        // backward pass: the chain rule, from the mean back to P")
             self._accumulate(self.root, "1.0 / n", "d value/d out = 1/n")
             self._backward_items(items)
         else:
             self._in_group(f"V[i + s] = {self.text(self.root)};")
-            setup = [line for line in setup if "grad_" not in line]
         self._flush()
         if copied:
             setup += ["    // The forward pass reads each layer's weights column by column: "
@@ -281,8 +295,14 @@ class CLossPrinter(PlanPrinter):
                            " const double *restrict Y,", "                int n, double "
                            "*restrict V)", "{"]
             tail = free + ["    return 0;", "}"]
-        lines += setup + ["    for (int i = 0; i < n; i += BLOCK) {"] + per_block + body + \
-            ["    }"] + tail
+        lines += setup + ["    for (int i = 0; i < n; i += BLOCK) {"] + per_block
+        body_start = len(head) + len(lines)  # 0-based, in the whole text
+        lines += body + ["    }"] + tail
+        if kind == "loss":  # the lines where the forward pass, the backward pass, the rest begin
+            brace = len(head) + len(doc) + 4  # 0-based: the "{" opening loss_and_grad
+            mean = len(head) + len(lines) - len(tail) + len(free) + 6  # 0-based: "*mean = ..."
+            self.sections = {"forward": brace + 1, "backward": body_start + self.backward_at + 1,
+                             "end": mean + 2}
         return "\n".join(head + lines) + "\n"
 
     # ---- loops over the block's samples ----------------------------------------------
@@ -321,7 +341,7 @@ class CLossPrinter(PlanPrinter):
             return
         name, rows = self.vname(item), len(item.rows)
         declaration = self._declare(name, rows)
-        if item.kind == "stack":
+        if isinstance(item, Stack):
             values = [f"{_at(name, rows, j)} = {self.text(node)};"
                       for j, node in enumerate(item.rows)]
             self._in_group(f"// {name}: {rows} values stacked as rows", declaration)
@@ -330,22 +350,22 @@ class CLossPrinter(PlanPrinter):
             return
         source = self.vname(item.source)
         terms = len(item.source.rows)
-        if item.kind == "map":
+        if isinstance(item, Map):
             row = item.rows[0]
             op = self.text(row, {row.args[0]: _at(source, rows, "r")})
             self._loop(f"{declaration}  // {item.op}({source}) row by row",
                        ["for (int s = 0; s < m; s++)",
                         f"    for (int r = 0; r < {rows}; r++) {_at(name, rows, 'r')} = {op};"])
             return
-        weights, copy = item.extra["W"], item.extra["WT"]
+        weights, copy = item.weights_name, self.copies[item, "W"]
         start = "b + " if item.bias is not None else ""
-        bias = f"{item.extra['bT']}[r]" if item.bias is not None else "0.0"
+        bias = f"{self.copies[item, 'b']}[r]" if item.bias is not None else "0.0"
         plural = "s" if rows > 1 else ""
         note = (f"  // {rows} row{plural} of {start}w·{source}, {terms} terms each ({weights}), "
                 "per sample")
         inputs = _at(source, terms, "c")
         if rows == 1:  # one sum per sample
-            bias = f"{item.extra['bT']}[0]" if item.bias is not None else "0.0"
+            bias = f"{self.copies[item, 'b']}[0]" if item.bias is not None else "0.0"
             self._loop(declaration + note, [
                 "for (int s = 0; s < m; s++) {",
                 f"    double sum = {bias};",
@@ -363,7 +383,7 @@ class CLossPrinter(PlanPrinter):
 
     # ---- backward -----------------------------------------------------------------------
     def _grad_name(self, name):
-        return self.plan.allocate.fresh("grad_" + name.split("[")[0])
+        return self.allocate.fresh("grad_" + name.split("[")[0])
 
     def _vector_grad(self, vector, zero=True):
         """The gradient array of ``vector``: (name, declared before)."""
@@ -397,16 +417,9 @@ class CLossPrinter(PlanPrinter):
             self._in_group(f"{name}[s] = {contribution};{note}", self._declare(name, 1))
 
     def _product(self, grad, local, names=None):
-        if ir.is_const(local, 1.0):
-            return grad
-        if ir.is_const(local, -1.0):
-            return f"-{grad}"
         names = self.code if names is None else names
-        text = self.text(local, names)
-        simple = (local in names or not local.args
-                  or OPS[local.op].c is not None)  # a name, a literal or a call
-        return f"{grad} * {text}" if simple and not text.startswith("-") else \
-            f"{grad} * ({text})"
+        return contribution(grad, local, lambda local: as_factor(
+            self.text(local, names), precedence(local, names, self._literal, self.template)))
 
     def _backward_scalar(self, node):
         grad, names = f"{self.grads[node]}[s]", self.names
@@ -419,7 +432,7 @@ class CLossPrinter(PlanPrinter):
             self._accumulate(step.operand, self._product(grad, step.local), note)
 
     def _backward_vector(self, vector):
-        if vector.kind == "stack" and vector.name in self.grads:
+        if isinstance(vector, Stack) and vector.name in self.grads:
             grad, rows = self.grads[vector.name], len(vector.rows)
             for index, node in enumerate(vector.rows):
                 self._accumulate(node, _at(grad, rows, index))
@@ -454,18 +467,18 @@ class CLossPrinter(PlanPrinter):
 
         Row by row, the samples in order: a weight row's gradient is read once per block.
         """
-        source, weights = vector.source, vector.extra["W"]
+        source, weights = vector.source, vector.weights_name
         name, src = self.vname(vector), self.vname(source)
         rows, terms = len(vector.rows), len(source.rows)
         g = _at(grad, rows, "r")
         self._flush()
         self.lines.append(f"        // {name} = {weights}·{src}"
-                          f"{' + ' + vector.extra['b'] if vector.bias is not None else ''}  "
+                          f"{' + ' + vector.bias_name if vector.bias is not None else ''}  "
                           "[each row is b + w0*v0 + w1*v1 + ...: d/db = 1, d/dw = v, d/dv = w]")
         loop = [f"for (int r = 0; r < {rows}; r++)", "    for (int s = 0; s < m; s++) {"]
         if vector.bias is not None:
             loop.append(f"        {self._ref(vector, 'b', True)} += {g};"
-                        f"  // add: d {name}/d {vector.extra['b']} = 1")
+                        f"  // add: d {name}/d {vector.bias_name} = 1")
         loop += [f"        for (int c = 0; c < {terms}; c++) {self._ref(vector, 'W', True)} += "
                  f"{g} * {_at(src, terms, 'c')};  // mul: d {name}/d {weights} = {src}", "    }"]
         self._loop(None, loop)

@@ -1,6 +1,26 @@
-"""C spelling shared by the C backend's printers: literals and safe comments."""
+"""C spelling shared by the C backend's printers: reserved words, literals, safe comments.
+
+Light on purpose: the backend registry reads ``WORDS`` without loading the C backend.
+"""
 
 from ..core.printer import ATOM, UNARY
+
+# Names C code may not use for a variable: C's keywords, <math.h> and <fenv.h> names,
+# and the C backend's own names.
+WORDS = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto
+    if inline int long register restrict return short signed sizeof static struct switch
+    typedef union unsigned void volatile while _Bool _Complex bool true false NULL errno
+    acos asin atan atan2 cos sin tan cosh sinh tanh exp log log10 pow sqrt fabs floor ceil
+    fmax fmin fmod hypot isfinite isnan isinf j0 j1 jn y0 y1 yn erf erfc gamma lgamma
+    tgamma round trunc cbrt expm1 log1p log2 exp2 copysign nan HUGE_VAL INFINITY NAN
+    main size_t ptrdiff_t NULL offsetof wchar_t float_t double_t fpclassify signbit isnormal
+    isgreater isgreaterequal isless islessequal islessgreater isunordered HUGE_VALF HUGE_VALL
+    FP_NAN FP_INFINITE FP_ZERO FP_SUBNORMAL FP_NORMAL FP_ILOGB0 FP_ILOGBNAN FP_FAST_FMA
+    MATH_ERRNO MATH_ERREXCEPT math_errhandling fenv_t fexcept_t feclearexcept fetestexcept
+    FE_OVERFLOW FE_DIVBYZERO FE_INVALID FE_UNDERFLOW FE_INEXACT FE_ALL_EXCEPT
+    symgrad_in symgrad_out symgrad_status
+""".split())
 
 
 def literal(value):

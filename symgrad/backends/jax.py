@@ -9,11 +9,13 @@ immutable) and runs it with the generated code's global ``np`` bound to
 sharded inputs work on them; the gradient is still symgrad's own backward pass,
 never ``jax.grad``.
 
-Precision follows JAX: float64 once ``jax.config.update("jax_enable_x64", True)``
-has run, float32 otherwise.  Scalar functions return Python floats (a result that
-is not finite is diagnosed by ``CompiledFunction`` through ``Program.evaluate``,
-since JAX never raises on a domain error); losses return JAX arrays, so
-``jax.jit(loss)(P, X, y)`` works.  Imported only when ``backend="jax"`` is used.
+Scalar functions and batches, which symgrad calls itself, compute in float64 (JAX's
+x64 mode for the call), so their numbers and their non-finite results are the
+other backends'; scalar functions return Python floats (a result that is not
+finite is diagnosed by ``CompiledFunction`` through ``Program.evaluate``, since JAX
+never raises on a domain error).  Losses follow JAX's precision, float64 once
+``jax.config.update("jax_enable_x64", True)`` has run, float32 otherwise, and
+return JAX arrays, so ``jax.jit(loss)(P, X, y)`` works.  Imported only when ``backend="jax"`` is used.
 """
 
 import warnings
@@ -21,57 +23,65 @@ import warnings
 import jax
 import jax.numpy as jnp
 
-from . import compile_source, numpy_loss
-from .numpy import NumpyPrinter
-from .python import FUNCTION_NAMES
-
-NAME = "jax"
-KINDS = ("value_and_grad", "value", "batch", "loss", "loss_values")
-# JAX's C++ dispatch imports numpy and ml_dtypes through the calling frame's
-# builtins the first time it runs: the generated code's only builtin.
-GLOBALS = {"__builtins__": {"__import__": __import__}, "np": jnp}
-PRINTER = NumpyPrinter("numpy", "np")  # np.divide for literals: inf, as in every array op
-# XLA reports no floating-point errors: strict batches run on the NumPy backend.
-FLOATING_POINT_FLAGS = False
+from . import compile_source
+from .numpy import NumpyBackend
 
 
-def emit(program, kind="value_and_grad"):
-    """The source of ``kind`` (see ``symgrad.backends.SIGNATURES``), over ``jax.numpy``."""
-    if kind in numpy_loss.FUNCTION_NAMES:
-        return numpy_loss.emit(program, kind, functional=True)
-    return PRINTER.function(program, FUNCTION_NAMES[kind], gradients=kind != "value")
+class JaxBackend(NumpyBackend):
+    """The NumPy backend's code over ``jax.numpy``, jit-compiled; losses stay JAX arrays."""
+
+    name = "jax"
+    kinds = ("value_and_grad", "value", "batch", "loss", "loss_values")
+    module_name = "jax.numpy"
+    functional = True  # JAX arrays are immutable: G = G.at[K].add(...)
+    # JAX's C++ dispatch imports numpy and ml_dtypes through the calling frame's
+    # builtins the first time it runs: the generated code's only builtin.
+    globals_ = {"__builtins__": {"__import__": __import__}, "np": jnp}
+    # XLA reports no floating-point errors: strict batches run on the NumPy backend.
+    floating_point_flags = False
+
+    def generated(self, artifact, label, owner):
+        """The generated function itself: pure, over JAX arrays, not yet jit-compiled."""
+        with warnings.catch_warnings():
+            # Index arrays are written as int64; without x64 JAX stores them as int32
+            # (exact for any parameter count that fits in memory) and warns.
+            warnings.filterwarnings("ignore", "Explicitly requested dtype", UserWarning)
+            return compile_source(artifact, label, owner, self.globals_)
+
+    def load(self, artifact, program, label, owner):
+        """jit-compiled.  symgrad's own calls (scalars, batches) compute in float64 whatever
+        JAX's default, and scalar kinds return Python floats, as the Python backend does;
+        losses follow JAX's precision, so they trace under the user's ``jax.jit``."""
+        function = jax.jit(self.generated(artifact, label, owner))
+        if artifact.kind == "value_and_grad":
+            def value_and_grad(*args, **inputs):
+                with jax.enable_x64(True):
+                    value, grads = jax.device_get(function(*args, **inputs))
+                return float(value), tuple(float(g) for g in grads)
+
+            return value_and_grad
+        if artifact.kind == "value":
+            def value(*args, **inputs):
+                with jax.enable_x64(True):
+                    return float(function(*args, **inputs))
+
+            return value
+        if artifact.kind == "batch":
+            def batch(*arrays):
+                with jax.enable_x64(True):
+                    return function(*arrays)
+
+            return batch
+        return function
+
+    def loss_arrays(self, P, X, Y):
+        """JAX arrays; tracers and sharded arrays stay as they are."""
+        return (jnp.asarray(P, dtype=float), jnp.asarray(X, dtype=float),
+                None if Y is None else jnp.asarray(Y, dtype=float))
+
+    def loss_value(self, value):
+        """The mean loss stays a JAX scalar, so the loss can be traced by ``jax.jit``."""
+        return value
 
 
-def generated(source, kind, label, owner):
-    """The generated function itself: pure, over JAX arrays, not yet jit-compiled."""
-    name = numpy_loss.FUNCTION_NAMES.get(kind) or FUNCTION_NAMES[kind]
-    with warnings.catch_warnings():
-        # Index arrays are written as int64; without x64 JAX stores them as int32
-        # (exact for any parameter count that fits in memory) and warns.
-        warnings.filterwarnings("ignore", "Explicitly requested dtype", UserWarning)
-        return compile_source(source, name, label, owner, GLOBALS)
-
-
-def load(source, kind, label, owner):
-    """``kind`` jit-compiled; scalar kinds return Python floats, as the Python backend does."""
-    function = jax.jit(generated(source, kind, label, owner))
-    if kind == "value_and_grad":
-        def value_and_grad(*args, **inputs):
-            value, grads = jax.device_get(function(*args, **inputs))
-            return float(value), tuple(float(g) for g in grads)
-
-        return value_and_grad
-    if kind == "value":
-        return lambda *args, **inputs: float(function(*args, **inputs))
-    return function
-
-
-def loss_inputs(params, X, y):
-    """A compiled loss's arguments as JAX arrays; tracers and sharded arrays stay as they are."""
-    return jnp.asarray(params, dtype=float), jnp.asarray(X, dtype=float), \
-        jnp.asarray(y, dtype=float)
-
-
-def loss_value(value):
-    """The mean loss stays a JAX scalar, so the loss can be traced by ``jax.jit``."""
-    return value
+BACKEND = JaxBackend()

@@ -18,7 +18,9 @@ to the parameters.  A batch's targets are named ``Y`` (one per sample) or
 ``Y[j]`` (target ``j`` of every sample).
 """
 
-from dataclasses import dataclass, field
+import copy
+from collections import namedtuple
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,38 +28,80 @@ from ..core import ir
 from ..core.program import Names
 
 
-@dataclass
+class LossSignature(namedtuple("LossSignature", "params inputs targets")):
+    """The names of a loss program's inputs by role: parameters (its wrt), one sample's
+    inputs, and its targets."""
+
+    __slots__ = ()
+
+
+class LossProgram(namedtuple("LossProgram", "program signature")):
+    """What a backend prints a compiled loss from: the per-sample program and its signature."""
+
+    __slots__ = ()
+
+
+# The plan's items.  Frozen: printers keep their own tables (names, text) keyed by item.
+
+@dataclass(frozen=True, eq=False)
 class Vector:
     """Rows of scalar nodes held as one (rows, batch) array called ``name``."""
 
     name: str
     rows: tuple
-    kind: str  # "input", "dense", "map" or "stack"
-    source: object = None  # the operand Vector (dense, map)
-    op: str = ""  # map: the operator
-    weights: object = None  # dense: index array of P, shape (rows, len(source.rows))
-    bias: object = None  # dense: index array of P, shape (rows, 1), or None
-    position: float = 0
-    extra: dict = field(default_factory=dict)
 
 
-def plan(program):
-    """The ``LayerPlan`` of a loss program (see the module's convention)."""
-    n_params = sum(1 for name in program.variables if name[0] == "p")
-    n_inputs = sum(1 for name in program.variables if name[0] == "x")
-    targets = [name for name in program.variables if name[0] == "y"]
-    return LayerPlan(program, n_params, n_inputs, targets)
+class Input(Vector):
+    """The samples' inputs: ``X``."""
+
+
+class Stack(Vector):
+    """Scalar values stacked as rows; each row keeps its own name."""
+
+
+@dataclass(frozen=True, eq=False)
+class Dense(Vector):
+    """``W @ source + b``: one row per neuron ``b + w0*v0 + w1*v1 + ...``."""
+
+    source: Vector
+    weights: object  # index array of P, shape (rows, len(source.rows))
+    bias: object  # index array of P, shape (rows, 1), or None
+    weights_name: str  # W1, W2, ...
+    bias_name: str
+
+
+@dataclass(frozen=True, eq=False)
+class Map(Vector):
+    """One unary operator applied to every row of ``source``."""
+
+    source: Vector
+    op: str
+
+
+class _Draft:
+    """A vector while the plan is being found: its kind, fields and place in the order."""
+
+    def __init__(self, rows, kind, source=None, op="", weights=None, bias=None, position=0,
+                 inputs=None):
+        self.rows, self.kind, self.source, self.op = rows, kind, source, op
+        self.weights, self.bias, self.position, self.inputs = weights, bias, position, inputs
+
+
+def plan(loss):
+    """The ``LayerPlan`` of a ``LossProgram``."""
+    return LayerPlan(loss.program, loss.signature)
 
 
 class LayerPlan:
     """Items of a loss program in evaluation order; see the module docstring."""
 
-    def __init__(self, program, n_params, n_inputs, targets):
-        self.program = program
+    def __init__(self, program, signature):
+        self.program, self.signature = program, signature
         self.root = program.root
         self.order = program.nodes
         self.position = {node: i for i, node in enumerate(self.order)}
-        self.param = {ir.var(f"p{i}"): i for i in range(n_params)}
+        self.param = {ir.var(name): i for i, name in enumerate(signature.params)}
+        targets = signature.targets
         self.uses = {}
         for node in self.order:
             for arg in node.args:
@@ -67,21 +111,21 @@ class LayerPlan:
             self.steps.setdefault(step.node, []).append(step)
         # Nodes with a parameter below: the program passes them a gradient.
         self.needs = {step.operand for step in program.backward} | {self.root}
+        self.targets = tuple(ir.var(name) for name in targets)
         if list(targets) == ["y"]:
             self.names = {ir.var("y"): "Y"}
         else:
             self.names = {ir.var(name): f"Y[{j}]" for j, name in enumerate(targets)}
         self.vectors, self.row_of = [], {}
-        inputs = tuple(ir.var(f"x{i}") for i in range(n_inputs))
-        self._add_vector(Vector("X", inputs, "input", position=-1))
+        inputs = tuple(ir.var(name) for name in signature.inputs)
+        self._add_vector(_Draft(inputs, "input", position=-1))
         self.absorbed = set()
         self._find_dense()
         self._lift_maps()
         for vector in [v for v in self.vectors if v.kind == "dense"]:
-            inputs = vector.extra.pop("inputs")
-            vector.source = self._vector_of(inputs, vector.position)
-        self.items = self._items()
-        self._name_items(self.items)
+            vector.source = self._vector_of(vector.inputs, vector.position)
+        drafts = self._items()
+        self.items = self._freeze(drafts)
 
     # ---- analysis -------------------------------------------------------------
     def _add_vector(self, vector):
@@ -146,15 +190,14 @@ class LayerPlan:
             self.absorbed.update(n for n in internal if n not in rows)
             weights = np.array([m[1] for m in members], dtype=np.intp)
             bias = None if no_bias else np.array([[m[2]] for m in members], dtype=np.intp)
-            self._add_vector(Vector("", rows, "dense", None,
-                                    weights=weights, bias=bias, extra={"inputs": inputs},
+            self._add_vector(_Draft(rows, "dense", weights=weights, bias=bias, inputs=inputs,
                                     position=self.position[rows[0]]))
 
     def _vector_of(self, nodes, position):
         for vector in self.vectors:
             if vector.rows == nodes:
                 return vector
-        stack = Vector("", nodes, "stack", position=position - 0.5)
+        stack = _Draft(nodes, "stack", position=position - 0.5)
         self.vectors.append(stack)  # its rows keep their own names
         return stack
 
@@ -175,8 +218,8 @@ class LayerPlan:
                     rows = tuple(mapped[r] for r in vector.rows)
                     if any(r in self.row_of for r in rows):
                         continue
-                    work.append(self._add_vector(Vector(
-                        "", rows, "map", vector, op=op,
+                    work.append(self._add_vector(_Draft(
+                        rows, "map", vector, op=op,
                         position=min(self.position[r] for r in rows))))
 
     # ---- order and names -----------------------------------------------------------
@@ -188,26 +231,44 @@ class LayerPlan:
         items.sort(key=lambda item: (item[0], item[1]))
         return [item[2] for item in items]
 
-    def _name_items(self, items):
-        """Names in evaluation order from the program's allocator: t1, t2, ..., out, W1..."""
+    def _freeze(self, drafts):
+        """The items, frozen and named in evaluation order from the program's allocator:
+        t1, t2, ..., out, W1, b1, ...; ``names`` and ``row_of`` say where each value is."""
         allocate = Names({"P", "X", "Y", "K", "G", "n", "value"})
         for node in self.param:
             self.names[node] = f"P[{self.param[node]}]"
-        layers = 0
-        for item in items:
-            if isinstance(item, Vector):
-                item.name = allocate.temporary()
-                if item.kind == "dense":
+        frozen, items, layers = {}, [], 0
+        for draft in [v for v in self.vectors if v.kind == "input"] + drafts:
+            if not isinstance(draft, _Draft):
+                self.names[draft] = allocate.fresh("out") if draft is self.root \
+                    else allocate.temporary()
+                items.append(draft)
+                continue
+            if draft.kind == "input":
+                item = Input("X", draft.rows)
+            else:
+                name = allocate.temporary()
+                if draft.kind == "stack":
+                    item = Stack(name, draft.rows)
+                elif draft.kind == "map":
+                    item = Map(name, draft.rows, frozen[draft.source], draft.op)
+                else:
                     layers += 1
-                    item.extra["W"] = allocate.fresh(f"W{layers}")
-                    item.extra["b"] = allocate.fresh(f"b{layers}")
+                    item = Dense(name, draft.rows, frozen[draft.source], draft.weights,
+                                 draft.bias, allocate.fresh(f"W{layers}"),
+                                 allocate.fresh(f"b{layers}"))
+                items.append(item)
                 for index, node in enumerate(item.rows):
                     self.names.setdefault(node, f"{item.name}[{index}]")
-            else:
-                self.names[item] = allocate.fresh("out") if item is self.root \
-                    else allocate.temporary()
-        self.allocate = allocate
+            frozen[draft] = item
+        self.row_of = {node: (frozen[vector], index)
+                       for node, (vector, index) in self.row_of.items()}
+        self._allocate = allocate
+        return items
 
+    def names_in_use(self):
+        """A copy of the plan's allocator, for a printer to take more names from."""
+        return copy.deepcopy(self._allocate)
 
 
 class PlanPrinter:
@@ -228,12 +289,12 @@ class PlanPrinter:
 
     def _backward_vector(self, vector):
         grad = self.grads.get(vector.name)
-        if grad is None or vector.kind == "input":
+        if grad is None or isinstance(vector, Input):
             return
-        if vector.kind == "stack":
+        if isinstance(vector, Stack):
             for index, node in enumerate(vector.rows):
                 self._accumulate(node, f"{grad}[{index}]")
-        elif vector.kind == "map":
+        elif isinstance(vector, Map):
             self._backward_map(vector, grad)
         else:
             self._backward_dense(vector, grad)

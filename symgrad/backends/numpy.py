@@ -5,11 +5,9 @@ Imported only when batches are used, since it imports NumPy.
 
 import numpy as np
 
-from . import compile_source, numpy_loss
+from . import Backend, compile_source, numpy_loss
 from .python import FUNCTION_NAMES, PythonPrinter
 
-NAME = "numpy"
-KINDS = ("batch", "value_and_grad", "value", "loss", "loss_values")
 GLOBALS = {"__builtins__": {}, "np": np}
 
 
@@ -33,13 +31,26 @@ class NumpyPrinter(PythonPrinter):
 PRINTER = NumpyPrinter("numpy", "np")
 
 
-def emit(program, kind="batch"):
-    """The source of ``kind`` (see ``symgrad.backends.SIGNATURES``) over NumPy arrays."""
-    if kind in numpy_loss.FUNCTION_NAMES:
-        return numpy_loss.emit(program, kind)
-    return PRINTER.function(program, FUNCTION_NAMES[kind], gradients=kind != "value")
+class NumpyBackend(Backend):
+    """Arrays: a batch per call, and compiled losses whose layers are matrix products."""
+
+    name = "numpy"
+    kinds = ("batch", "value_and_grad", "value", "loss", "loss_values")
+    module_name = "numpy"  # what the generated code's ``np`` is
+    functional = False  # losses update gradients in place
+    globals_ = GLOBALS
+
+    def emit(self, program, kind="batch"):
+        if kind in numpy_loss.FUNCTION_NAMES:
+            return numpy_loss.emit(program, kind, self.functional)
+        return PRINTER.function(program, FUNCTION_NAMES[kind], kind != "value", kind)
+
+    def module(self, program, kind="batch"):
+        """The printed function after ``import numpy as np``: a module that runs on its own."""
+        return f"import {self.module_name} as np\n\n\n" + self.emit(program, kind).source
+
+    def load(self, artifact, program, label, owner):
+        return compile_source(artifact, label, owner, self.globals_)
 
 
-def load(source, kind, label, owner):
-    name = numpy_loss.FUNCTION_NAMES.get(kind) or FUNCTION_NAMES[kind]
-    return compile_source(source, name, label, owner, GLOBALS)
+BACKEND = NumpyBackend()

@@ -13,10 +13,10 @@ summed over its terms are two matrix products.
 
 The loss program's inputs follow one convention: parameters ``p0, p1, ...``,
 one sample's inputs ``x0, x1, ...`` and the target ``y``; it is differentiated
-with respect to the parameters.  Generated code: ``loss_and_grad(P, X, Y) ->
-(mean loss, mean gradient)`` with ``P`` the flat parameters, ``X`` (inputs,
-batch) and ``Y`` (batch,); without gradients, ``loss_values(P, X, Y)`` gives the
-value per sample.  A layer's weights are views of ``P`` (micrograd's parameter
+with respect to the parameters.  Generated code: ``loss_and_grad(P, X, Y, l2) ->
+(mean loss + l2*sum(P**2), its gradient)`` with ``P`` the flat parameters and one
+sample per row of ``X`` and ``Y``, turned into (inputs, batch) arrays by its first
+line; without gradients, ``loss_values(P, X, Y)`` gives the value per sample.  A layer's weights are views of ``P`` (micrograd's parameter
 order makes them slices); another layout picks them with index arrays written
 into the module.  Names come from the program's allocator, in evaluation order;
 each backward block quotes its forward line and the operator's rule, as the
@@ -27,21 +27,23 @@ import numpy as np
 
 from ..core import ir
 from ..core.ops import OPS
-from ..core.printer import to_text
-from .layers import PlanPrinter, Vector, plan
+from ..core.printer import contribution, to_text
+from . import Artifact
+from .layers import Dense, Map, PlanPrinter, Stack, Vector, plan
 from .python import PythonPrinter
 
 NUMPY = PythonPrinter("numpy", "np")
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values"}
 
 
-def emit(program, kind="loss", functional=False):
-    """The source of the batch loss (``kind="loss"``) or its per-sample values ("loss_values").
+def emit(loss, kind="loss", functional=False):
+    """The artifact of the batch loss (``kind="loss"``) or its per-sample values
+    ("loss_values"), from a ``LossProgram``.
 
     ``functional`` prints no in-place update (``G = G.at[...].add(...)``), for JAX.
     """
-    printer = LossPrinter(plan(program), functional)
-    return printer.emit(FUNCTION_NAMES[kind], gradients=kind == "loss")
+    printer = LossPrinter(plan(loss), functional)
+    return printer.emit(FUNCTION_NAMES[kind], kind)
 
 
 class LossPrinter(PlanPrinter):
@@ -51,44 +53,58 @@ class LossPrinter(PlanPrinter):
         self.plan, self.functional = layers, functional
         self.names, self.steps, self.needs = layers.names, layers.steps, layers.needs
         self.row_of, self.param, self.root = layers.row_of, layers.param, layers.root
-        self.allocate, self.constants, self._known = layers.allocate, [], []
+        self.allocate, self.constants, self._known = layers.names_in_use(), [], []
+        self.forward_text = {}  # dense item -> its forward expression, quoted when going back
+        self.sections = {}  # "forward", "backward", "end": the line where each begins
 
-    def emit(self, function_name, gradients=True):
+    def emit(self, function_name, kind):
+        gradients = kind == "loss"
         items = self.plan.items
-        lines = [f"def {function_name}(P, X, Y):", "    n = X.shape[1]", "    # forward pass"]
+        targets = set(self.plan.targets) & set(ir.topological_order([self.root]))
+        lines = [f"def {function_name}(P, X, Y{', l2' if gradients else ''}):",
+                 "    X, Y = X.T, Y.T  # one sample per column" if targets
+                 else "    X = X.T  # one sample per column", "    n = X.shape[1]",
+                 "    # forward pass"]
         for item in items:
             if isinstance(item, Vector):
-                if item.kind == "dense":
-                    weights = item.extra["W"]
+                if isinstance(item, Dense):
+                    weights = item.weights_name
                     lines.append(f"    {weights} = {self._select('P', item.weights, weights)}")
                     if item.bias is not None:
-                        bias = item.extra["b"]
+                        bias = item.bias_name
                         lines.append(f"    {bias} = {self._select('P', item.bias, bias)}")
-                item.extra["forward"] = self._forward_vector(item)
-                lines.append(f"    {item.name} = {item.extra['forward']}  # {self._describe(item)}")
+                forward = self.forward_text[item] = self._forward_vector(item)
+                lines.append(f"    {item.name} = {forward}  # {self._describe(item)}")
             else:
                 operands = [NUMPY.atom(a, self.names, item.depends) for a in item.args]
                 lines.append(f"    {self.names[item]} = {NUMPY.apply(item, operands)}")
         if not gradients:
             lines.append(f"    return np.broadcast_to({self.names[self.root]}, (n,))")
-            return self._module(lines)
+            return self._module(lines, function_name, kind, ("values",))
         root = self.names[self.root]
-        lines.append(f"    value = np.sum({root}) / n  # the mean over the batch")
+        lines.append(f"    value = np.sum({root}) / n + l2 * (P @ P)  # the mean over the batch, "
+                     "and the L2 term")
         self.grad_lines, self.grads = [], {}
         self.grad_lines += ["    # backward pass: the chain rule, from the mean back to P",
-                            "    G = np.zeros(P.shape[0])"]
+                            "    G = (2 * l2) * P  # d/dP l2*sum(P**2)"]
         self._accumulate(self.root, "np.full(n, 1.0 / n)", "d value/d out = 1/n")
         self._backward_items(items)
+        self.sections = {"forward": 4, "backward": len(lines) + 1,
+                         "end": len(lines) + len(self.grad_lines) + 1}
         lines += self.grad_lines + ["    return value, G"]
-        return self._module(lines)
+        return self._module(lines, function_name, kind, ("value", "G"))
 
-    def _module(self, lines):
+    def _module(self, lines, function_name, kind, outputs):
         """The function, after the index arrays that say where each layer sits in P."""
-        if not self.constants:
-            return "\n".join(lines) + "\n"
-        header = ["# where each layer's weights and biases sit in P and G"]
-        arrays = [f"{name} = {text}" for name, text in self.constants]
-        return "\n".join(header + arrays + lines) + "\n"
+        header = []
+        if self.constants:
+            header = ["# where each layer's weights and biases sit in P and G"]
+            header += [f"{name} = {text}" for name, text in self.constants]
+        params = ("P", "X", "Y", "l2") if kind == "loss" else ("P", "X", "Y")
+        # Where the forward pass, the backward pass and the code after them begin.
+        at = {key: line + len(header) for key, line in self.sections.items()}
+        return Artifact("\n".join(header + lines) + "\n", function_name, params, outputs,
+                        at, kind)
 
     def _add_into(self, array, indices, name, contribution, note):
         """``array[indices] += contribution`` (``G = G.at[...].add(...)`` when functional)."""
@@ -121,9 +137,9 @@ class LossPrinter(PlanPrinter):
     def _describe(self, vector):
         """The forward comment of a vector: what each of its rows holds."""
         rows = len(vector.rows)
-        if vector.kind == "stack":
+        if isinstance(vector, Stack):
             return f"{rows} values stacked as rows"
-        if vector.kind == "map":
+        if isinstance(vector, Map):
             return f"{vector.op}({vector.source.name}) row by row"
         terms = len(vector.source.rows)
         bias = "b + " if vector.bias is not None else ""
@@ -131,14 +147,14 @@ class LossPrinter(PlanPrinter):
                 f"{terms} term{'s' if terms > 1 else ''} each")
 
     def _forward_vector(self, vector):
-        if vector.kind == "stack":
+        if isinstance(vector, Stack):
             return f"np.stack([{', '.join(self.names[n] for n in vector.rows)}])"
         source = vector.source.name
-        if vector.kind == "map":
+        if isinstance(vector, Map):
             return NUMPY.apply(vector.rows[0], [source])
-        line = f"{vector.extra['W']} @ {source}"
+        line = f"{vector.weights_name} @ {source}"
         if vector.bias is not None:
-            line += f" + {vector.extra['b']}"
+            line += f" + {vector.bias_name}"
         return line
 
     def _grad_name(self, name):
@@ -185,15 +201,10 @@ class LossPrinter(PlanPrinter):
         self.grad_lines.append(f"    # {names[node]} = {to_text(node, names)}")
         for step in self.steps.get(node, ()):
             local = step.local
-            if ir.is_const(local, 1.0):
-                contribution = grad
-            elif ir.is_const(local, -1.0):
-                contribution = f"-{grad}"
-            else:
-                contribution = f"{grad} * {NUMPY.factor(local, names)}"
             note = f"{op.name}: d {names[node]}/d {names[step.operand]} = " \
                    f"{ir_text(local, names)}"
-            self._accumulate(step.operand, contribution, note)
+            self._accumulate(step.operand, contribution(
+                grad, local, lambda local: NUMPY.factor(local, names)), note)
 
     def _backward_map(self, vector, grad):
         """Every row's step is the same rule: print the first row's local over the arrays."""
@@ -204,19 +215,19 @@ class LossPrinter(PlanPrinter):
         self.grad_lines.append(f"    # {vector.name} = {op.name}({source.name}), row by row")
         row, step = found
         names = {**self.names, row: vector.name, row.args[0]: source.name}
-        local = NUMPY.factor(step.local, names)
         note = f"{op.name}: d {vector.name}/d {source.name} = {ir_text(step.local, names)}"
-        self._accumulate_vector(source, f"{grad} * {local}", note)
+        self._accumulate_vector(source, contribution(
+            grad, step.local, lambda local: NUMPY.factor(local, names)), note)
 
     def _backward_dense(self, vector, grad):
         """The add and mul steps of every row's chain b + w0*v0 + ..., as matrix products."""
-        source, weights = vector.source, vector.extra["W"]
-        self.grad_lines.append(f"    # {vector.name} = {vector.extra['forward']}  [each row is "
+        source, weights = vector.source, vector.weights_name
+        self.grad_lines.append(f"    # {vector.name} = {self.forward_text[vector]}  [each row is "
                                "b + w0*v0 + w1*v1 + ...: d/db = 1, d/dw = v, d/dv = w]")
         self._add_into("G", vector.weights, weights, f"{grad} @ {source.name}.T",
                        f"mul: d {vector.name}/d {weights} = {source.name}")
         if vector.bias is not None:
-            bias = vector.extra["b"]
+            bias = vector.bias_name
             total = f"np.sum({grad}, axis=1)" if self.functional else f"np.add.reduce({grad}, 1)"
             self._add_into("G", vector.bias, bias, f"{total}[:, None]",
                            f"add: d {vector.name}/d {bias} = 1")

@@ -10,139 +10,103 @@ backend, which only changes the template column and the module name.
 """
 
 import inspect
-import math
 
 from ..core.compact import LINE_OPERATIONS, compact_plan
 from ..core.forward import TangentProgram
 from ..core.ir import topological_order, var
-from ..core.ops import OPS, PRODUCT, infix_template
-from ..core.printer import ATOM, UNARY, compose, precedence, render, to_text
+from ..core.ops import OPS
+from ..core.printer import ATOM, as_factor, compose, contribution, forward_comments
+from ..core.pyspell import PythonSpelling
 from ..core.runtime import PYTHON_GLOBALS
-from . import SIGNATURES, compile_source
+from . import SIGNATURES, Artifact, Backend, compile_source
 
-NAME = "python"
-KINDS = ("value_and_grad", "value", "hvp", "jvp")
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
                   "batch": "value_and_grad_batch", "hvp": "hvp", "jvp": "jvp"}
-COMMENT_LIMIT = 60  # longest subexpression quoted in a forward comment
 # Beyond this many operations nobody reads the code line by line: it is compact
 # (no comments, a quarter of the lines), which more than halves compiling it.
 COMMENTED_SIZE = 20_000
 
 
-class PythonPrinter:
-    """How one Python-syntax target writes operators and literals."""
+class PythonPrinter(PythonSpelling):
+    """Whole functions in Python syntax: the forward pass, then the backward pass."""
 
-    def __init__(self, column, module):
-        self.column = column  # which Op field holds this target's forward template
-        self.module = module  # the module literals such as inf refer to
-
-    def literal(self, value, exact_int=True):
-        """(text, precedence) of a constant."""
-        if value != value:
-            return f"{self.module}.nan", ATOM
-        if value in (float("inf"), float("-inf")):
-            return ("" if value > 0 else "-") + f"{self.module}.inf", ATOM if value > 0 else UNARY
-        minus_zero = value == 0 and math.copysign(1.0, value) < 0  # int() would drop its sign
-        whole = value.is_integer() and abs(value) < 1e15 and not minus_zero
-        text = str(int(value)) if exact_int and whole else repr(value)
-        return text, UNARY if text.startswith("-") else ATOM
-
-    def atom(self, node, names, exact_int=True):
-        """An operand as it appears inside a forward line: a name or a literal."""
-        if node in names:
-            return names[node]
-        text, precedence = self.literal(node.value, exact_int)
-        return text if precedence == ATOM else f"({text})"
-
-    def template(self, op, node):
-        """The call template for ``node``, or None to write the infix symbol."""
-        if node.op == "pow" and _small_int_exponent(node) is not None:
-            return None  # x**2 reads better than math.pow(x, 2) and is exact
-        return getattr(op, self.column)
-
-    def apply(self, node, operands):
-        """The right-hand side computing ``node`` from its operands' texts (atoms)."""
-        op = OPS[node.op]
-        form = self.template(op, node) or infix_template(op)
-        return form.format(**dict(zip("xy", operands)))
-
-    def inline(self, root, names):
-        """An expression over already named values: a local derivative in a gradient line."""
-        if root in names:
-            return names[root]
-        return render(root, names, self._leaf, self.template)
-
-    def factor(self, root, names):
-        """``inline`` text as a factor of a product: parenthesised unless it binds tightly."""
-        text = self.inline(root, names)
-        tight = precedence(root, names, self._leaf, self.template) >= PRODUCT + 1
-        return text if tight and not text.startswith("-") else f"({text})"
-
-    def _leaf(self, node):
-        return self.literal(node.value)
-
-    def function(self, program, function_name, gradients=True):
-        """Source of one function: the forward pass and, if asked, the backward pass."""
+    def function(self, program, function_name, gradients=True, kind=""):
+        """The artifact of one function: the forward pass and, if asked, the backward pass."""
         if len(program.forward) > COMMENTED_SIZE:
-            return self.compact_function(program, function_name, gradients)
-        names = program.names
+            return self.compact_function(program, function_name, gradients, kind)
+        names, at = program.names, {}
         lines = [f"def {function_name}({', '.join(program.params)}):", "    # forward pass"]
-        comments = _comments(program)
-        for step in program.forward:
+        comments = forward_comments(program)
+        for index, step in enumerate(program.forward):
             node = step.node
             # Whole numbers print as 2, not 2.0, unless no input makes the result a float.
             rhs = self.apply(node, [self.atom(a, names, node.depends) for a in node.args])
             note = comments.get(node)
+            at["forward", index] = len(lines) + 1
             lines.append(f"    {step.name} = {rhs}" + (f"  # {note}" if note else ""))
         value = self.atom(program.root, names, exact_int=False)
-        if not gradients:
+        outputs = (value,)
+        if gradients:
+            lines += self.backward_lines(program, at, len(lines))
+            outputs += tuple(program.grad_names())
+            lines.append(f"    return {value}, {_tuple(program.grad_names())}")
+        else:
             lines.append(f"    return {value}")
-            return "\n".join(lines) + "\n"
-        lines += self.backward_lines(program)
-        lines.append(f"    return {value}, {_tuple(program.grad_names())}")
-        return "\n".join(lines) + "\n"
+        return Artifact("\n".join(lines) + "\n", function_name, tuple(program.params),
+                        outputs, at, kind)
 
-    def backward_lines(self, program):
+    def backward_lines(self, program, at=None, offset=0):
+        """The backward pass; ``at`` records each step's line, the function's first being
+        ``offset`` lines before."""
         names = program.names
         lines = ["    # backward pass: the chain rule, from the output back to the inputs"]
         if program.seed is not None:
+            if at is not None:
+                at["seed"] = offset + len(lines) + 1
             lines.append(f"    {program.seed} = 1.0")
         current = None
-        for step in program.backward:
+        for index, step in enumerate(program.backward):
             if step.node is not current:
                 current = step.node
                 lines.append(f"    # {program.statement(step.node)}")
-            rhs = self.contribution(step, names)
+            rhs = contribution(step.upstream, step.local, lambda local: self.factor(local, names))
             statement = (f"{step.target} = {rhs}" if step.first
                          else self.accumulate(step.target, rhs))
+            if at is not None:
+                at["backward", index] = offset + len(lines) + 1
             lines.append(f"    {statement}  # {program.rule(step)}")
-        lines += self.unreached_lines(program)
+        for name in program.unreached:
+            if at is not None:
+                at["unreached", name] = offset + len(lines) + 1
+            lines.append(self.unreached_line(program, name))
         return lines
 
     def accumulate(self, target, rhs):
         """The statement adding ``rhs`` to the gradient ``target``."""
         return f"{target} += {rhs}"
 
-    def unreached_lines(self, program):
-        return [f"    {program.grads[var(name)]} = 0.0  # {name} does not affect the value"
-                for name in program.unreached]
+    def unreached_line(self, program, name):
+        return f"    {program.grads[var(name)]} = 0.0  # {name} does not affect the value"
 
-    def compact_function(self, program, function_name, gradients=True):
-        """Source of a program too big to read: no comments, fewer lines (``core/compact.py``)."""
+    def compact_function(self, program, function_name, gradients=True, kind=""):
+        """The artifact of a program too big to read: no comments, fewer lines
+        (``core/compact.py``); no step has a line of its own."""
         plan = compact_plan(program)
         lines = [f"def {function_name}({', '.join(program.params)}):",
                  "    # forward pass (compact: a value used once is written where it is used)"]
         lines += self.compact_forward_lines(program, plan.inlinable)
         value = self.atom(program.root, program.names, exact_int=False)
-        if not gradients:
+        outputs = (value,)
+        if gradients:
+            lines += self.compact_backward_lines(program, plan)
+            holder = plan.gradient_holder
+            grads = [program.grads[holder(var(name))] for name in program.wrt]
+            outputs += tuple(grads)
+            lines.append(f"    return {value}, {_tuple(grads)}")
+        else:
             lines.append(f"    return {value}")
-            return "\n".join(lines) + "\n"
-        lines += self.compact_backward_lines(program, plan)
-        holder = plan.gradient_holder
-        grads = [program.grads[holder(var(name))] for name in program.wrt]
-        lines.append(f"    return {value}, {_tuple(grads)}")
-        return "\n".join(lines) + "\n"
+        return Artifact("\n".join(lines) + "\n", function_name, tuple(program.params),
+                        outputs, {}, kind)
 
     def compact_forward_lines(self, program, inlinable):
         names, lines = program.names, []
@@ -210,7 +174,7 @@ class PythonPrinter:
                 lines.append(f"    {target} = {' + '.join(terms)}")
                 if left:
                     sums[operand] = [target], 0, left
-        lines += self.unreached_lines(program)
+        lines += [self.unreached_line(program, name) for name in program.unreached]
         return lines
 
     def local_expression(self, node, names, texts):
@@ -243,7 +207,7 @@ class PythonPrinter:
                  "    # forward pass; after each value v its tangent "
                  "dot_v = sum of (d v/d operand) * dot_operand"]
         commented = len(program.forward) <= COMMENTED_SIZE
-        comments = _comments(program) if commented else {}
+        comments = forward_comments(program) if commented else {}
         for step, tangent in tangents.steps:
             node = step.node
             rhs = self.apply(node, [self.atom(a, names, node.depends) for a in node.args])
@@ -254,8 +218,10 @@ class PythonPrinter:
                 known = tangents.known(node)
                 lines.append(f"    {tangent.name} = {self.tangent_sum(tangent, known)}{rule}")
         value = self.atom(program.root, names, exact_int=False)
-        lines.append(f"    return {value}, {tangents.result or '0.0'}")
-        return "\n".join(lines) + "\n"
+        result = tangents.result or "0.0"
+        lines.append(f"    return {value}, {result}")
+        return Artifact("\n".join(lines) + "\n", function_name, tuple(tangents.params),
+                        (value, result), {}, "jvp")
 
     def tangent_sum(self, tangent, names):
         """``y * dot_t1 + t1 * dot_y``: the local derivatives times the operands' tangents."""
@@ -272,12 +238,6 @@ class PythonPrinter:
                 text += f" - {piece}" if negative else f" + {piece}"
         return text
 
-    def contribution(self, step, names):
-        """``upstream * local``, written without multiplying by one."""
-        local = step.local
-        if local.op == "const" and local.value in (1.0, -1.0):
-            return step.upstream if local.value == 1.0 else f"-{step.upstream}"
-        return f"{step.upstream} * {self.factor(local, names)}"
 
 
 class _Factors(dict):
@@ -292,9 +252,8 @@ class _Factors(dict):
         if local.op == "const" and local.value == 1.0:
             factor = ""
         else:
-            text, level = self.printer.local_expression(local, self.names, self.parts)
-            tight = level > PRODUCT and not text.startswith("-")
-            factor = f" * {text}" if tight else f" * ({text})"
+            factor = " * " + as_factor(*self.printer.local_expression(local, self.names,
+                                                                       self.parts))
         self[local] = factor
         return factor
 
@@ -304,67 +263,41 @@ def _tuple(names):
     return f"({', '.join(names)}{',' if len(names) == 1 else ''})"
 
 
-def _small_int_exponent(node):
-    """The exponent of ``x**n`` for a small whole constant n: printed as ``**``, not a call."""
-    if node.op == "pow" and node.args[1].op == "const":
-        value = node.args[1].value
-        if value.is_integer() and abs(value) <= 64 and node.args[0].depends:
-            return int(value)
-    return None
-
-
-def _comments(program):
-    """Each value's subexpression in the user's terms, where it is short enough to quote.
-
-    A capped size estimate, computed bottom-up, keeps this linear: only values
-    that will fit are printed.
-    """
-    labels = program.labels
-    size, comments = {}, {}
-    for step in program.forward:
-        node = step.node
-        estimate = sum(len(labels[a]) if a in labels else size[a] if a in size
-                       else len(str(a.value)) for a in node.args)
-        size[node] = min(estimate + 1, COMMENT_LIMIT + 1)  # a lower bound: to_text decides
-        if size[node] <= COMMENT_LIMIT:
-            text = to_text(node, labels, limit=COMMENT_LIMIT)
-            if not text.endswith("..."):
-                comments[node] = text
-    return comments
-
-
 PRINTER = PythonPrinter("python", "math")
 
 
-def emit(program, kind="value_and_grad"):
-    """The source of ``kind`` (see ``symgrad.backends.SIGNATURES``) for ``program``.
+class PythonBackend(Backend):
+    """Plain Python over ``math``: clear domain errors, every function kind but batches."""
 
-    For ``jvp`` the program is a ``TangentProgram``; for ``hvp``, the Program of
-    ``symgrad.core.higher.hvp_expression``.
-    """
-    if kind == "jvp":
-        return PRINTER.tangent_function(program, FUNCTION_NAMES[kind])
-    return PRINTER.function(program, FUNCTION_NAMES[kind], gradients=kind != "value")
+    name = "python"
+    kinds = ("value_and_grad", "value", "hvp", "jvp")
 
+    def emit(self, program, kind="value_and_grad"):
+        """For ``jvp`` the program is a ``TangentProgram``; for ``hvp``, the Program of
+        ``symgrad.core.higher.hvp_expression``."""
+        if kind == "jvp":
+            return PRINTER.tangent_function(program, FUNCTION_NAMES[kind])
+        return PRINTER.function(program, FUNCTION_NAMES[kind], kind != "value", kind)
 
-def module(program, kind="value_and_grad", extra=""):
-    """``emit``'s function as a module that runs on its own: imports, helpers, the function.
+    def module(self, program, kind="value_and_grad", extra=""):
+        """``emit``'s function as a module that runs on its own: imports, helpers, the
+        function; ``extra`` is appended (more functions over the same helpers)."""
+        source = self.emit(program, kind).source + extra
+        used = _operators(program)
+        signature = SIGNATURES[kind].removeprefix("f")
+        text = f'"""Generated by symgrad: {FUNCTION_NAMES[kind]}{signature}."""\n'
+        if "math." in source or any(OPS[name].helper is not None for name in used):
+            text += "\nimport math\n"  # the helpers call it too
+        for name in sorted(used):
+            helper = OPS[name].helper
+            if helper is not None:
+                # The row's own helper, under the name generated code calls it by.
+                helper_text = inspect.getsource(helper)
+                text += "\n\n" + helper_text.replace(f"def {helper.__name__}(", f"def {name}(", 1)
+        return text + "\n\n" + source
 
-    ``extra`` is appended (more functions over the same helpers).
-    """
-    source = emit(program, kind) + extra
-    used = _operators(program)
-    signature = SIGNATURES[kind].removeprefix("f")
-    text = f'"""Generated by symgrad: {FUNCTION_NAMES[kind]}{signature}."""\n'
-    if "math." in source or any(OPS[name].helper is not None for name in used):
-        text += "\nimport math\n"  # the helpers call it too
-    for name in sorted(used):
-        helper = OPS[name].helper
-        if helper is not None:
-            # The row's own helper, under the name generated code calls it by.
-            helper_text = inspect.getsource(helper)
-            text += "\n\n" + helper_text.replace(f"def {helper.__name__}(", f"def {name}(", 1)
-    return text + "\n\n" + source
+    def load(self, artifact, program, label, owner):
+        return compile_source(artifact, label, owner, PYTHON_GLOBALS)
 
 
 def _operators(program):
@@ -378,5 +311,4 @@ def _operators(program):
     return {node.op for node in nodes if node.args}
 
 
-def load(source, kind, label, owner):
-    return compile_source(source, FUNCTION_NAMES[kind], label, owner, PYTHON_GLOBALS)
+BACKEND = PythonBackend()

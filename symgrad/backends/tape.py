@@ -12,27 +12,33 @@ meaning: a step that fails raises, and ``CompiledFunction`` asks
 
 from ..core.ir import topological_order, var
 from ..core.runtime import scalar_function
-from . import python
+from . import Artifact, Backend, python
 
-NAME = "tape"
-KINDS = ("value_and_grad", "value")
-MAX_OPERATIONS = 3_000_000  # about 2.5 KiB per operation: 10^6 operations in 3 GiB
 LISTED = 2_000  # operations up to which the source shows the program as Python
 
 
-def emit(program, kind="value_and_grad"):
-    """What ``f.source`` shows: the tape's size, and the program as Python when it is small."""
-    header = (f"# symgrad tape: {len(program.forward):,} forward and {len(program.backward):,} "
-              "backward steps, run as instructions (nothing is compiled)\n")
-    if len(program.forward) > LISTED:
-        return header
-    return header + python.emit(program, kind)
+class TapeBackend(Backend):
+    """Instructions run in one loop: programs too large to compile."""
 
+    name = "tape"
+    kinds = ("value_and_grad", "value")
+    max_operations = 3_000_000  # about 2.5 KiB per operation: 10^6 operations in 3 GiB
 
-def load(source, kind, label, owner):
-    """The callable for ``kind``, built from ``owner.program`` (the source is only a listing)."""
-    tape = Tape(owner.program)
-    return tape.value if kind == "value" else tape.value_and_grad
+    def emit(self, program, kind="value_and_grad"):
+        """What ``f.source`` shows: the tape's size, and the program as Python when small."""
+        header = (f"# symgrad tape: {len(program.forward):,} forward and "
+                  f"{len(program.backward):,} backward steps, run as instructions (nothing "
+                  "is compiled)\n")
+        if len(program.forward) > LISTED:
+            return Artifact(header, "", tuple(program.params), (), {}, kind)
+        listing = python.BACKEND.emit(program, kind)
+        return listing._replace(source=header + listing.source,
+                                lines={key: line + 1 for key, line in listing.lines.items()})
+
+    def load(self, artifact, program, label, owner):
+        """The tape's callable for the program the artifact lists."""
+        tape = Tape(program)
+        return tape.value if artifact.kind == "value" else tape.value_and_grad
 
 
 class Tape:
@@ -96,3 +102,6 @@ class Tape:
                 amount = grads[upstream] * values[local]
                 grads[target] = amount if first else grads[target] + amount
         return values[self.result], tuple(0.0 if g is None else grads[g] for g in self.outputs)
+
+
+BACKEND = TapeBackend()

@@ -10,7 +10,7 @@ import string
 from functools import lru_cache
 
 from .ir import topological_order
-from .ops import CALL, OPS, POWER, SUM, UNARY
+from .ops import CALL, OPS, POWER, PRODUCT, SUM, UNARY
 
 ATOM = CALL  # names, numbers and calls bind tightest
 
@@ -227,3 +227,44 @@ def to_program(root, labels=None, limit=200, reserved=(), known=None):
     if root in labels:  # keep the program's own name for its result
         return lines + [f"{labels[root]} = {to_text(root, names)}", labels[root]]
     return lines + [to_text(root, names)]
+
+
+# The printer core: what every backend's code shares, whatever its spelling.
+
+COMMENT_LIMIT = 60  # longest subexpression quoted in a forward comment
+
+
+def as_factor(text, level):
+    """``text`` (binding as tightly as ``level``) as a factor of a product."""
+    return text if level > PRODUCT and not text.startswith("-") else f"({text})"
+
+
+def contribution(upstream, local, factor):
+    """The chain rule's term, ``upstream * local``, written without multiplying by one.
+
+    ``factor(local)`` is the target's text of the local derivative as a factor
+    (``as_factor``): every backend writes this rule through here.
+    """
+    if local.op == "const" and local.value in (1.0, -1.0):
+        return upstream if local.value == 1.0 else f"-{upstream}"
+    return f"{upstream} * {factor(local)}"
+
+
+def forward_comments(program):
+    """Each value's subexpression in the user's terms, where it is short enough to quote.
+
+    A capped size estimate, computed bottom-up, keeps this linear: only values
+    that will fit are printed.
+    """
+    labels = program.labels
+    size, comments = {}, {}
+    for step in program.forward:
+        node = step.node
+        estimate = sum(len(labels[a]) if a in labels else size[a] if a in size
+                       else len(str(a.value)) for a in node.args)
+        size[node] = min(estimate + 1, COMMENT_LIMIT + 1)  # a lower bound: to_text decides
+        if size[node] <= COMMENT_LIMIT:
+            text = to_text(node, labels, limit=COMMENT_LIMIT)
+            if not text.endswith("..."):
+                comments[node] = text
+    return comments

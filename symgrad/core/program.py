@@ -12,7 +12,6 @@ backend's code.
 
 from __future__ import annotations
 
-import keyword
 import math
 import numbers
 from collections import namedtuple
@@ -32,28 +31,16 @@ TYPE_CHECKING = False  # typing is slow to import; type checkers read this as Tr
 if TYPE_CHECKING:
     from .ir import Node
 
-# Words no generated identifier may be, in any backend: Python's keywords and the
-# module names generated code uses, every operator name (helpers are called by
-# it), C's keywords, <math.h> and <fenv.h> names, and the C backend's own names.
-# C also keeps identifiers that begin with __ or _ and a capital (__LINE__) for
-# its own macros: see ``_reserved``.
-C_WORDS = frozenset("""
-    auto break case char const continue default do double else enum extern float for goto
-    if inline int long register restrict return short signed sizeof static struct switch
-    typedef union unsigned void volatile while _Bool _Complex bool true false NULL errno
-    acos asin atan atan2 cos sin tan cosh sinh tanh exp log log10 pow sqrt fabs floor ceil
-    fmax fmin fmod hypot isfinite isnan isinf j0 j1 jn y0 y1 yn erf erfc gamma lgamma
-    tgamma round trunc cbrt expm1 log1p log2 exp2 copysign nan HUGE_VAL INFINITY NAN
-    main size_t ptrdiff_t NULL offsetof wchar_t float_t double_t fpclassify signbit isnormal
-    isgreater isgreaterequal isless islessequal islessgreater isunordered HUGE_VALF HUGE_VALL
-    FP_NAN FP_INFINITE FP_ZERO FP_SUBNORMAL FP_NORMAL FP_ILOGB0 FP_ILOGBNAN FP_FAST_FMA
-    MATH_ERRNO MATH_ERREXCEPT math_errhandling fenv_t fexcept_t feclearexcept fetestexcept
-    FE_OVERFLOW FE_DIVBYZERO FE_INVALID FE_UNDERFLOW FE_INEXACT FE_ALL_EXCEPT
-    symgrad_in symgrad_out symgrad_n symgrad_i symgrad_status symgrad_array symgrad_call
-    symgrad_fpe symgrad_tuple symgrad_io SYMGRAD_VECTOR_MATH SYMGRAD_VECTORISED
-""".split())
-RESERVED = (frozenset(keyword.kwlist) | frozenset(OPS) | C_WORDS
-            | {"math", "np", "jnp", "jax", "__debug__", "__builtins__"})
+# Words no generated identifier may be, in any backend: each backend registers the
+# words its code reserves (``symgrad.backends.register``).  C also keeps identifiers
+# that begin with __ or _ and a capital (__LINE__) for its own macros, and Python
+# its dunders: see ``_implementation_name``.
+RESERVED = set()
+
+
+def reserve(words):
+    """Keep ``words`` out of every program's generated names from now on."""
+    RESERVED.update(words)
 
 
 class Names:
@@ -67,7 +54,7 @@ class Names:
 
     def user_name(self, wanted):
         """The user's own name where every backend allows it, else a close renaming."""
-        if _c_implementation_name(wanted):
+        if _implementation_name(wanted):
             return self.fresh("v" + wanted)
         if wanted in RESERVED or wanted in self.taken:
             return self.fresh(wanted + "_" if wanted in RESERVED else wanted)
@@ -97,8 +84,8 @@ class Names:
                 return name
 
 
-def _c_implementation_name(name):
-    """``__x`` or ``_X``: C reserves these for the compiler, which predefines some as macros."""
+def _implementation_name(name):
+    """``__x`` or ``_X``: C reserves these for the compiler (it predefines some as macros)."""
     return name.startswith("__") or (name[:1] == "_" and name[1:2].isupper())
 
 

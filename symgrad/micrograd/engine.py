@@ -17,14 +17,16 @@ from operator import attrgetter
 from types import MethodType
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from ..backends.python import PRINTER
 from ..core import ir
 from ..core.autodiff import partial_pattern
 from ..core.errors import EvaluationError, GraphError
 from ..core.expression import Expression
 from ..core.ops import FUNCTIONS, OPS, infix_template
+from ..core.pyspell import PythonSpelling
 from ..core.runtime import PYTHON_GLOBALS
 from ..views.hooks import NotebookDisplay
+
+PYTHON = PythonSpelling("python", "math")  # how its backward closures are written
 
 _NUMBER = (int, float)
 _OPERANDS = attrgetter("_prev")
@@ -196,7 +198,7 @@ def rule_source(op_name, operands=None):
     unpacked = ", ".join(names) + ("," if op.arity == 1 else "")
     lines = [f"def backward_{op_name}(node):", f"    {unpacked} = node._prev", "    g = node.grad"]
     for index in range(op.arity) if operands is None else operands:
-        partial = PRINTER.factor(partial_pattern(op_name, index)[-1], data)
+        partial = PYTHON.factor(partial_pattern(op_name, index)[-1], data)
         contribution = {"1": "+= g", "(-1)": "-= g"}.get(partial, f"+= g * {partial}")
         lines.append(f"    {names[index]}.grad {contribution}")
     return "\n".join(lines) + "\n"

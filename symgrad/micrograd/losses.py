@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .. import backends
+from ..backends.layers import LossProgram, LossSignature
 from ..core.errors import SymgradError
 from ..core.expression import Expression
 from ..core.ir import paused_collector
@@ -67,15 +68,10 @@ class CompiledLoss:
 
     def __init__(self, model, loss, n_inputs, l2=0.0, backend="numpy", targets=None):
         self._backend = backends.get(backend)
-        if "loss" not in self._backend.KINDS:
+        if "loss" not in self._backend.kinds:
             raise SymgradError(f"the {backend} backend does not compile losses; backends that "
                                "do: numpy, c, jax")
         self.model, self.l2, self.backend = model, float(l2), backend
-        # A backend's own array handling, looked up once (a missing attribute costs a raise).
-        self._own_arrays = getattr(self._backend, "loss_inputs", None)
-        self._to_value = getattr(self._backend, "loss_value", float)
-        # C: X and y as given (one sample per row), and the L2 term, in the same call.
-        self._by_rows = getattr(self._backend, "LOSS_BY_ROWS", False)
         self._params = model.parameters()
         names = {p: f"p{i}" for i, p in enumerate(self._params)}
         inputs = symbols(*(f"x{i}" for i in range(n_inputs)), values=names)
@@ -94,11 +90,14 @@ class CompiledLoss:
         if not isinstance(out, Symbol):
             raise TypeError("the loss must be computed from the model's output and the target, "
                             f"got {type(out).__name__}")
+        self.signature = LossSignature(tuple(f"p{i}" for i in range(len(self._params))),
+                                       tuple(f"x{i}" for i in range(n_inputs)),
+                                       tuple(self._targets))
         self.program = self._program(out.node, gradients=True)
-        self.source = self._backend.emit(self.program, "loss")
-        self._function = self._backend.load(self.source, "loss", "compiled loss", self)
-        self._step = self._backend.load(self.source, "step", "compiled loss step", self) \
-            if "step" in self._backend.KINDS else None  # else step() runs in Python
+        self.artifact = self._backend.emit(LossProgram(self.program, self.signature), "loss")
+        self.source = self.artifact.source
+        self._function = self._backend.load(self.artifact, self.program, "compiled loss", self)
+        self._step = None  # loaded on the first step
 
     def __repr__(self) -> str:
         return (f"<symgrad compiled loss of {type(self.model).__name__}: "
@@ -108,24 +107,16 @@ class CompiledLoss:
     def __call__(self, params: np.ndarray, X: np.ndarray, y: np.ndarray
                  ) -> tuple[float, np.ndarray]:
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
-        if self._by_rows:  # the backend checks the arrays; on a misfit, say which one
-            try:
-                return self._function(params, X, y, self.l2)
-            except ValueError:
-                self._checked(params, X, y)
-                raise
-        if self._own_arrays is not None:  # JAX keeps its arrays (tracers under jax.jit)
-            params, X, y = self._own_arrays(params, X, y)
-            if X.ndim != 2 or X.shape[1] != self._n_inputs:
-                raise ShapeError(f"X must have one sample per row, {self._n_inputs} inputs "
-                                 f"each; got shape {X.shape}")
-        else:
-            params, X, y = self._checked(params, X, y)
-        value, grad = self._function(params, X.T, y.T)
-        if self.l2:
-            value = value + self.l2 * (params @ params)
-            grad += (2 * self.l2) * params
-        return self._to_value(value), grad
+        backend = self._backend
+        P, X, Y = backend.loss_arrays(params, X, y)
+        if not backend.checks_loss_shapes:
+            self._check_shapes(P, X, Y)
+        try:
+            value, grad = self._function(P, X, Y, self.l2)
+        except ValueError:
+            self._checked(params, X, y)  # on a misfit, say which array
+            raise
+        return backend.loss_value(value), grad
 
     def step(self, params: np.ndarray, X: np.ndarray, y: np.ndarray, rate: float) -> float:
         """One step of gradient descent, in place: ``params -= rate * gradient``.
@@ -139,10 +130,14 @@ class CompiledLoss:
                 and params.flags.writeable):
             raise TypeError("step updates params in place: pass a writeable float64 NumPy "
                             "vector (loss.parameters() gives one)")
-        if self._step is None:
+        if "step" not in self._backend.kinds:  # the step runs here
             value, grad = self(params, X, y)
             params -= rate * np.asarray(grad)
             return float(value)
+        if self._step is None:
+            self._step = self._backend.load(
+                self._backend.emit(LossProgram(self.program, self.signature), "step"),
+                self.program, "compiled loss step", self)
         try:
             return self._step(params, X, y, self.l2, rate)
         except ValueError:
@@ -155,35 +150,38 @@ class CompiledLoss:
             raise TypeError("predict needs a model with one output")
         if self._predict is None:
             program = self._program(self._score.node, gradients=False)
-            source = self._backend.emit(program, "loss_values")
-            self._predict = self._backend.load(source, "loss_values", "model output", self)
+            artifact = self._backend.emit(LossProgram(program, self.signature), "loss_values")
+            self._predict = self._backend.load(artifact, program, "model output", self)
         params, X = self._checked(params, X)
-        return np.array(self._predict(params, X if self._by_rows else X.T, None))
+        return np.array(self._predict(*self._backend.loss_arrays(params, X, None)))
 
     def _checked(self, params, X, y=None):
         """``params``, ``X`` (and ``y``) as float arrays, or ``ShapeError`` saying which does
         not fit."""
         params, X = np.asarray(params, dtype=float), np.asarray(X, dtype=float)
+        y = None if y is None else np.asarray(y, dtype=float)
+        self._check_shapes(params, X, y)
+        return (params, X) if y is None else (params, X, y)
+
+    def _check_shapes(self, params, X, y=None):
+        """``ShapeError`` saying which array does not fit (JAX tracers have shapes too)."""
         if params.shape != (len(self._params),):
             raise ShapeError(f"params must be a vector of the model's {len(self._params)} "
                              f"parameters, got shape {params.shape}")
         if X.ndim != 2 or X.shape[1] != self._n_inputs:
             raise ShapeError(f"X must have one sample per row, {self._n_inputs} inputs each; "
                              f"got shape {X.shape}")
-        if y is None:
-            return params, X
-        y = np.asarray(y, dtype=float)
         k = len(self._targets)
-        if y.shape != ((len(X),) if k == 1 else (len(X), k)):
+        if y is not None and y.shape != ((X.shape[0],) if k == 1 else (X.shape[0], k)):
             what = "one target" if k == 1 else f"one row of {k} targets"
-            raise ShapeError(f"y must hold {what} per sample: {len(X)} samples, "
+            raise ShapeError(f"y must hold {what} per sample: {X.shape[0]} samples, "
                              f"got y of shape {y.shape}")
-        return params, X, y
 
     def _program(self, root, gradients):
-        """The per-sample program over p0.., x0.. and y, differentiated by the parameters."""
-        params = [f"p{i}" for i in range(len(self._params))]
-        variables = params + [f"x{i}" for i in range(self._n_inputs)] + self._targets
+        """The per-sample program over the signature's names, differentiated by the
+        parameters."""
+        params, inputs, targets = self.signature
+        variables = [*params, *inputs, *targets]
         return Program(Expression(root, variables), params if gradients else ())
 
     def parameters(self) -> np.ndarray:
@@ -202,19 +200,11 @@ class CompiledLoss:
         pass" comment and from there to the result; comments, braces, the signature
         and the return do not count.
         """
-        lines = self.source.splitlines()
-        c = self.backend == "c"
-        comment = "//" if c else "#"
-        forward = _first(lines, "int loss_and_grad(" if c else "def ")
-        forward += _first(lines[forward:], "{") if c else 0  # past C's long signature
-        backward = _first(lines, f"{comment} backward pass")
-        end = _first(lines, "*mean =") + 1 if self.backend == "c" else len(lines) - 1
-        return {"forward": _code_lines(lines[forward + 1:backward], comment),
-                "backward": _code_lines(lines[backward + 1:end], comment)}
-
-
-def _first(lines, text):
-    return next(i for i, line in enumerate(lines) if text in line)
+        lines, at = self.source.splitlines(), self.artifact.lines
+        comment = "//" if self.artifact.language == "c" else "#"
+        forward, backward, end = at["forward"], at["backward"], at["end"]
+        return {"forward": _code_lines(lines[forward:backward - 1], comment),
+                "backward": _code_lines(lines[backward:end - 1], comment)}
 
 
 def _code_lines(lines, comment="#"):

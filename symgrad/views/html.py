@@ -17,7 +17,6 @@ import html
 import json
 import re
 
-from ..backends import python
 from ..core.errors import SymgradError, TooLargeError
 from ..core.ir import var
 from ..core.ops import OPS
@@ -29,7 +28,7 @@ PAD, BOX_HEIGHT, ROW_PITCH, GAP, RADIUS = 6, 26, 46, 90, 14
 UNKNOWN = "?"
 
 
-def to_html(program, point):
+def to_html(program, point, artifact):
     """The page for ``program`` at ``point`` ({input: number}) as one string of HTML."""
     if len(program.forward) > MAX_OPERATIONS:
         raise TooLargeError(f"the program has {len(program.forward):,} operations; a stepping "
@@ -43,10 +42,9 @@ def to_html(program, point):
     except (TypeError, ValueError) as error:
         raise SymgradError(f"the page needs a number for every input: {error}") from None
     trace = program.evaluate(point)
-    source = python.emit(program, "value_and_grad")
     graph = _Graph(program, trace)
-    steps = _steps(program, trace, graph, source.splitlines())
-    return _page(program, trace, graph, source, steps)
+    steps = _steps(program, trace, graph, artifact)
+    return _page(program, trace, graph, artifact.source, steps)
 
 
 def number(x):
@@ -177,11 +175,11 @@ class _Graph:
 # The steps ---------------------------------------------------------------------------
 
 
-def _steps(program, trace, graph, code):
+def _steps(program, trace, graph, artifact):
     """One dict per line of the code that computes something, after a starting step."""
-    ids, names, at = graph.ids, program.names, _LineFinder(code)
+    ids, names, at = graph.ids, program.names, _Lines(artifact)
     inputs = [var(name) for name in program.variables]
-    start = {"line": at.find(f"def {python.FUNCTION_NAMES['value_and_grad']}("),
+    start = {"line": 0,
              "code": "the inputs",
              "words": "The inputs: " + ", ".join(f"{names[n]} = {number(trace.values[n])}"
                                                  for n in inputs)
@@ -189,14 +187,14 @@ def _steps(program, trace, graph, code):
              "set": [[f"d{ids[n]}", graph.data[n]] for n in graph.order if not n.args],
              "hot": [ids[n] for n in inputs], "edges": []}
     steps = [start]
-    for step in program.forward:
+    for index, step in enumerate(program.forward):
         node, vid = step.node, ids[step.node]
         given = [f"{names[a]} = {number(trace.values[a])}" for a in dict.fromkeys(node.args)
                  if a.op != "const"]
         words = (f"Forward: {program.statement(node)}"
                  + (f" with {', '.join(given)}" if given else "")
                  + f" gives {step.name} = {number(trace.values[node])}.")
-        line = at.find(f"{step.name} = ")
+        line = at.find(("forward", index))
         steps.append({"line": line, "code": at.text(line, program.statement(node)),
                       "words": words, "set": [[f"d{vid}", graph.data[node]]],
                       "hot": [vid, "o" + vid], "from": [ids[a] for a in node.args],
@@ -204,18 +202,20 @@ def _steps(program, trace, graph, code):
     root_name = names.get(program.root)
     if program.seed is not None:
         vid = ids[program.root]
-        line = at.find(f"{program.seed} = ")
+        line = at.find("seed")
         steps.append({"line": line, "code": at.text(line, f"{program.seed} = 1.0"),
                       "words": f"Backward: the seed {program.seed} = 1, since d {root_name}/d "
                                f"{root_name} = 1. The chain rule now runs from the output back "
                                "to the inputs.",
                       "set": [[f"g{vid}", graph.grad[program.root]]], "hot": [vid], "edges": []})
+    position = {id(step): index for index, step in enumerate(program.backward)}
     for item in trace.contributions:
-        steps.append(_backward_step(program, item, graph, at))
+        line = at.find(("backward", position[id(item.step)]))
+        steps.append(_backward_step(program, item, graph, at, line))
     for name in program.unreached:
         node = var(name)
         grad = program.grads[node]
-        line = at.find(f"{grad} = ")
+        line = at.find(("unreached", name))
         steps.append({"line": line, "code": at.text(line, f"{grad} = 0.0"),
                       "words": f"{grad} = 0: {names[node]} does not affect the value.",
                       "set": [[f"g{ids[node]}", graph.grad[node]]], "hot": [ids[node]],
@@ -226,7 +226,7 @@ def _steps(program, trace, graph, code):
     return steps
 
 
-def _backward_step(program, item, graph, at):
+def _backward_step(program, item, graph, at, line):
     step, names, ids = item.step, program.names, graph.ids
     node, operand = names[step.node], names[step.operand]
     sign = "=" if step.first else "+="
@@ -241,7 +241,6 @@ def _backward_step(program, item, graph, at):
         words += (f" {operand} is used more than once, so the gradients from its uses add up: "
                   f"{step.target} = {number(item.total)}.")
     vid = ids[step.node]
-    line = at.find(f"{step.target} {sign} ")
     code = at.text(line, f"{step.target} {sign} {step.upstream} * "
                          f"{program.local_text(step, parenthesize=True)}")
     return {"line": line, "code": code, "words": words,
@@ -250,18 +249,16 @@ def _backward_step(program, item, graph, at):
             "edges": [f"e{vid}_{step.index}"]}
 
 
-class _LineFinder:
-    """The code's lines, searched in order: each step's line comes after the previous one's."""
+class _Lines:
+    """The code's lines, and where the artifact says each step's line is."""
 
-    def __init__(self, lines):
-        self.lines, self.next = lines, 0
+    def __init__(self, artifact):
+        self.lines, self.at = artifact.source.splitlines(), artifact.lines
 
-    def find(self, prefix):
-        for index in range(self.next, len(self.lines)):
-            if self.lines[index].strip().startswith(prefix):
-                self.next = index + 1
-                return index
-        return None  # a backend that prints the line differently: nothing to highlight
+    def find(self, key):
+        """The 0-based line of a step, or None where the code has none (compact code)."""
+        line = self.at.get(key)
+        return None if line is None else line - 1
 
     def text(self, index, otherwise):
         """Line ``index`` without its comment, or ``otherwise`` if there is no such line."""

@@ -43,8 +43,11 @@ def subject(obj, values=None):
     The point is ``values`` when given, else a ``Value`` graph's leaf data, else
     the point of a compiled function's last ``value_and_grad``.
     """
-    from ..backends import python
+    from .. import backends
     from ..core.syntax import parse
+
+    def python_source(program):
+        return backends.get(backends.DEFAULT).emit(program, "value_and_grad").source
 
     point = None
     if isinstance(getattr(obj, "program", None), Program):  # a CompiledFunction
@@ -53,11 +56,11 @@ def subject(obj, values=None):
             point = dict(zip(program.variables, obj.last_point))
     elif isinstance(obj, (Expression, str)):
         program = Program(parse(obj) if isinstance(obj, str) else obj)
-        source = python.emit(program)
+        source = python_source(program)
     elif hasattr(obj, "to_expression") and hasattr(obj, "inputs"):  # a Value
         # Numbers that met a Value are Values in micrograd's drawings, with a gradient.
         program = Program(obj.to_expression(numbers="inputs"))
-        source = python.emit(program)
+        source = python_source(program)
         point = obj.inputs(numbers="inputs")
     else:
         raise TypeError(f"cannot display a {type(obj).__name__}: expected text, an "
