@@ -15,6 +15,7 @@ from ..core.autodiff import partial_pattern
 from ..core.errors import ParseError
 from ..core.lalr import Token, UnexpectedCharacter, UnexpectedToken, position
 from ..core.ops import FUNCTIONS, OPS
+from ..backends import PYTHON_WORDS
 from ..core.program import RESERVED
 from ..core.runtime import scalar_function
 from . import graph, shapes
@@ -125,7 +126,8 @@ class Builder:
             if isinstance(dim, str):
                 if dim in self.declared or dim in self.scalars or dim in self.env:
                     raise self.error(first, f"'{dim}' is an input, not a dimension name")
-                if dim in RESERVED or dim in HELPERS or dim.startswith("_"):
+                if (dim in RESERVED or dim in PYTHON_WORDS or dim in HELPERS
+                        or dim.startswith("_")):
                     raise self.error(first, f"'{dim}' cannot name a dimension in generated "
                                      "code; choose another name")
                 self.dims.setdefault(dim, len(self.dims))

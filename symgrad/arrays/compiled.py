@@ -48,9 +48,9 @@ class ArrayFunction:
         self.source = self.artifact.source
         namespace = _namespace(backend)
         label = "array program"
-        self._generated = compile_source(self.source, "value_and_grad", label, self, namespace)
+        self._generated = compile_source(self.artifact, label, self, namespace)
         value = printer.function(self.program, "value")
-        self._value_generated = compile_source(value.source, "value", label, self, namespace)
+        self._value_generated = compile_source(value, label, self, namespace)
         self._run, self._value = self._generated, self._value_generated
         if backend == "jax":
             import jax
@@ -136,8 +136,8 @@ class ArrayFunction:
         """(value, {input: gradient}, [each step's value, forward then backward])."""
         if self._trace is None:
             artifact = printer.function(self.program, "trace")
-            self._trace = compile_source(artifact.source, "trace", "array program trace",
-                                         self, _namespace("numpy"))
+            self._trace = compile_source(artifact, "array program trace", self,
+                                         _namespace("numpy"))
         args, dims = self.bind(inputs)
         self._check_indices(args, dims)
         value, grads, steps = self._trace(*args)
