@@ -163,7 +163,7 @@ def test_cli_code_is_a_runnable_module(capsys, mlp_file):
 def test_cli_check_runs_three_checks(capsys, mlp_file):
     status, out, _ = run_cli(capsys, "-f", mlp_file, "--check", "--shapes", "n=2")
     assert status == 0, out
-    assert out.count(" ok ") + out.count("skipped") == 3
+    assert out.count(" ok ") + out.count("skipped") == 4
     assert "finite differences" in out and "scalar compiler" in out
 
 
@@ -187,8 +187,9 @@ def test_cli_shape_errors_are_messages(capsys):
 def test_symgrad_check_runs_the_three_checks_on_array_programs():
     report = symgrad.check("X: [n, 3]\nW: [3, 2]\nsum(tanh(X @ W))", shapes={"n": 2})
     assert report.ok
-    assert [row[0] for row in report.rows][:2] == ["finite differences",
-                                                  "scalar compiler, element by element"]
+    assert [row[0] for row in report.rows][:3] == [
+        "finite differences", "scalar compiler, element by element", "SymPy on the scalar form"]
+    assert report.rows[2][1] is True
 
 
 def test_constants_no_literal_spells_print_as_numpy_names():

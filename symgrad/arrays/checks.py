@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 SCALAR_LIMIT = 2000
+SYMPY_LIMIT = 100  # elements: SymPy differentiates the scalar form (seconds at this size)
 
 
 class ArrayCheckReport(namedtuple("ArrayCheckReport", "rows dims")):
@@ -60,7 +61,9 @@ def random_inputs(f, dims, seed=0):
 def run_checks(f, dims, values):
     _, grads = f.value_and_grad(**values)
     yield _finite_differences(f, values, grads)
-    yield _scalarised(f, dims, values, grads)
+    row, expression = _scalarised(f, dims, values, grads)
+    yield row
+    yield _sympy(expression, sum(np.size(v) for v in values.values()))
     yield _jax(f, values, grads)
 
 
@@ -95,7 +98,8 @@ def _scalarised(f, dims, values, grads):
 
     size = sum(np.size(v) for v in values.values())
     if size > SCALAR_LIMIT:
-        return "scalar compiler, element by element", None, f"{size} elements: too many"
+        return ("scalar compiler, element by element", None,
+                f"{size} elements: too many"), None
     ints = {k: v for k, v in values.items() if f.expression.inputs[k].dtype == "int"}
     expression, names = scalarise(f.expression, ints, dims)
     scalar = compile_scalar(expression)
@@ -109,7 +113,22 @@ def _scalarised(f, dims, values, grads):
     _, scalar_grads = scalar.value_and_grad(**{v: point[v] for v in scalar.variables})
     expected = gradients_by_array(scalar_grads, names)
     ok, detail = _agree(grads, {k: expected[k] for k in grads}, 1e-12)
-    return "scalar compiler, element by element", ok, detail
+    return ("scalar compiler, element by element", ok, detail), expression
+
+
+def _sympy(expression, size):
+    """symgrad.check (SymPy's derivatives, at a random point) on the scalar form."""
+    name = "SymPy on the scalar form"
+    if expression is None or size > SYMPY_LIMIT:
+        return name, None, f"{size} elements: more than {SYMPY_LIMIT}"
+    try:
+        import sympy  # noqa: F401
+    except ImportError:
+        return name, None, "SymPy is not installed"
+    from .. import check
+
+    report = check(expression, points=1, symbolic=False)
+    return name, report.ok, f"{len(expression.variables)} scalar inputs"
 
 
 def _jax(f, values, grads):
