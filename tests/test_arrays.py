@@ -106,3 +106,16 @@ def test_the_jax_backend_is_pure_and_jit_compiled_against_a_hand_written_loss():
         np.testing.assert_allclose(grads[name], np.asarray(grad), rtol=1e-10, atol=1e-12)
     jitted = jax.jit(f._generated)(*(values[n] for n in f.inputs))  # traceable: pure
     assert float(jitted[0]) == pytest.approx(value, rel=1e-12)
+
+
+@NEEDS_JAX
+def test_the_jax_backend_computes_in_float64_whatever_jax_s_default():
+    jax = use_jax()
+    expression, values, _ = inputs("mlp")
+    expected = symgrad.compile(expression.text).value_and_grad(**values)
+    f = symgrad.compile(expression.text, backend="jax")
+    with jax.enable_x64(False):
+        value, grads = f.value_and_grad(**values)
+    assert value == pytest.approx(expected[0], rel=1e-12)
+    for name, grad in grads.items():
+        np.testing.assert_allclose(grad, expected[1][name], rtol=1e-10, atol=1e-12)

@@ -6,6 +6,8 @@ inputs hold integers and that every index is in range (``EvaluationError``),
 before any generated code runs.
 """
 
+import contextlib
+
 import numpy as np
 
 from ..backends import compile_source
@@ -76,11 +78,21 @@ class ArrayFunction:
             args.append(_checked(name, node, inputs[name], dims))
         return args, dims
 
+    def _precision(self):
+        """float64 for symgrad's own calls on JAX, whatever JAX's default (as the scalar
+        JAX backend does); ``_run`` itself follows JAX's precision under a user's jit."""
+        if self.backend != "jax":
+            return contextlib.nullcontext()
+        import jax
+
+        return jax.enable_x64(True)
+
     def value_and_grad(self, **inputs):
         """``(value, {input: gradient of the value, an array of the input's shape})``."""
         args, dims = self.bind(inputs)
         self._check_indices(args, dims)
-        value, grads = self._run(*args)
+        with self._precision():
+            value, grads = self._run(*args)
         if self.backend == "jax":
             value, grads = np.asarray(value), [np.asarray(g) for g in grads]
         return float(value), {name: _owned(g) for name, g in zip(self.wrt, grads)}
@@ -89,7 +101,8 @@ class ArrayFunction:
         """The value, a float."""
         args, dims = self.bind(inputs)
         self._check_indices(args, dims)
-        return float(self._value(*args))
+        with self._precision():
+            return float(self._value(*args))
 
     def _check_indices(self, args, dims):
         by_name = dict(zip(self.inputs, args))
