@@ -23,6 +23,9 @@ def scalarise(expression, ints, dims):
     values, names = {}, {}
     for node in _order(expression.root):
         values[node] = _scalar(node, [values[a] for a in node.args], ints, dims, names)
+    for node in expression.inputs.values():  # inputs the value does not use: gradient 0
+        if node not in values and node.dtype == "float":
+            _scalar(node, (), ints, dims, names)
     root = np.asarray(values[expression.root], dtype=object).item()
     variables = [n for name in expression.inputs if name in names
                  for n in np.asarray(names[name], dtype=object).ravel()]
