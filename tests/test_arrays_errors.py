@@ -196,3 +196,16 @@ def test_constants_no_literal_spells_print_as_numpy_names():
     f = symgrad.compile("x: [n]\nsum(x) + 1e999 * 0")
     assert "np.inf" in f.source
     assert np.isnan(f(x=np.ones(2)))
+
+
+def test_names_of_the_user_never_collide_with_generated_ones():
+    text = ("steps: [n]\nnp: [n]\nlambda: [n]\nt1 = steps * np\n"
+            "out = sum(t1 * lambda)\nout * grad_t1")
+    f = symgrad.compile(text)
+    values = {"steps": np.arange(2.0), "np": np.ones(2), "lambda": np.full(2, 2.0),
+              "grad_t1": 3.0}
+    value, grads = f.value_and_grad(**values)
+    assert value == 6.0
+    assert grads["steps"].tolist() == [6.0, 6.0] and grads["grad_t1"] == 2.0
+    traced, traced_grads, steps = f.trace(**values)
+    assert traced == value and len(steps) == len(f.program.forward) + len(f.program.backward)

@@ -127,7 +127,7 @@ def function(program, kind="value_and_grad", entry=None):
     lines = [f"def {entry}({', '.join(program.params)}):"]
     trace = kind == "trace"  # value_and_grad that also returns every step's value, in order
     if trace:
-        lines.append("    steps = []")
+        lines.append(f"    {program.trace_list} = []")
     keys = {}
     for dim, (source, axis) in sorted(program.dims.items()):
         lines.append(f"    {dim} = {source}.shape[{axis}]")
@@ -136,7 +136,7 @@ def function(program, kind="value_and_grad", entry=None):
         keys[("forward", i)] = len(lines) + 1
         lines.append(f"    {step.name} = {expression}  # {shapes.text(step.node.shape)}")
         if trace:
-            lines.append(f"    steps.append({step.name})")
+            lines.append(f"    {program.trace_list}.append({step.name})")
     outputs = [names[program.root]]
     if kind in ("value_and_grad", "trace"):
         for i, step in enumerate(program.backward):
@@ -149,7 +149,7 @@ def function(program, kind="value_and_grad", entry=None):
             comment = "shared" if step.contribution is None else _comment(program, step)
             lines.append(f"    {step.target} = {text}  # {comment}  {shape}")
             if trace:
-                lines.append(f"    steps.append({step.target})")
+                lines.append(f"    {program.trace_list}.append({step.target})")
         grads = []
         for name in program.wrt:
             node = program.expression.inputs[name]
@@ -158,7 +158,7 @@ def function(program, kind="value_and_grad", entry=None):
             else:
                 grads.append(f"np.zeros({names[node]}.shape)" if node.shape else "0.0")
         lines.append(f"    return {outputs[0]}, ({', '.join(grads)}{',' * (len(grads) == 1)})"
-                     + (", steps" if trace else ""))
+                     + (f", {program.trace_list}" if trace else ""))
         outputs.append(tuple(grads))
     else:
         lines.append(f"    return {outputs[0]}")

@@ -56,6 +56,7 @@ class ArrayProgram:
         self.contributions = contributions(root, None if wrt is None else self.wrt)
         self.grads = self._gradient_names(allocator)
         self.backward = self._backward(allocator)
+        self.trace_list = allocator.fresh("steps")  # the trace function's list of values
         self.dims = self._dims_used()
 
     def _forward(self, allocator):
