@@ -123,6 +123,12 @@ def test_wrt_limits_the_gradients():
         symgrad.compile(MLP, wrt=["Y"])
 
 
+def test_a_value_that_is_an_input_has_gradient_one():
+    f = symgrad.compile("X: [n]\na")
+    assert f.value_and_grad(X=np.ones(2), a=1.5) == (1.5, {"X": pytest.approx([0, 0]),
+                                                         "a": 1.0})
+
+
 def test_unused_inputs_get_zero_gradients():
     f = symgrad.compile("X: [n, 3]\nV: [n]\nsum(X) * a")
     _, grads = f.value_and_grad(X=np.ones((2, 3)), V=np.ones(2), a=2.0)

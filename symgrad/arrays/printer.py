@@ -155,6 +155,8 @@ def function(program, kind="value_and_grad", entry=None):
             node = program.expression.inputs[name]
             if node in program.grads:
                 grads.append(program.grads[node])
+            elif node is program.root:  # the value is this input itself
+                grads.append("1.0")
             else:
                 grads.append(f"np.zeros({names[node]}.shape)" if node.shape else "0.0")
         lines.append(f"    return {outputs[0]}, ({', '.join(grads)}{',' * (len(grads) == 1)})"
