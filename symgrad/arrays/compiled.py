@@ -138,7 +138,7 @@ class ArrayFunction:
             steps = [s for s in program.backward
                      if s.contribution is not None and s.contribution.operand is node]
             result[name] = " + ".join(printer.formula(s.value, program.names)
-                                      for s in steps) or "0"
+                                      for s in steps) or ("1" if node is program.root else "0")
         return result
 
     def backward_lines(self):
