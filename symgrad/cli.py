@@ -22,6 +22,7 @@ from .core.errors import (
     located,
 )
 from .core.lalr import position
+from .core.ops import CONSTANTS
 from .core.printer import format_number
 from .core.program import Program
 from .core.syntax import MAX_TEXT
@@ -56,8 +57,19 @@ class InputError(SymgradError):
     """Bad command-line input, such as an --at value that is not a number."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line: the usage block is what --help is for."""
+
+    def error(self, message):
+        self.exit(2, f"symgrad: error: {message} (symgrad --help lists the options)\n")
+
+    def refuse(self, message):
+        """Options that do not go together: one line, status 2."""
+        self.exit(2, f"symgrad: error: {message}\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="symgrad",
         description="Differentiate a program by the chain rule and show its derivatives,\n"
                     "values, generated code, graph, or a step-by-step explanation.",
@@ -124,34 +136,24 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.at = [word for words in args.at or () for word in words] or None
     args.tangent = [word for words in args.tangent or () for word in words] or None
-    extra = [word for word in (args.at or []) + (args.tangent or []) if not is_point_word(word)]
-    if dashed is not None:
-        extra.append(dashed)
-    if args.at:
-        args.at = [word for word in args.at if is_point_word(word)] or None
-    if args.tangent:
-        args.tangent = [word for word in args.tangent if is_point_word(word)] or None
-    if extra and args.program is None and len(extra) == 1:
-        args.program = extra.pop()
-    if extra or (args.program is None) == (args.file is None):
-        parser.error("give a program or -f FILE (not both)")
+    take_program(parser, args, dashed)
     if args.explain and not args.at:
-        parser.error("--explain needs --at, the point to explain")
+        parser.refuse("--explain needs --at, the point to explain")
     if args.html and not args.at:
-        parser.error("--html needs --at, the point whose numbers the page shows")
+        parser.refuse("--html needs --at, the point whose numbers the page shows")
     check_modes(parser, args)
     if args.check and args.json:
-        parser.error("--check prints a report, which would not be JSON; run it separately")
+        parser.refuse("--check prints a report, which would not be JSON; run it separately")
     shown = next((option for option in ("code", "explain", "dot", "graph")
                   if getattr(args, option)), None)
     if args.simplify and shown:
-        parser.error(f"--simplify adds SymPy's form to the derivatives or --json, which --{shown} "
-                     "does not print; run it separately")
+        parser.refuse(f"--simplify adds SymPy's form to the derivatives or --json, which "
+                      f"--{shown} does not print; run it separately")
     for fmt in ("svg", "png"):
         path = getattr(args, fmt)
         if path is not None and not path.lower().endswith("." + fmt):
-            parser.error(f"--{fmt} {path}: the file name must end in .{fmt} (--svg draws SVG, "
-                         "--png draws PNG)")
+            parser.refuse(f"--{fmt} {path}: the file name must end in .{fmt} (--svg draws SVG, "
+                          "--png draws PNG)")
     try:
         if sys.stdout is None:
             raise OSError(errno.EBADF, "standard output is closed")
@@ -182,21 +184,44 @@ def main(argv=None):
         return 1
 
 
+def take_program(parser, args, dashed):
+    """The program among the words: a word --at or --tangent took that is no NAME=VALUE
+    item is the program when none was given; any other such word is refused."""
+    strays = [(option, word) for option in ("at", "tangent")
+              for word in getattr(args, option) or () if not is_point_word(word)]
+    strays += [("", dashed)] if dashed is not None else []
+    for option in ("at", "tangent"):
+        words = [word for word in getattr(args, option) or () if is_point_word(word)]
+        setattr(args, option, words or None)
+    if strays and args.program is None and args.file is None and len(strays) == 1:
+        args.program = strays.pop()[1]
+    if args.program is not None and args.file is not None:
+        parser.refuse("give a program or -f FILE, not both")
+    for option, word in strays:
+        if option:
+            parser.refuse(f"--{option} {word}: expected NAME=VALUE, such as x=3")
+        parser.refuse(f"give one program, not two: {args.program!r} and {word!r}")
+    if args.program is None and args.file is None:
+        parser.refuse('no program: give one, as in symgrad "tanh(a*b + c)", or read it from '
+                      "a file with -f FILE")
+
+
 def check_modes(parser, args):
     """--hessian and --forward change what --code, --explain and --at show; the rest is refused."""
     others = [option for option in ("json", "dot", "graph", "svg", "png", "html")
               if getattr(args, option)]
     if args.hessian and args.forward:
-        parser.error("--hessian and --forward are separate views: give one")
+        parser.refuse("--hessian and --forward are separate views: give one")
     for mode in ("hessian", "forward"):
-        if getattr(args, mode) and others:
-            parser.error(f"--{mode} does not go with --{others[0]}")
+        refused = [option for option in others if not (mode == "hessian" and option == "json")]
+        if getattr(args, mode) and refused:
+            parser.refuse(f"--{mode} does not go with --{refused[0]}")
     if args.hessian and args.explain:
-        parser.error("--hessian does not go with --explain (try --forward --explain)")
+        parser.refuse("--hessian does not go with --explain (try --forward --explain)")
     if args.forward and not (args.code or args.explain or args.at):
-        parser.error("--forward needs --code, --explain or --at")
+        parser.refuse("--forward needs --code, --explain or --at")
     if args.tangent and not args.forward:
-        parser.error("--tangent is the direction of --forward")
+        parser.refuse("--tangent is the direction of --forward")
 
 
 def take_dashed_program(argv, parser):
@@ -284,6 +309,10 @@ def print_output(args, f, point):
         print_derivatives(f, args.simplify)
         if point is not None:
             print_table(f, point)
+        elif not f.variables:
+            value = f.value_and_grad()[0]
+            shown = str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+            print(f"  no inputs: the value is {shown}")
 
 
 def read_program(args):
@@ -344,6 +373,10 @@ def parse_point(words, variables, complete=True):
             name = name.strip()
             if not equals or not name:
                 raise point_error(f"expected NAME=VALUE, got {item!r}", line, start)
+            if name in CONSTANTS and name not in variables:
+                raise point_error(f"{name} is the number {CONSTANTS[name]!r}, not an input; to "
+                                  f"use another value, assign it in the program ({name} = "
+                                  "...)", line, start)
             if name not in variables:
                 raise point_error(f"{name} is not an input (inputs: "
                                   f"{', '.join(variables) or 'none'})", line, start)
@@ -358,19 +391,15 @@ def parse_point(words, variables, complete=True):
     return point
 
 
-CONSTANTS = {"pi": math.pi, "e": math.e}
-
-
 def parse_number(text, line, column):
-    """A number or constant expression in symgrad's language (pi and e known), evaluated
-    on its graph; never by Python's float() or eval()."""
+    """A number or constant expression in symgrad's language (pi and e are numbers there),
+    evaluated on its graph; never by Python's float() or eval()."""
     try:
         expression = parse(text)
-        if not set(expression.variables) <= set(CONSTANTS):
+        if expression.variables:
             raise InputError("not constant")
         program = Program(expression)
-        point = {name: CONSTANTS[name] for name in program.variables}
-        value = program.evaluate(point, gradients=False).value_of(program.root)
+        value = program.evaluate({}, gradients=False).value_of(program.root)
     except SymgradError:
         value = math.nan
     if not math.isfinite(value):
@@ -420,7 +449,7 @@ def print_formula(label, text):
 
 def print_program(f):
     """The program as symgrad prints it, one statement a line."""
-    print("\n".join(str(f.expression).split("; ")))
+    print("\n".join(f.program.echo()))
 
 
 def simplified(f):
@@ -455,7 +484,9 @@ def print_table(f, point):
     """The value and gradient at the point, aligned in two columns."""
     value, gradient = f.value_and_grad(**point)
     print(f"at {format_point(point)}:")
-    rows = [("value", value)] + [(f"∂/∂{name}", x) for name, x in gradient.items()]
+    # float(): the numpy backend's numbers would print as np.float64(...)
+    rows = [("value", float(value))]
+    rows += [(f"∂/∂{name}", float(x)) for name, x in gradient.items()]
     width = max(len(label) for label, _ in rows)
     for label, x in rows:
         sign_column = "" if x < 0 else " "  # so the digits line up
@@ -467,8 +498,6 @@ def format_point(point):
 
 
 def print_json(f, point, simplify):
-    import json
-
     result = {"expression": str(f.expression), "variables": list(f.variables),
               "derivatives": f.derivatives}
     if point is not None:
@@ -480,12 +509,18 @@ def print_json(f, point, simplify):
             result["simplified"][name] = text
             if note:
                 print(f"symgrad: ∂/∂{name} {note}", file=sys.stderr)
-    try:  # RFC 8259 has no inf or nan: such a value is an error, not invalid JSON
-        text = json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False)
+    print(to_json(result, point))
+
+
+def to_json(result, point):
+    """``result`` as strict JSON text (RFC 8259): a number that is not finite is an error."""
+    import json
+
+    try:
+        return json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False)
     except ValueError:
-        raise EvaluationError(f"the value or a gradient at {format_point(point)} is not "
+        raise EvaluationError(f"the value or a derivative at {format_point(point)} is not "
                               "finite, and JSON has no number for it") from None
-    print(text)
 
 
 def print_check(f, point):
@@ -493,6 +528,8 @@ def print_check(f, point):
     from . import check
 
     report = check(f, at=point)
+    if not report.points:  # nothing was compared: a question of input, not a mismatch
+        raise InputError(f"{report}")
     print(report)
     return 0 if report.ok else 1
 
@@ -526,8 +563,11 @@ def print_hessian(args, f, point):
     if args.code:
         sys.stdout.write(f.hessian_source)
         return
-    print_program(f)
     formulas = f.second_derivatives
+    if args.json:
+        print_hessian_json(f, formulas, point)
+        return
+    print_program(f)
     wrt = list(f.wrt)
     pairs = [(a, b) for i, a in enumerate(wrt) for b in wrt[i:]]  # the Hessian is symmetric
     for a, b in pairs:
@@ -539,6 +579,16 @@ def print_hessian(args, f, point):
         width = max((len(label) for label, _ in rows), default=0)
         for label, x in rows:
             print(f"  {label:<{width}}  {'' if x < 0 else ' '}{x!r}")
+
+
+def print_hessian_json(f, formulas, point):
+    """--hessian --json: {"expression", "variables", "second_derivatives"} and, with --at,
+    "hessian", each as {a: {b: ...}} over the wrt inputs."""
+    result = {"expression": str(f.expression), "variables": list(f.variables),
+              "second_derivatives": formulas}
+    if point is not None:
+        result["hessian"] = f.hessian(**point)
+    print(to_json(result, point))
 
 
 def print_forward(args, f, point):

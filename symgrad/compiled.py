@@ -59,7 +59,7 @@ class CompiledFunction(NotebookDisplay):
         self._by_keyword = (self.program.params == self.variables  # no input was renamed
                             and len(self.variables) <= KEYWORD_FAST_PATH)
         self._last_inputs = None
-        self._label = to_text(expression.root, expression.labels, limit=40)
+        self._label = _label(expression, len(self.program.forward))
         self._artifacts = {}  # kind -> what the backend printed
         self._value_and_grad = None
         self._value = None
@@ -151,7 +151,7 @@ class CompiledFunction(NotebookDisplay):
         nan), unless ``strict``: then a non-finite input or result raises
         ``EvaluationError`` naming the subexpression and the batch index.
         """
-        import numpy as np
+        np = _numpy()
 
         missing = [name for name in self.variables if name not in inputs]
         unexpected = [name for name in inputs if name not in self._inputs]
@@ -396,6 +396,29 @@ class CompiledFunction(NotebookDisplay):
             with open(path, "w", encoding="utf-8") as stream:
                 stream.write(page)
         return page
+
+
+# Beyond this many operations a function is named by its size: the text of a long
+# left-leaning chain starts at its deepest operand, so even 40 characters of it
+# cost a walk over the whole chain.
+LABEL_SIZE = 10_000
+
+
+def _label(expression, operations):
+    """A short name for the function: its text up to 40 characters, or its size."""
+    if operations > LABEL_SIZE:
+        return f"a program of {operations:,} operations"
+    return to_text(expression.root, expression.labels, limit=40)
+
+
+def _numpy():
+    """NumPy, imported on first use; without it, an error naming the extra that installs it."""
+    try:
+        import numpy
+    except ImportError:
+        raise SymgradError("batches need NumPy, which is not installed: "
+                           "pip install 'symgrad[batch]'") from None
+    return numpy
 
 
 def _own_array(result, shape, taken):

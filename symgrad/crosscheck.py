@@ -68,11 +68,17 @@ class CheckReport:
     def __bool__(self):
         return self.ok
 
+    @property
+    def mismatch(self):
+        """Whether a gradient disagreed somewhere (no point at all is no mismatch)."""
+        return bool(self.points) and not self.ok
+
     def __str__(self):
+        if not self.points:
+            return (f"cannot check {self.expression}: at no sampled point are its value and "
+                    "gradient defined; give a point of its domain to check at")
         lines = [f"check of {self.expression} at {len(self.points)} points: "
                  + ("all gradients agree" if self.ok else "MISMATCH")]
-        if not self.points:
-            lines.append("  no point was found where the program can be evaluated")
         for row in self.rows:
             proof = {True: "equal (simplify)", None: "numeric only"}
             lines.append(f"  d/d{row.variable}: sympy {proof[row.symbolic]}, "
@@ -272,14 +278,16 @@ def _kinks_at(f, point):
         return ""
     found = []
     for step in f.program.forward:
+        values = [trace.value_of(operand) for operand in step.operands]
         for kink in step.op.kinks:
-            if trace.value_of(step.operands[kink.operand]) == kink.at:
+            at = values[1 - kink.operand] if kink.at == "tie" else kink.at
+            if values[kink.operand] == at:
                 found.append(_convention(step.op, kink))
     return "; ".join(dict.fromkeys(found))
 
 
 def _convention(op, kink):
-    at = format_number(kink.at)
+    at = "xy"[1 - kink.operand] if kink.at == "tie" else format_number(kink.at)
     derivative = "undefined" if kink.derivative is None else format_number(kink.derivative)
     if op.arity == 1:
         rule = f"{op.name}'({at}) = {derivative}"

@@ -13,7 +13,7 @@ from . import backends
 from .core.errors import EvaluationError
 from .core.forward import TangentProgram
 from .core.higher import hvp_expression, second_derivative_nodes
-from .core.printer import to_program
+from .core.pretty import derivative_lines
 from .core.program import Program, finite_float
 
 
@@ -86,10 +86,10 @@ class SecondOrder:
         return EvaluationError(f"a second derivative is not finite{f': {error}' if error else ''}")
 
     def formulas(self):
-        """{a: {b: d2f/da db as text in symgrad's language}}."""
+        """{a: {b: d2f/da db as text in symgrad's language}}, tidied as first derivatives are."""
         nodes = second_derivative_nodes(self.function.expression, self.function.wrt)
-        reserved = self.function.variables
-        return {a: {b: "; ".join(to_program(node, reserved=reserved)) for b, node in row.items()}
+        inputs = self.function.variables
+        return {a: {b: "; ".join(derivative_lines(node, inputs)) for b, node in row.items()}
                 for a, row in nodes.items()}
 
 

@@ -55,9 +55,10 @@ HAND_WRITTEN = [
     ("# comment\nn = a + b  # more\n\n; n * n", "comments and blank lines"),
     ("lambda*2 + import", "Python keywords as names"),
     ("math + np + out + t1 + grad_x + x", "names generated code might use"),
-    ("self*kwargs + sum*max", "names of Python builtins"),
+    ("self*kwargs + sum*len", "names of Python builtins"),
     ("E*I + S*beta + N", "names SymPy would misread"),
-    ("e*pi + inf - nan", "no built-in constants"),
+    ("x*pi + e**y + inf - nan", "pi and e are numbers; inf and nan are names"),
+    ("e = a*b; pi = e + 1; pi*e", "pi and e assigned are names"),
     ("__import__ + __builtins__ + os", "injection-shaped names"),
     ("None_ + True_ + False_", "near-keywords"),
     ("x*0 + y", "x disappears but stays an input"),
@@ -94,8 +95,11 @@ def _generated():
     operands = ["x", "2*x + 1", "x*y", "x - y", "x**2 + 1", "-x", "y/3"]
     positive = ["x**2 + 1", "exp(x)", "y*y + 0.5", "sqrt(x*x + 1)"]
     rows = []
+    within_one = ["x/4", "tanh(x)", "x*y/9", "sin(x)/2", "(x - y)/5", "-x/3", "y/3"]
     for name, op in sorted(FUNCTIONS.items()):
-        shapes = positive if name in ("log", "sqrt") else operands
+        low, high = op.domain[0]  # where the table samples the (first) operand
+        shapes = ([f"{shape} + 1" for shape in positive] if low >= 1 else positive if low >= 0
+                  else within_one if high <= 1 else operands)
         if op.arity == 1:
             rows += [(f"{name}({shape})", f"{name} of {shape}") for shape in shapes]
         else:  # a binary function: a positive first operand keeps to its domain

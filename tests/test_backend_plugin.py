@@ -58,8 +58,9 @@ def test_the_throwaway_backend_gives_the_python_backends_numbers(text, note):
         try:
             expected = python.value_and_grad(**point)
         except symgrad.EvaluationError as error:
-            with pytest.raises(symgrad.EvaluationError, match=str(error)):
+            with pytest.raises(symgrad.EvaluationError) as same:
                 chain.value_and_grad(**point)
+            assert str(same.value) == str(error)
             continue
         assert chain.value_and_grad(**point) == expected
     assert "+=" not in chain.source

@@ -262,15 +262,19 @@ def test_bad_wrt_and_unreadable_file():
 
 
 @pytest.mark.parametrize("args, phrase", [
-    (["--bogus", LECTURE], "unrecognized arguments: --bogus"),
+    (["--bogus", LECTURE], "unrecognized arguments: --bogus (symgrad --help lists the options)"),
     ([LECTURE, "--explain"], "--explain needs --at"),
-    ([], "give a program or -f FILE"),
+    ([], "no program: give one"),
+    ([LECTURE, "-f", "model.sg"], "give a program or -f FILE, not both"),
+    ([LECTURE, "--at", "3"], "--at 3: expected NAME=VALUE, such as x=3"),
     ([LECTURE, "--json", "--check"], "would not be JSON"),
+    ([LECTURE, "--json", "--code"], "not allowed with argument --json"),
+    ([LECTURE, "--hessian", "--forward"], "separate views"),
 ])
-def test_usage_errors_come_from_argparse(args, phrase):
+def test_usage_errors_are_one_line_without_the_usage_block(args, phrase):
     status, out, err = run(*args)
     assert status == 2 and out == ""
-    assert err.startswith("usage: symgrad")
+    assert err.startswith("symgrad: error: ") and err.count("\n") == 1
     assert phrase in err
 
 

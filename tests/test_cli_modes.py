@@ -57,7 +57,7 @@ def test_forward_code_is_the_jvp_module():
 @pytest.mark.parametrize("argv, message", [
     (["x*y", "--tangent", "x=1", "--at", "x=1", "y=2"], "--tangent is the direction of --forward"),
     (["x*y", "--forward"], "--forward needs --code, --explain or --at"),
-    (["x*y", "--hessian", "--json"], "--hessian does not go with --json"),
+    (["x*y", "--hessian", "--dot"], "--hessian does not go with --dot"),
     (["x*y", "--hessian", "--forward", "--code"], "give one"),
     (["x*y", "--hessian", "--explain", "--at", "x=1", "y=2"], "--hessian does not go with"),
     (["x*y", "--forward", "--at", "x=1", "y=2", "--tangent", "z=1"], "z is not an input"),
@@ -66,3 +66,28 @@ def test_forward_code_is_the_jvp_module():
 def test_bad_combinations_exit_2_with_a_message(argv, message):
     status, _, err = run(*argv)
     assert status == 2 and message in err and "Traceback" not in err
+
+
+def test_hessian_json_has_the_tidy_formulas_and_the_numbers():
+    import json
+
+    status, out, _ = run("x**3*y", "--hessian", "--json", "--at", "x=2", "y=3")
+    assert status == 0
+    result = json.loads(out)
+    # d2/dx2 x**3*y = 6*x*y, d2/dxdy = 3*x**2, d2/dy2 = 0, by hand
+    assert result["second_derivatives"]["x"] == {"x": "6*x*y", "y": "3*x**2"}
+    assert result["hessian"] == {"x": {"x": 36.0, "y": 12.0}, "y": {"x": 12.0, "y": 0.0}}
+
+
+def test_echoed_program_names_shared_parts_as_the_code_does():
+    import symgrad
+
+    text = "; ".join(["h = tanh(x*w + b)", "o = sigmoid(h*v + h*h*c)",
+                      "o*o + o*y - y*log(o) + o*exp(-y) + o*sin(y*y) + o*cos(y*y) + o*tanh(y)"
+                      " + o*atan(y) + o*relu(y) + o*y*y*y*y*y + o*y*y*y*y*y*y*y"])
+    program = symgrad.compile(text).program
+    echoed = symgrad.parse("; ".join(program.echo()))  # the same graph, hash-consed
+    shared = {node: name for node, name in echoed.labels.items() if name not in ("h", "o")}
+    assert shared
+    for node, name in shared.items():  # t11 above is t11 in the code and steps below
+        assert program.names[node] == name

@@ -100,7 +100,7 @@ def test_second_order_code_is_generated_from_the_backward_pass():
     assert "out = t3 + t4  # v_x*df_dx + v_y*df_dy" in source
     for word in ("for ", "while ", "lambda"):
         assert not any(word in line.split("#")[0] for line in source.splitlines()), word
-    assert f.second_derivatives == {"x": {"x": "y*3*(2*x)", "y": "3*x**2"},
+    assert f.second_derivatives == {"x": {"x": "6*x*y", "y": "3*x**2"},
                                     "y": {"x": "3*x**2", "y": "0"}}
 
 

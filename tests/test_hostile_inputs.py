@@ -33,7 +33,7 @@ COMMANDS = [
     ("{symgrad} -x --at x=2", 0, "∂/∂x   -1.0"),
     ("{symgrad} --at 'x=1' 'a = x*2; a'", 0, "value   2.0"),
     ("{symgrad} x y", 2, "unrecognized arguments: y"),
-    ("{symgrad} x -f prog.sg", 2, "give a program or -f FILE (not both)"),
+    ("{symgrad} x -f prog.sg", 2, "give a program or -f FILE, not both"),
     # -f - reads stdin; a byte-order mark is not part of the program
     ("echo 'x*3' | {symgrad} -f - --at x=2", 0, "value   6.0"),
     ("printf '\\357\\273\\277x*3' > bom.sg; {symgrad} -f bom.sg --at x=2", 0, "value   6.0"),

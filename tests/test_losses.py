@@ -150,3 +150,35 @@ def test_the_loss_backend_is_chosen_from_the_registry():
         compile_loss(_model(2, [2, 1]), svm, n_inputs=2, backend="python")
     with pytest.raises(symgrad.SymgradError, match="unknown backend 'fortran'"):
         compile_loss(_model(2, [2, 1]), svm, n_inputs=2, backend="fortran")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "c"])
+def test_predict_gives_every_output_of_a_multi_output_model(backend):
+    model = _model(4, [5, 3])  # three scores per sample, as a classifier has
+
+    def squared(scores, targets):
+        return sum((s - t) * (s - t) for s, t in zip(scores, targets))
+
+    loss = compile_loss(model, squared, 2, targets=3, backend=backend)
+    scores = loss.predict(loss.parameters(), X)
+    expected = [[v.data for v in model(list(map(Value, x)))] for x in X.tolist()]
+    assert scores.shape == (len(X), 3)
+    np.testing.assert_allclose(scores, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "c"])
+def test_losses_may_use_the_calculator_functions(backend):
+    model = _model(5, [4, 1])
+
+    def loss(s, y):
+        return ((-y * s).softplus() + s.max(y) * 0.1 + s.erf() * 0.2 + s.hypot(y) * 0.1
+                + s.asinh() * 0.1)
+
+    compiled = compile_loss(model, loss, 2, backend=backend)
+    params = compiled.parameters()
+    value, grad = compiled(params, X, Y)
+    expected_value, expected_grad = _engine_loss(model, loss, X, Y, 0.0)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grad, loss_finite_differences(compiled, params, X, Y),
+                               rtol=1e-5, atol=1e-7)

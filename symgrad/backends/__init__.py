@@ -102,12 +102,24 @@ register("jax", f"{__name__}.jax", PYTHON_WORDS)
 _serial = itertools.count(1)
 
 
+# The optional packages backends import, and the extra of symgrad that installs each.
+EXTRAS = {"numpy": "batch", "jax": "jax", "jaxlib": "jax"}
+
+
 def get(name):
-    """The ``Backend`` called ``name``; ``SymgradError`` listing the choices otherwise."""
+    """The ``Backend`` called ``name``; ``SymgradError`` listing the choices otherwise,
+    or naming the extra to install when the package it needs is missing."""
     module = MODULES.get(name) if isinstance(name, str) else None
     if module is None:
         raise SymgradError(f"unknown backend {name!r}; backends are: {', '.join(MODULES)}")
-    return importlib.import_module(module).BACKEND
+    try:
+        return importlib.import_module(module).BACKEND
+    except ImportError as error:
+        package = (error.name or "").split(".")[0]
+        if package not in EXTRAS:
+            raise
+        raise SymgradError(f"the {name} backend needs {package}, which is not installed: "
+                           f"pip install 'symgrad[{EXTRAS[package]}]'") from None
 
 
 def for_kind(name, kind):

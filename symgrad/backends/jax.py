@@ -23,6 +23,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 
+from ..core.ops import array_helpers
 from . import compile_source
 from .numpy import NumpyBackend
 
@@ -36,7 +37,7 @@ class JaxBackend(NumpyBackend):
     functional = True  # JAX arrays are immutable: G = G.at[K].add(...)
     # JAX's C++ dispatch imports numpy and ml_dtypes through the calling frame's
     # builtins the first time it runs: the generated code's only builtin.
-    globals_ = {"__builtins__": {"__import__": __import__}, "np": jnp}
+    globals_ = {"__builtins__": {"__import__": __import__}, "np": jnp, **array_helpers(jnp)}
     # XLA reports no floating-point errors: strict batches run on the NumPy backend.
     floating_point_flags = False
 

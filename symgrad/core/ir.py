@@ -212,6 +212,14 @@ def _simplify_neg(x):
     return x.args[0] if x.op == "neg" else None
 
 
+def _simplify_xlogy(x, y):
+    # Only x = 0 makes xlogy differ from x*log(y), and log(y) then raises: with a
+    # positive constant y (2**x's derivative) the product is exact and reads better.
+    if is_const(y) and y.value > 0:
+        return apply("mul", x, apply("log", y))
+    return None
+
+
 _SIMPLIFY = {
     "add": _simplify_add,
     "sub": _simplify_sub,
@@ -219,6 +227,7 @@ _SIMPLIFY = {
     "div": _simplify_div,
     "pow": _simplify_pow,
     "neg": _simplify_neg,
+    "xlogy": _simplify_xlogy,
 }
 
 

@@ -22,9 +22,10 @@ SUM, PRODUCT, UNARY, POWER, CALL = 1, 2, 3, 4, 5  # printing precedence, loosest
 class Kink(namedtuple("Kink", "at derivative operand", defaults=(0,))):
     """A point where the derivative does not exist, and what symgrad gives there.
 
-    ``derivative`` is the convention (relu'(0) = 0), or None where evaluation
-    raises ``EvaluationError`` instead (sqrt'(0)); ``operand`` the operand it is
-    about.
+    ``at`` is the operand's value there, or ``"tie"`` where the operand equals the
+    other one (max and min); ``derivative`` is the convention (relu'(0) = 0), or
+    None where evaluation raises ``EvaluationError`` instead (sqrt'(0));
+    ``operand`` the operand it is about.
     """
 
     __slots__ = ()
@@ -49,7 +50,7 @@ _OP_FIELDS = [
     ("kinks", ()),  # Kink conventions, read by check and the tests
     ("note", ""),  # what a learner should know about where it is defined
     ("helper", None),  # the scalar function the python template calls by name
-    ("internal", False),  # exists for other operators' partials: no Value method
+    ("internal", False),  # exists for other operators' partials (random tests leave it out)
     ("c", None),  # scalar forward in C over doubles; None: the infix symbol
     # The static inline C function the c template calls.  Helpers compare with
     # isgreater and the like: quiet comparisons, which raise no flag for nan, so that
@@ -58,6 +59,14 @@ _OP_FIELDS = [
     # Defined, with its local derivatives, at every real operand (overflow aside):
     # only then may ``x*0`` fold to 0 without hiding an error in x.
     ("total", False),
+    # Other names a call may use (ln for log, arcsin for asin; pow, whose own name is infix).
+    ("aliases", ()),
+    # Other arities, each defined in the language over x and y: log(x, base).
+    ("variants", ()),
+    # For a numpy template that calls the operator by name, NumPy having no such
+    # function (erf): the scalar function NumPy batches apply elementwise; JAX has
+    # its own in jax.scipy.special.
+    ("array_fallback", None),
 ]
 
 
@@ -96,6 +105,33 @@ def _sigmoid(x):
     return z / (1.0 + z)
 
 
+def _softplus(x):
+    """log(1 + exp(x)), computed without overflow for any finite x."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _max(x, y):
+    """The larger of x and y; y at a tie, as relu(x) = max(x, 0) gives 0 at 0."""
+    return x if x > y else y
+
+
+def _min(x, y):
+    """The smaller of x and y; y at a tie."""
+    return x if x < y else y
+
+
+def _xlogy(x, y):
+    """x*log(y), and 0 where x = 0 (whatever y): d/dy 0**y is 0 for y > 0."""
+    return 0.0 if x == 0.0 else x * math.log(y)
+
+
+def _cbrt(x):
+    """The real cube root, negative for negative x (x**(1/3) is complex there)."""
+    if hasattr(math, "cbrt"):  # Python 3.11
+        return math.cbrt(x)
+    return math.copysign(abs(x) ** (1.0 / 3.0), x)
+
+
 OPS = {
     op.name: op
     for op in [
@@ -117,11 +153,11 @@ OPS = {
            dunder="truediv"),
         # Python's ** gives complex numbers for (-8)**(1/3); math.pow raises instead.
         Op("pow", 2, "math.pow({x}, {y})", "np.power({x}, {y})",
-           ("y*x**(y - 1)", "out*log(x)"),
+           ("y*x**(y - 1)", "xlogy(out, x)"),
            "d/dx x**y = y*x**(y - 1), d/dy x**y = x**y*log(x)",
            lambda sp, x, y: x**y, ((0.2, 3), (-2, 2)), symbol="**", precedence=POWER,
            dunder="pow", note="d/dy x**y needs x > 0; d/dx at x = 0 needs y >= 1",
-           c="pow({x}, {y})"),
+           c="pow({x}, {y})", aliases=("pow", "power")),
         Op("neg", 1, None, None, ("-1",), "d/dx (-x) = -1",
            lambda sp, x: -x, ((-3, 3),), symbol="-", precedence=UNARY, dunder="neg", total=True),
         Op("tanh", 1, "math.tanh({x})", "np.tanh({x})", ("1 - out**2",),
@@ -132,7 +168,8 @@ OPS = {
            lambda sp, x: sp.exp(x), ((-3, 3),), c="exp({x})", total=True),
         Op("log", 1, "math.log({x})", "np.log({x})", ("1/x",),
            "d/dx log(x) = 1/x",
-           lambda sp, x: sp.log(x), ((0.1, 5),), note="defined for x > 0", c="log({x})"),
+           lambda sp, x: sp.log(x), ((0.1, 5),), note="defined for x > 0", c="log({x})",
+           aliases=("ln",), variants=((2, "log(x)/log(y)"),)),
         Op("sqrt", 1, "math.sqrt({x})", "np.sqrt({x})", ("0.5/out",),
            "d/dx sqrt(x) = 1/(2*sqrt(x))",
            lambda sp, x: sp.sqrt(x), ((0.1, 5),), kinks=(Kink(0.0, None),),
@@ -149,13 +186,14 @@ OPS = {
            c="tan({x})"),
         Op("atan", 1, "math.atan({x})", "np.arctan({x})", ("1/(1 + x**2)",),
            "d/dx atan(x) = 1/(1 + x**2)",
-           lambda sp, x: sp.atan(x), ((-3, 3),), c="atan({x})", total=True),
+           lambda sp, x: sp.atan(x), ((-3, 3),), c="atan({x})", total=True,
+           aliases=("arctan",)),
         Op("atan2", 2, "math.atan2({x}, {y})", "np.arctan2({x}, {y})",
            ("y/(x**2 + y**2)", "-x/(x**2 + y**2)"),
            "d/dx atan2(x, y) = y/(x**2 + y**2), d/dy atan2(x, y) = -x/(x**2 + y**2)",
            lambda sp, x, y: sp.atan2(x, y), ((0.2, 3), (-3, 3)),
            note="the angle of the point (y, x); no derivative at the origin",
-           c="atan2({x}, {y})"),
+           c="atan2({x}, {y})", aliases=("arctan2",)),
         Op("relu", 1, "relu({x})", "np.maximum({x}, 0.0)", ("step(x)",),
            "d/dx relu(x) = 1 if x > 0 else 0",
            lambda sp, x: sp.Max(x, 0), ((-3, 3),), kinks=(Kink(0.0, 0.0),), helper=_relu,
@@ -164,7 +202,7 @@ OPS = {
            total=True),
         Op("sigmoid", 1, "sigmoid({x})", "np.exp(-np.logaddexp(0.0, -{x}))",
            ("out*(1 - out)",),
-           "d/dx sigmoid(x) = sigmoid(x)*(1 - sigmoid(x))",
+           "d/dx sigmoid(x) = out*(1 - out), where out = sigmoid(x)",
            lambda sp, x: 1 / (1 + sp.exp(-x)), ((-3, 3),), helper=_sigmoid, c="sigmoid({x})",
            c_helper="static inline double sigmoid(double x) { double z = exp(-fabs(x)); "
                     "return (isgreaterequal(x, 0.0) ? 1.0 : z) / (1.0 + z); }", total=True),
@@ -184,11 +222,116 @@ OPS = {
            note="sign(0) = 0", helper=_sign, internal=True, c="sign({x})",
            c_helper="static inline double sign(double x) "
                     "{ return (double)(isgreater(x, 0.0) - isless(x, 0.0)); }", total=True),
+        Op("xlogy", 2, "xlogy({x}, {y})", "({x}*np.log(np.where({x} == 0, 1.0, {y})))",
+           ("log(y)", "x/y"),
+           "d/dx xlogy(x, y) = log(y), d/dy xlogy(x, y) = x/y (xlogy(x, y) = x*log(y))",
+           lambda sp, x, y: x * sp.log(y), ((-3, 3), (0.2, 3)), helper=_xlogy, internal=True,
+           note="x*log(y), and 0 where x = 0: the y-derivative of x**y, 0 at 0**y",
+           c="xlogy({x}, {y})",
+           c_helper="static inline double xlogy(double x, double y) "
+                    "{ return x * log(x == 0.0 ? 1.0 : y); }"),  # no branch: vectorises
+        # Functions people type from calculators and other tools.
+        Op("sinh", 1, "math.sinh({x})", "np.sinh({x})", ("cosh(x)",),
+           "d/dx sinh(x) = cosh(x)",
+           lambda sp, x: sp.sinh(x), ((-3, 3),), c="sinh({x})", total=True),
+        Op("cosh", 1, "math.cosh({x})", "np.cosh({x})", ("sinh(x)",),
+           "d/dx cosh(x) = sinh(x)",
+           lambda sp, x: sp.cosh(x), ((-3, 3),), c="cosh({x})", total=True),
+        Op("asinh", 1, "math.asinh({x})", "np.arcsinh({x})", ("1/sqrt(x**2 + 1)",),
+           "d/dx asinh(x) = 1/sqrt(x**2 + 1)",
+           lambda sp, x: sp.asinh(x), ((-3, 3),), c="asinh({x})", total=True,
+           aliases=("arcsinh",)),
+        Op("acosh", 1, "math.acosh({x})", "np.arccosh({x})", ("1/sqrt(x**2 - 1)",),
+           "d/dx acosh(x) = 1/sqrt(x**2 - 1)",
+           lambda sp, x: sp.acosh(x), ((1.1, 5),), kinks=(Kink(1.0, None),),
+           note="defined for x >= 1; no derivative at 1", c="acosh({x})",
+           aliases=("arccosh",)),
+        Op("atanh", 1, "math.atanh({x})", "np.arctanh({x})", ("1/(1 - x**2)",),
+           "d/dx atanh(x) = 1/(1 - x**2)",
+           lambda sp, x: sp.atanh(x), ((-0.9, 0.9),), note="defined for -1 < x < 1",
+           c="atanh({x})", aliases=("arctanh",)),
+        Op("asin", 1, "math.asin({x})", "np.arcsin({x})", ("1/sqrt(1 - x**2)",),
+           "d/dx asin(x) = 1/sqrt(1 - x**2)",
+           lambda sp, x: sp.asin(x), ((-0.9, 0.9),),
+           kinks=(Kink(1.0, None), Kink(-1.0, None)),
+           note="defined for -1 <= x <= 1; no derivative at -1 and 1", c="asin({x})",
+           aliases=("arcsin",)),
+        Op("acos", 1, "math.acos({x})", "np.arccos({x})", ("-1/sqrt(1 - x**2)",),
+           "d/dx acos(x) = -1/sqrt(1 - x**2)",
+           lambda sp, x: sp.acos(x), ((-0.9, 0.9),),
+           kinks=(Kink(1.0, None), Kink(-1.0, None)),
+           note="defined for -1 <= x <= 1; no derivative at -1 and 1", c="acos({x})",
+           aliases=("arccos",)),
+        Op("log10", 1, "math.log10({x})", "np.log10({x})", ("1/(x*log(10))",),
+           "d/dx log10(x) = 1/(x*log(10))",
+           lambda sp, x: sp.log(x, 10), ((0.1, 5),), note="defined for x > 0",
+           c="log10({x})"),
+        Op("log2", 1, "math.log2({x})", "np.log2({x})", ("1/(x*log(2))",),
+           "d/dx log2(x) = 1/(x*log(2))",
+           lambda sp, x: sp.log(x, 2), ((0.1, 5),), note="defined for x > 0",
+           c="log2({x})"),
+        Op("log1p", 1, "math.log1p({x})", "np.log1p({x})", ("1/(1 + x)",),
+           "d/dx log1p(x) = 1/(1 + x)",
+           lambda sp, x: sp.log(1 + x), ((-0.9, 3),),
+           note="log(1 + x), exact for tiny x; defined for x > -1", c="log1p({x})"),
+        Op("expm1", 1, "math.expm1({x})", "np.expm1({x})", ("exp(x)",),
+           "d/dx expm1(x) = exp(x)",
+           lambda sp, x: sp.exp(x) - 1, ((-3, 3),), note="exp(x) - 1, exact for tiny x",
+           c="expm1({x})", total=True),
+        Op("cbrt", 1, "cbrt({x})", "np.cbrt({x})", ("1/(3*out**2)",),
+           "d/dx cbrt(x) = 1/(3*cbrt(x)**2)",
+           lambda sp, x: sp.sign(x) * sp.Abs(x)**sp.Rational(1, 3), ((-3, 3),),
+           kinks=(Kink(0.0, None),), note="the real cube root; no derivative at 0",
+           helper=_cbrt, c="cbrt({x})"),
+        Op("softplus", 1, "softplus({x})", "np.logaddexp(0.0, {x})", ("sigmoid(x)",),
+           "d/dx softplus(x) = sigmoid(x)",
+           lambda sp, x: sp.log(1 + sp.exp(x)), ((-3, 3),),
+           note="log(1 + exp(x)), without overflow for large x", helper=_softplus,
+           c="softplus({x})",
+           c_helper="static inline double softplus(double x) "
+                    "{ return fmax(x, 0.0) + log1p(exp(-fabs(x))); }", total=True),
+        Op("max", 2, "max({x}, {y})", "np.maximum({x}, {y})",
+           ("step(x - y)", "1 - step(x - y)"),
+           "d/dx max(x, y) = 1 if x > y else 0, d/dy max(x, y) = 1 - d/dx max(x, y)",
+           lambda sp, x, y: sp.Max(x, y), ((-3, 3), (-3, 2)),
+           kinks=(Kink("tie", 0.0, 0), Kink("tie", 1.0, 1)),
+           note="at a tie x = y the gradient goes to y, as relu'(0) = 0", helper=_max,
+           c="max({x}, {y})",
+           c_helper="static inline double max(double x, double y) "
+                    "{ return isgreater(x, y) ? x : y; }", total=True,
+           aliases=("maximum", "fmax")),
+        Op("min", 2, "min({x}, {y})", "np.minimum({x}, {y})",
+           ("step(y - x)", "1 - step(y - x)"),
+           "d/dx min(x, y) = 1 if x < y else 0, d/dy min(x, y) = 1 - d/dx min(x, y)",
+           lambda sp, x, y: sp.Min(x, y), ((-3, 3), (-3, 2)),
+           kinks=(Kink("tie", 0.0, 0), Kink("tie", 1.0, 1)),
+           note="at a tie x = y the gradient goes to y", helper=_min,
+           c="min({x}, {y})",
+           c_helper="static inline double min(double x, double y) "
+                    "{ return isless(x, y) ? x : y; }", total=True,
+           aliases=("minimum", "fmin")),
+        Op("hypot", 2, "math.hypot({x}, {y})", "np.hypot({x}, {y})", ("x/out", "y/out"),
+           "d/dx hypot(x, y) = x/hypot(x, y), d/dy hypot(x, y) = y/hypot(x, y)",
+           lambda sp, x, y: sp.sqrt(x**2 + y**2), ((-3, 3), (0.2, 3)),
+           note="sqrt(x**2 + y**2) without overflow; no derivative at the origin",
+           c="hypot({x}, {y})"),
+        Op("erf", 1, "math.erf({x})", "erf({x})", ("2*exp(-x**2)/sqrt(pi)",),
+           "d/dx erf(x) = 2*exp(-x**2)/sqrt(pi)",
+           lambda sp, x: sp.erf(x), ((-3, 3),), c="erf({x})", total=True,
+           array_fallback="math.erf", note="NumPy has no erf: batches call math.erf per element"),
+        Op("erfc", 1, "math.erfc({x})", "erfc({x})", ("-2*exp(-x**2)/sqrt(pi)",),
+           "d/dx erfc(x) = -2*exp(-x**2)/sqrt(pi)",
+           lambda sp, x: sp.erfc(x), ((-3, 3),), c="erfc({x})", total=True,
+           array_fallback="math.erfc", note="1 - erf(x), exact far out"),
     ]
 }
 
 # Functions are called by name in the language; infix operators are syntax.
 FUNCTIONS = {name: op for name, op in OPS.items() if op.symbol is None}
+# Other spellings a call may use: ln(x) is log(x), pow(x, y) is x**y.
+ALIASES = {alias: op for op in OPS.values() for alias in op.aliases}
+# Names that stand for numbers unless the program assigns them.
+CONSTANTS = {"pi": math.pi, "e": math.e}
 
 
 def infix_template(op):
@@ -202,3 +345,20 @@ def infix_template(op):
 def helpers():
     """{name: function} of every scalar helper a row registers, for generated code's globals."""
     return {name: op.helper for name, op in OPS.items() if op.helper is not None}
+
+
+def array_helpers(np):
+    """{name: function over arrays} for the rows NumPy has no function for, as module ``np``
+    (numpy, or jax.numpy) computes them; ``array_helper_text`` is the same in source."""
+    rows = [op for op in OPS.values() if op.array_fallback]
+    if rows and np.__name__.startswith("jax"):
+        import jax.scipy.special
+
+        return {op.name: getattr(jax.scipy.special, op.name) for op in rows}
+    return {op.name: np.vectorize(getattr(math, op.array_fallback.split(".")[1]), otypes=[float])
+            for op in rows}
+
+
+def array_helper_text(op):
+    """The line defining ``op``'s array helper in a standalone NumPy module."""
+    return f"{op.name} = np.vectorize({op.array_fallback}, otypes=[float])"

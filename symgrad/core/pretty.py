@@ -14,7 +14,10 @@ to the same numbers up to rounding.  Walks are iterative: deep graphs are fine.
 from collections import Counter, namedtuple
 
 from . import ir
+from .ops import CONSTANTS
 from .printer import to_program
+
+_NAMED = frozenset(CONSTANTS.values())  # pi and e: factors by name, not numbers to multiply
 
 _SUMS = frozenset(("add", "sub", "neg"))
 _PRODUCTS = frozenset(("mul", "div", "neg", "pow"))
@@ -94,7 +97,7 @@ class _Tidy:
                 continue
             stack.pop()
             if terms is None:
-                result = ir.apply(node.op, *(self.done[a] for a in node.args))
+                result = _display(node.op, [self.done[a] for a in node.args])
             else:
                 result = self._build_sum(terms)
             self.done[node] = result
@@ -178,7 +181,7 @@ class _Tidy:
             if e is None or e == 0:
                 continue
             op, args = item.origin or (item.op, item.args)
-            plain_number = item.op == "const" and not item.origin
+            plain_number = item.op == "const" and not item.origin and item.value not in _NAMED
             single = self._single(item) if e.is_integer() else None
             if single is not None:  # a sum of one term: -(2*x) or t + t
                 num *= single[0] ** e
@@ -262,6 +265,14 @@ class _Tidy:
 
     def _power(self, base, e):
         return base if e == 1 else ir.apply("pow", base, ir.const(e))
+
+
+def _display(op_name, args):
+    """The node of ``op_name`` on ``args``, helpers written as people write them:
+    xlogy(out, x), pow's derivative in y, reads out*log(x)."""
+    if op_name == "xlogy":
+        return ir.apply("mul", args[0], ir.apply("log", args[1]))
+    return ir.apply(op_name, *args)
 
 
 def _is_algebra(node):

@@ -7,16 +7,26 @@ does.  Printing is iterative, so deep graphs print without recursion.
 import math
 import re
 import string
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from .ir import topological_order
-from .ops import CALL, OPS, POWER, PRODUCT, SUM, UNARY
+from .ops import CALL, CONSTANTS, OPS, POWER, PRODUCT, SUM, UNARY
 
 ATOM = CALL  # names, numbers and calls bind tightest
 
 
-def format_number(value):
-    """A constant as the language writes it: ``2``, ``0.5``, ``1e999`` for infinity."""
+_CONSTANT_NAMES = {value: name for name, value in CONSTANTS.items()}
+
+
+def format_number(value, named=CONSTANTS.keys()):
+    """A constant as the language writes it: ``2``, ``0.5``, ``pi``, ``1e999`` for infinity.
+
+    Only constants in ``named`` print by name; the others as digits, for text
+    where a name ``pi`` or ``e`` stands for something else.
+    """
+    name = _CONSTANT_NAMES.get(abs(value))
+    if name is not None and name in named:
+        return name if value > 0 else "-" + name
     if math.isinf(value):
         return "1e999" if value > 0 else "-1e999"
     if math.isnan(value):
@@ -32,26 +42,30 @@ def format_short(value, digits=4):
     """A number for people reading a view (boxes, explanations): ``digits`` significant digits.
 
     micrograd's graph boxes show four; code and the language use ``repr`` exactness
-    instead (``format_number``).
+    instead (``format_number``).  Zero shows as 0, never -0: the sign of a zero is
+    IEEE bookkeeping, not something a learner should stop at.
     """
-    return f"{value:.{digits}g}"
+    return f"{value + 0.0:.{digits}g}"
 
 
-def to_text(root, names=None, limit=None):
+def to_text(root, names=None, limit=None, named=CONSTANTS.keys()):
     """``root`` as one expression; nodes found in ``names`` print as that name.
 
     With ``limit``, printing stops a little after that many characters and ends
-    in "...", so a short description of a huge graph costs little.
+    in "...", so a short description of a huge graph costs little.  ``named``:
+    see ``format_number``.
     """
-    return render(root, names or {}, language_leaf, language_template, limit, unfold=True)
+    leaf = language_leaf if named == CONSTANTS.keys() else partial(language_leaf, named=named)
+    return render(root, names or {}, leaf, language_template, limit, unfold=True)
 
 
-def language_leaf(node):
+def language_leaf(node, named=CONSTANTS.keys()):
     """(text, precedence) of a variable or constant in the language."""
     if node.op == "var":
         return node.value, ATOM
-    text = format_number(node.value)
+    text = format_number(node.value, named)
     return text, UNARY if text.startswith("-") else ATOM
+
 
 
 def language_template(op, node):
@@ -192,41 +206,50 @@ def inline_size(root, leaves=()):
     return size[root]
 
 
-def to_program(root, labels=None, limit=200, reserved=(), known=None):
+def to_program(root, labels=None, limit=200, reserved=(), known=None, preferred=None):
     """Text of ``root``: inline when short, else shared parts as named lines first.
 
     Returns a list of lines; all but the last are ``name = expression``.  Nodes
     in ``labels`` get a line under that name; nodes in ``known`` print as their
-    name with no line (names defined elsewhere, such as the program's own).
+    name with no line (names defined elsewhere, such as the program's own).  A
+    shared part in ``preferred`` is named as there (generated code's ``t3``);
+    names it gives other nodes are never invented for a part.
     """
+    preferred = preferred or {}
     labels, known = dict(labels or {}), dict(known or {})
     if root in known:
         return [known[root]]
+    # pi and e print by name unless a name of this text is pi or e (pi = a*b).
+    used = set(reserved) | set(labels.values()) | set(known.values())
+    used |= {n.value for n in topological_order([root], known) if n.op == "var"}
+    named = CONSTANTS.keys() - used
     if not labels and inline_size(root, known) <= limit:
-        return [to_text(root, known)]
+        return [to_text(root, known, named=named)]
     uses = {}
     order = topological_order([root], known)
     for node in order:
         for arg in node.args:
             uses[arg] = uses.get(arg, 0) + 1
     taken = (set(reserved) | set(labels.values()) | set(known.values())
-             | {n.value for n in order if n.op == "var"})
+             | set(preferred.values()) | {n.value for n in order if n.op == "var"})
     names, counter = dict(known), 0
     for node in order:
         if node is root or not node.args or node in known:
             continue
         if node in labels:
             names[node] = labels[node]
+        elif uses.get(node, 0) > 1 and node in preferred:
+            names[node] = preferred[node]
         elif uses.get(node, 0) > 1:
             counter += 1
             while f"t{counter}" in taken:
                 counter += 1
             names[node] = f"t{counter}"
-    lines = [f"{names[n]} = {to_text(n, names)}" for n in order
+    lines = [f"{names[n]} = {to_text(n, names, named=named)}" for n in order
              if n in names and n not in known]
     if root in labels:  # keep the program's own name for its result
-        return lines + [f"{labels[root]} = {to_text(root, names)}", labels[root]]
-    return lines + [to_text(root, names)]
+        return lines + [f"{labels[root]} = {to_text(root, names, named=named)}", labels[root]]
+    return lines + [to_text(root, names, named=named)]
 
 
 # The printer core: what every backend's code shares, whatever its spelling.

@@ -24,7 +24,7 @@ from .errors import EvaluationError, TooLargeError
 from .expression import Expression
 from .ir import MAX_OPERATIONS, topological_order, var
 from .ops import OPS
-from .printer import to_text
+from .printer import to_program, to_text
 from .runtime import scalar_function
 
 TYPE_CHECKING = False  # typing is slow to import; type checkers read this as True
@@ -262,6 +262,13 @@ class Program:
         return tuple(self.grads[var(name)] for name in self.wrt)
 
     # The text of a step: what comments, explanations and drawings show -------------
+
+    def echo(self):
+        """The program's lines as shown beside its code: a shared part named there keeps
+        that name, and no line uses a name the code gives something else."""
+        expression = self.expression
+        return to_program(expression.root, expression.labels, reserved=expression.variables,
+                          preferred=self.names)
 
     def statement(self, node):
         """``t2 = t1 + c``: a forward value over the names of its operands."""

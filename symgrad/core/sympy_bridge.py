@@ -119,6 +119,8 @@ def _formula(node, built, symbols):
 
 
 def _sympy_number(value):
+    if abs(value) in (math.pi, math.e):  # the language's pi and e
+        return (sympy.pi if abs(value) == math.pi else sympy.E) * (1 if value > 0 else -1)
     if math.isinf(value):
         return sympy.oo if value > 0 else -sympy.oo
     if math.isnan(value):

@@ -16,7 +16,7 @@ from . import ir, tables
 from .errors import ParseError, TooLargeError
 from .expression import Expression
 from .lalr import UnexpectedCharacter, UnexpectedToken, position
-from .ops import FUNCTIONS, OPS
+from .ops import ALIASES, CONSTANTS, FUNCTIONS, OPS
 from .tables import grammar_text  # noqa: F401 - part of this module's interface
 
 MAX_TEXT = 2_000_000  # characters: each token may become a graph node (see codegen)
@@ -194,6 +194,8 @@ class _Builder(_StatementsOnly):
             node, names = self.env[name]
             self.used.update(names)
             return node
+        if name in CONSTANTS:  # pi and e are numbers, unless assigned above
+            return ir.const(CONSTANTS[name])
         self.used.add(name)
         node = self.inputs.get(name)
         if node is None:
@@ -205,24 +207,47 @@ class _Builder(_StatementsOnly):
 
     def call(self, token, args):
         name = token.text
-        op = FUNCTIONS.get(name)
+        op = FUNCTIONS.get(name) or ALIASES.get(name)
         if op is None:
-            import difflib  # only for this message: slow to import
-
-            close = difflib.get_close_matches(name, FUNCTIONS, n=3)
-            close.sort(key=lambda match: sorted(match) != sorted(name))  # tahn: tanh, not tan
-            hint = f"; did you mean '{close[0]}'?" if close else (
-                f"; functions are: {', '.join(sorted(FUNCTIONS))}")
-            raise self._error(token, f"unknown function '{name}'{hint}")
+            raise self._error(token, unknown_function(name))
+        variants = dict(op.variants)
+        if len(args) in variants:
+            return _instantiate(variants[len(args)], args)
         if len(args) != op.arity:
-            plural = "" if op.arity == 1 else "s"
-            raise self._error(token, f"{name}() takes {op.arity} argument{plural}, "
+            counts = " or ".join(map(str, sorted([op.arity, *variants])))
+            plural = "" if counts == "1" else "s"
+            raise self._error(token, f"{name}() takes {counts} argument{plural}, "
                               f"got {len(args)}")
-        return ir.apply(name, *args)
+        return ir.apply(op.name, *args)
 
     def _error(self, token, message):
         return ParseError(message, self.text, *position(self.text, token.pos))
 
+
+
+def unknown_function(name):
+    """The message for a call of ``name``, which is no function: the closest ones named."""
+    if name in CONSTANTS:
+        return f"'{name}' is a number, not a function: write {name}*(...) to multiply"
+    import difflib  # only for this message: slow to import
+
+    known = sorted(FUNCTIONS) + sorted(ALIASES)
+    close = difflib.get_close_matches(name, known, n=3)
+    close.sort(key=lambda match: sorted(match) != sorted(name))  # tahn: tanh, not tan
+    hint = f"; did you mean '{close[0]}'?" if close else (
+        f"; functions are: {', '.join(sorted(FUNCTIONS))}")
+    return f"unknown function '{name}'{hint}"
+
+
+def _instantiate(text, args):
+    """The graph of ``text`` (in the language, over x and y) with ``args`` for x and y."""
+    built = {}
+    for part in ir.topological_order([parse(text).root]):
+        if part.args:
+            built[part] = ir.apply(part.op, *[built[a] for a in part.args])
+        else:
+            built[part] = args["xy".index(part.value)] if part.op == "var" else part
+    return built[part]
 
 
 class _PositionRecorder(_Builder):
@@ -244,16 +269,70 @@ def _translate(error, text):
     if isinstance(error, UnexpectedCharacter):
         char = text[error.pos]
         what = "NUL byte" if char == "\0" else f"character {char!r}"
-        return ParseError(f"unexpected {what}", text, error.line, error.column,
-                          _spell(error.allowed))
+        hint = _module_hint(text, error.pos) if char == "." else None
+        return ParseError(f"unexpected {what}" + (f": {hint}" if hint else ""), text,
+                          error.line, error.column, _spell(error.allowed))
     token = error.token  # the end of the input is a token too, at offset len(text)
     previous = _previous_token(text, token.pos)
-    message = _explain(error.expected, token, previous, text[:token.pos])
+    message = _explain(error.expected, token, previous, text)
     return ParseError(message, text, error.line, error.column, _spell(error.expected))
 
 
-def _explain(expected, token, previous, before):
+_DOTTED = re.compile(r"([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
+
+
+def _module_hint(text, dot):
+    """For ``np.sin``, ``math.pi``: the symgrad spelling, which has no module in front."""
+    start = dot
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    match = _DOTTED.match(text, start)
+    if match is None or match.end(1) != dot:
+        return None
+    module, name = match.groups()
+    if name in CONSTANTS:
+        return f"write {name}, not {module}.{name}"
+    op = FUNCTIONS.get(name) or ALIASES.get(name)
+    rest = text[match.end():].lstrip(" \t")
+    if op is not None and rest.startswith("()"):  # x.sin(), as a Value is written
+        return f"write {op.name}({module}), not {module}.{name}()"
+    if op is not None:
+        return (f"write {op.name}(...), not {module}.{name}(...): symgrad's functions "
+                "have no module")
+    if rest.startswith("("):
+        return f"symgrad has no function '{name}' (and functions have no '{module}.')"
+    return None
+
+
+def _implicit_product(text, previous, token):
+    """What the user meant, in their own text: ``write sin(x)``, ``write 3*(x+1)``."""
+    right = _group(text, token.pos, 1) if token.type == "LPAR" else token.text
+    if previous.type == "NAME" and previous.text in FUNCTIONS and token.type != "LPAR":
+        return f"write {previous.text}({right})"
+    left = _group(text, previous.pos, -1) if previous.type == "RPAR" else previous.text
+    return f"write {left}*{right}"
+
+
+def _group(text, at, step):
+    """The parenthesised group whose '(' (step 1) or ')' (step -1) is at ``at``, on its
+    line; shortened in the middle when long."""
+    depth, index, end = 0, at, None
+    while 0 <= index < len(text) and text[index] != "\n":
+        depth += {"(": step, ")": -step}.get(text[index], 0)
+        if depth == 0:
+            end = index
+            break
+        index += step
+    if end is None:  # never closed: up to the end of the line
+        end = index - step
+    low, high = sorted((at, end))
+    group = text[low:high + 1]
+    return group if len(group) <= 40 else group[:18] + "..." + group[-18:]
+
+
+def _explain(expected, token, previous, text):
     """The message for an unexpected token, from what the parser would have accepted."""
+    before = text[:token.pos]
     got = "the end of the input" if token.type == "$END" else _quote(token)
     if expected & {"NAME", "NUMBER"}:
         if previous is None or previous.type == "_SEP":
@@ -266,8 +345,9 @@ def _explain(expected, token, previous, before):
     if token.type in ("$END", "_SEP") and "RPAR" in expected:
         return f"'(' at column {_unclosed_paren(before)} is never closed; expected ')'"
     if token.type in {"NAME", "NUMBER", "LPAR"} and previous is not None:
+        meant = _implicit_product(text, previous, token)
         return (f"expected an operator between {_quote(previous)} and {got} "
-                "(there is no implicit multiplication: write 2*x)")
+                f"(there is no implicit multiplication: {meant})")
     if token.type == "EQUAL":
         return "only a name can be assigned to: write name = expression"
     return f"unexpected {got}; expected {', '.join(_spell(expected))}"

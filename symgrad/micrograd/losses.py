@@ -145,15 +145,26 @@ class CompiledLoss:
             raise
 
     def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """The model's output for every row of ``X`` (single-output models)."""
-        if not isinstance(self._score, Symbol):
-            raise TypeError("predict needs a model with one output")
+        """The model's output for every row of ``X``: a vector, or for a model with k
+        outputs (a classifier's scores) one row of k per sample."""
+        single = isinstance(self._score, Symbol)
+        scores = [self._score] if single else list(self._score)
+        if not scores or not all(isinstance(score, Symbol) for score in scores):
+            raise TypeError("predict needs a model whose output is a symbolic scalar or a "
+                            "list of them")
         if self._predict is None:
-            program = self._program(self._score.node, gradients=False)
-            artifact = self._backend.emit(LossProgram(program, self.signature), "loss_values")
-            self._predict = self._backend.load(artifact, program, "model output", self)
+            self._predict = [self._output_function(score) for score in scores]
         params, X = self._checked(params, X)
-        return np.array(self._predict(*self._backend.loss_arrays(params, X, None)))
+        arrays = self._backend.loss_arrays(params, X, None)
+        columns = [np.asarray(function(*arrays), dtype=float).reshape(-1)
+                   for function in self._predict]
+        return columns[0] if single else np.stack(columns, axis=1)
+
+    def _output_function(self, score):
+        """One output of the model over a batch, compiled."""
+        program = self._program(score.node, gradients=False)
+        artifact = self._backend.emit(LossProgram(program, self.signature), "loss_values")
+        return self._backend.load(artifact, program, "model output", self)
 
     def _checked(self, params, X, y=None):
         """``params``, ``X`` (and ``y``) as float arrays, or ``ShapeError`` saying which does

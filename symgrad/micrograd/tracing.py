@@ -29,6 +29,12 @@ class Symbol:
     def __repr__(self):
         return f"Symbol({ir.structure(self.node)})"
 
+    def __float__(self):
+        # math.sin(x) asks for a float: a traced input has no number yet.
+        raise TypeError("a traced input is a symbol, not a number, so math.sin(x) and "
+                        "float(x) cannot take it: write x.sin() (every function of symgrad "
+                        "is a method: x.tanh(), x.log(), x.max(y))")
+
     def _lift(self, other):
         if isinstance(other, Symbol):
             return other.node
@@ -71,8 +77,6 @@ def _function(op_name):
 
 # The same surface as Value, from the same table.
 for _name, _op in OPS.items():
-    if _op.internal:
-        continue
     if _op.dunder:
         setattr(Symbol, f"__{_op.dunder}__", _method(_name))
         if _op.arity == 2:

@@ -284,7 +284,7 @@ def _page(program, trace, graph, source, steps):
     data = json.dumps({"steps": steps, "fields": fields}, ensure_ascii=False)
     # Inside <script>, "</" could end the element: JSON's \u escapes keep it text.
     data = re.sub(r"[<>&]", lambda m: f"\\u{ord(m.group()):04x}", data)
-    program_text = html.escape(str(program.expression))
+    program_text = html.escape("; ".join(program.echo()))
     return PAGE.format(title=title, program=program_text, svg=graph.svg(), code=lines,
                        rows=rows, value=value, gradient=gradient, count=len(steps) - 1,
                        data=data, style=STYLE, script=SCRIPT)

@@ -17,7 +17,7 @@ def value_and_grad(x, y):
     grad_t2 = grad_t3  # add: d t3/d t2 = 1
     # t2 = x**y
     grad_x += grad_t2 * (y*math.pow(x, y - 1))  # pow: d t2/d x = y*x**(y - 1)
-    grad_y = grad_t2 * (t2*math.log(x))  # pow: d t2/d y = t2*log(x)
+    grad_y = grad_t2 * xlogy(t2, x)  # pow: d t2/d y = xlogy(t2, x)
     # t1 = x**2
     grad_x += grad_t1 * (2*x)  # pow: d t1/d x = 2*x
     return out, (grad_x, grad_y)
