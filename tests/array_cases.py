@@ -28,6 +28,8 @@ PROGRAMS = {
     "mlp": ("X: [n, 3]\nW1: [3, 4]\nb1: [4]\nW2: [4, 3]\nb2: [3]\nY: int[n]\n"
             "h = tanh(X @ W1 + b1)\nlogits = h @ W2 + b2\n"
             "loss = cross_entropy(logits, Y)\nloss + 0.01 * sum(W1**2)", {"n": 2}),
+    "spellings": ("X: [n, 3]\ny: [3]\nsum(max(X, y) * pi) + sum(log(exp(X) + 1, 2)) "
+                  "+ max(ln(exp(X)), axis=1) @ max(X, axis=1)", {"n": 2}),
     "relu_mlp": ("X: [n, 3]\nW: [3, 4]\nv: [4]\nsum(relu(X @ W) @ v) / 2", {"n": 3}),
 }
 

@@ -14,7 +14,7 @@ from ..core import syntax
 from ..core.autodiff import partial_pattern
 from ..core.errors import ParseError
 from ..core.lalr import Token, UnexpectedCharacter, UnexpectedToken, position
-from ..core.ops import FUNCTIONS, OPS
+from ..core.ops import ALIASES, CONSTANTS, FUNCTIONS, OPS
 from ..backends import PYTHON_WORDS
 from ..core.program import RESERVED
 from ..core.runtime import scalar_function
@@ -156,11 +156,13 @@ class Builder:
             return self.env[name]
         if name in self.declared:
             return self.declared[name]
+        if name in CONSTANTS and not self.internal:  # pi and e are numbers, unless assigned
+            return graph.const(CONSTANTS[name])
         if name in self.dims or self.internal:  # definitions name only dimensions freely
             return Dim(name)
         if name in self.scalars:
             return self.scalars[name]
-        if name in FUNCTIONS or name in ARRAY_OPS or name in DEFINITIONS:
+        if name in FUNCTIONS or name in ALIASES or name in ARRAY_OPS or name in DEFINITIONS:
             raise self.error(first, f"'{name}' is a function; call it as {name}(...)")
         node = self.scalars[name] = graph.var(name)
         self.names[node] = name
@@ -286,17 +288,22 @@ class Builder:
         if name == "arange":
             self.arity(token, name, args, 1)
             return self.arange(token, args[0])
-        if name in FUNCTIONS:
-            self.arity(token, name, args, FUNCTIONS[name].arity)
-            return self.elementwise(name, args, token)
+        op = FUNCTIONS.get(name) or ALIASES.get(name)
+        if op is not None:
+            variants = dict(op.variants)  # log(x, base): written in the language over x, y
+            if len(args) in variants:
+                env = dict(zip("xy", (self.value(a, token) for a in args)))
+                return expand_text(variants[len(args)], env)
+            self.arity(token, name, args, op.arity)
+            return self.elementwise(op.name, args, token)
         if self.internal and name in ARRAY_OPS:
             args = tuple(self.value(a, token) for a in args)
             attrs = {"size": (axis if axis != "none" else None,),
                      "expand": (axis,),
                      "first_max": (axis if axis != "none" else None, False)}.get(name, ())
             return self.structural(name, args, attrs)
-        known = sorted({*FUNCTIONS, *REDUCTIONS, *DEFINITIONS, "transpose", "reshape",
-                        "arange"})
+        known = sorted({*FUNCTIONS, *ALIASES, *REDUCTIONS, *DEFINITIONS, "transpose",
+                        "reshape", "arange"})
         import difflib
 
         close = difflib.get_close_matches(name, known, n=1)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..backends import compile_source
 from ..core.errors import EvaluationError, SymgradError
+from ..core.ops import array_helpers
 from . import graph, printer, shapes
 from .build import ArrayExpression, parse
 from .program import ArrayProgram
@@ -22,10 +23,11 @@ BACKENDS = ("numpy", "jax")
 
 def _namespace(backend):
     if backend == "numpy":
-        return {"__builtins__": {}, "np": np, **helpers(np, functional=False)}
+        return {"__builtins__": {}, "np": np, **array_helpers(np),
+                **helpers(np, functional=False)}
     import jax.numpy as jnp
 
-    return {"__builtins__": {"__import__": __import__}, "np": jnp,
+    return {"__builtins__": {"__import__": __import__}, "np": jnp, **array_helpers(jnp),
             **helpers(jnp, functional=True)}
 
 
