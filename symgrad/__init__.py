@@ -47,12 +47,22 @@ for _hook in _HOOKS:  # Expression is a core type: the notebook hooks are attach
 
 
 def compile(program: str | Expression, wrt: Sequence[str] | None = None,
-            backend: str = "python") -> CompiledFunction:
+            backend: str | None = None) -> CompiledFunction:
     """Compile a program (text or ``Expression``) into a ``CompiledFunction``.
 
     ``wrt`` limits the gradient to those inputs; by default it covers all of them.
-    ``backend`` chooses the code that runs (see ``symgrad.backends``).
+    ``backend`` chooses the code that runs (see ``symgrad.backends``; "python" by
+    default).  A program that declares array inputs (``X: [n, 3]``) gives an
+    ``ArrayFunction`` instead (``symgrad.arrays``; backends "numpy", the default,
+    and "jax").
     """
+    from .arrays import is_array_program
+
+    if is_array_program(program) or type(program).__name__ == "ArrayExpression":
+        from .arrays.compiled import ArrayFunction
+
+        return ArrayFunction(program, backend or "numpy", wrt)  # type: ignore[return-value]
+    backend = "python" if backend is None else backend
     from .compiled import CompiledFunction
     from .core.ir import topological_order
     from .core.syntax import operator_count
@@ -80,8 +90,14 @@ def check(program: str | Expression | CompiledFunction, **options: Any) -> Check
 
     Returns a ``CheckReport``; ``report.ok`` says whether everything agreed.
     """
+    from .arrays import is_array_program
     from .compiled import CompiledFunction
     from .crosscheck import check as run_check
+
+    if is_array_program(program) or type(program).__name__ == "ArrayFunction":
+        from .arrays.checks import check_array
+
+        return check_array(program, **options)  # type: ignore[return-value]
 
     f = program if isinstance(program, CompiledFunction) else compile(program)
     return run_check(f, **options)

@@ -110,7 +110,10 @@ def build_parser():
     parser.add_argument("--tangent", nargs="+", action="append", metavar="NAME=VALUE",
                         help="the direction for --forward (default: 1 for the first input, "
                              "0 for the others)")
-    parser.add_argument("--backend", choices=("python", "numpy", "c"), default="python",
+    parser.add_argument("--shapes", nargs="+", metavar="DIM=SIZE",
+                        help="array programs: the sizes of dimensions for --at random and "
+                             "--check, e.g. n=4 (others are 3)")
+    parser.add_argument("--backend", choices=("python", "numpy", "c", "jax"), default="python",
                         help="the backend that compiles the program (default: python)")
     parser.add_argument("--svg", metavar="FILE.svg",
                         help="draw the graph into FILE.svg (needs Graphviz)")
@@ -243,8 +246,10 @@ def take_dashed_program(argv, parser):
 
 
 def is_point_word(word):
-    """Whether an --at word holds NAME=VALUE items (a program with '=' also has ';')."""
-    return all("=" in item for item in word.split(",")) and not set(word) & set(";\n")
+    """Whether an --at word holds NAME=VALUE items (a program with '=' also has ';'), or is
+    ``random`` (array programs)."""
+    return word == "random" or (all("=" in item for item in word.split(","))
+                                and not set(word) & set(";\n"))
 
 
 def discard_stdout():
@@ -258,6 +263,12 @@ def discard_stdout():
 def run(args):
     """Everything after parsing the options; errors propagate to ``main``."""
     text = read_program(args)
+    from .arrays import is_array_program
+
+    if is_array_program(text):
+        from .arrays.cli import run as run_arrays
+
+        return run_arrays(args, text)
     expression = parse(text)
     f = compile(expression, wrt=parse_wrt(args.wrt, expression.variables), backend=args.backend)
     point = parse_point(args.at, f.variables) if args.at else None

@@ -18,7 +18,7 @@ BAD = [
     ("", 1, 1, "expected an expression"),
     ("   \n  ", 2, 3, "expected an expression"),
     ("()", 1, 2, "expected an expression inside '()'"),
-    ("a @ b", 1, 3, "unexpected character '@'"),
+    ("a @ b", 1, 3, "'@': only in array programs"),
     ("\u0663", 1, 1, "unexpected character"),
     ("a\0", 1, 2, "NUL byte"),
     ("x = 1", 1, 6, "a program must end with an expression"),

@@ -94,6 +94,8 @@ def test_grammar_aliases_are_the_infix_rows_of_the_operator_table():
     from symgrad.core.syntax import grammar_text
 
     aliases = set(re.findall(r"->\s*(\w+)", grammar_text()))
-    structural = {"assign", "expr", "number", "name", "call", "pos"}
+    from symgrad.core.syntax import ARRAY_RULES
+
+    structural = {"assign", "expr", "number", "name", "call", "pos", *ARRAY_RULES}
     infix = {name for name, op in OPS.items() if op.symbol is not None}
     assert aliases - structural == infix

@@ -24,7 +24,13 @@ SPELLING = {
     "NAME": "a name", "NUMBER": "a number", "LPAR": "'('", "RPAR": "')'",
     "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "_POW": "'**'",
     "COMMA": "','", "EQUAL": "'='", "_SEP": "';' or a new line", "$END": "the end of the input",
+    "AT": "'@'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'", "_TRANSPOSE": "'.T'",
 }
+# The grammar's rules for arrays (built by symgrad.arrays), refused by the scalar builder.
+ARRAY_RULES = {"declare": "declarations such as 'X: [n, 3]'",
+               "shape": "declarations such as 'X: [n, 3]'",
+               "matmul": "'@'", "index": "indexing", "attr": "'.T'",
+               "kwarg": "keyword arguments", "list": "lists"}
 
 
 @lru_cache(maxsize=None)
@@ -109,7 +115,7 @@ class _StatementsOnly:
         self.text = text
 
     def __call__(self, rule, children, first):
-        if rule == "assign":
+        if rule == "assign" or rule == "declare":
             return Statement(first, str(children[0]), None)
         if rule == "expr":
             return Statement(first, None, None)
@@ -161,6 +167,11 @@ class _Builder(_StatementsOnly):
         if rule == "expr":
             statement, self.used = Statement(first, None, (children[0], self.used)), set()
             return statement
+        if rule in ARRAY_RULES:
+            at = self.text.find("@", first.pos) if rule == "matmul" else first.pos
+            raise ParseError(f"{ARRAY_RULES[rule]}: only in array programs, which declare "
+                             "their array inputs (X: [n, 3]) and are compiled with "
+                             "symgrad.compile", self.text, *position(self.text, at))
         return self.program(children)
 
     def assign(self, first, children):

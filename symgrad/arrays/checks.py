@@ -1,0 +1,153 @@
+"""The three checks of an array program's gradient, on given inputs (for ``--check``).
+
+Finite differences (central, element by element); the scalar compiler on the
+program expanded element by element (when it has at most ``SCALAR_LIMIT``
+elements in all); ``jax.grad`` of the forward pass run on ``jax.numpy`` (when
+JAX is installed).  Each yields (name, True/False/None for skipped, detail).
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+SCALAR_LIMIT = 2000
+SYMPY_LIMIT = 100  # elements: SymPy differentiates the scalar form (seconds at this size)
+
+
+class ArrayCheckReport(namedtuple("ArrayCheckReport", "rows dims")):
+    """The checks of an array program: ``rows`` (name, True/False/None, detail)."""
+
+    __slots__ = ()
+
+    @property
+    def ok(self):
+        return all(passed is not False for _, passed, _ in self.rows)
+
+    def __str__(self):
+        marks = {True: "ok", False: "MISMATCH", None: "skipped"}
+        return "\n".join(f"{name}: {marks[passed]} ({detail})" for name, passed, detail
+                         in self.rows)
+
+
+def check_array(program, shapes=None, seed=0):
+    """Run the three checks on random inputs; ``shapes`` {dimension: size} (default 3)."""
+    from .compiled import ArrayFunction
+
+    f = program if isinstance(program, ArrayFunction) else ArrayFunction(program)
+    dims = dict.fromkeys(f.expression.dims, 3)
+    dims.update(shapes or {})
+    rows = tuple(run_checks(f, dims, random_inputs(f, dims, seed)))
+    return ArrayCheckReport(rows, dims)
+
+
+def random_inputs(f, dims, seed=0):
+    """Inputs drawn at random for ``dims``: floats normal, indices in range."""
+    from .compiled import _index_checks
+
+    rng = np.random.default_rng(seed)
+    bounds = {}
+    for name, dim, _ in _index_checks(f.expression):
+        bounds.setdefault(name, dims[dim] if isinstance(dim, str) else dim)
+    values = {}
+    for name, node in f.expression.inputs.items():
+        shape = tuple(dims[d] if isinstance(d, str) else d for d in node.shape)
+        if node.dtype == "int":
+            values[name] = rng.integers(0, bounds.get(name, 1), size=shape)
+        else:
+            values[name] = rng.normal(size=shape) if shape else float(rng.normal())
+    return values
+
+
+def run_checks(f, dims, values):
+    _, grads = f.value_and_grad(**values)
+    yield _finite_differences(f, values, grads)
+    row, expression = _scalarised(f, dims, values, grads)
+    yield row
+    yield _sympy(expression, sum(np.size(v) for v in values.values()))
+    yield _jax(f, values, grads)
+
+
+def _agree(grads, expected, tolerance):
+    worst = 0.0
+    for name, grad in grads.items():
+        scale = 1.0 + np.max(np.abs(expected[name]), initial=0.0)
+        worst = max(worst, float(np.max(np.abs(np.asarray(grad) - expected[name]),
+                                        initial=0.0)) / scale)
+    return worst <= tolerance, f"largest difference {worst:.1e} (relative)"
+
+
+def _finite_differences(f, values, grads, h=1e-6):
+    expected = {}
+    for name in grads:
+        value = np.asarray(values[name], dtype=float)
+        grad = np.zeros(value.shape)
+        for index in np.ndindex(value.shape):
+            for sign in (1, -1):
+                moved = dict(values)
+                moved[name] = value.copy()
+                moved[name][index] += sign * h
+                grad[index] += sign * f(**moved) / (2 * h)
+        expected[name] = grad
+    ok, detail = _agree(grads, expected, 1e-5)
+    return "finite differences", ok, detail
+
+
+def _scalarised(f, dims, values, grads):
+    from .. import compile as compile_scalar
+    from .scalarise import gradients_by_array, scalarise
+
+    size = sum(np.size(v) for v in values.values())
+    if size > SCALAR_LIMIT:
+        return ("scalar compiler, element by element", None,
+                f"{size} elements: too many"), None
+    ints = {k: v for k, v in values.items() if f.expression.inputs[k].dtype == "int"}
+    expression, names = scalarise(f.expression, ints, dims)
+    scalar = compile_scalar(expression)
+    point = {}
+    for name, labels in names.items():
+        if isinstance(labels, str):
+            point[labels] = float(values[name])
+        else:
+            for index in np.ndindex(labels.shape):
+                point[labels[index]] = float(values[name][index])
+    _, scalar_grads = scalar.value_and_grad(**{v: point[v] for v in scalar.variables})
+    expected = gradients_by_array(scalar_grads, names)
+    ok, detail = _agree(grads, {k: expected[k] for k in grads}, 1e-12)
+    return ("scalar compiler, element by element", ok, detail), expression
+
+
+def _sympy(expression, size):
+    """symgrad.check (SymPy's derivatives, at a random point) on the scalar form."""
+    name = "SymPy on the scalar form"
+    if expression is None or size > SYMPY_LIMIT:
+        return name, None, f"{size} elements: more than {SYMPY_LIMIT}"
+    try:
+        import sympy  # noqa: F401
+    except ImportError:
+        return name, None, "SymPy is not installed"
+    from .. import check
+
+    report = check(expression, points=1, symbolic=False)
+    return name, report.ok, f"{len(expression.variables)} scalar inputs"
+
+
+def _jax(f, values, grads):
+    try:
+        import jax
+    except ImportError:
+        return "jax.grad of the forward pass", None, "JAX is not installed"
+    jax.config.update("jax_enable_x64", True)
+    from .compiled import ArrayFunction
+
+    forward = ArrayFunction(f.expression, "jax")._value_generated
+    floats = list(grads)
+
+    def loss(*args):
+        merged = dict(values, **dict(zip(floats, args)))
+        return forward(*(merged[n] for n in f.inputs))
+
+    oracle = jax.grad(loss, argnums=tuple(range(len(floats))))(
+        *(jax.numpy.asarray(values[n], dtype=float) for n in floats))
+    expected = {name: np.asarray(g) for name, g in zip(floats, oracle)}
+    ok, detail = _agree(grads, expected, 1e-10)
+    return "jax.grad of the forward pass", ok, detail

@@ -1,0 +1,213 @@
+"""ArrayFunction: an array program compiled to NumPy (or JAX) code, called with arrays.
+
+Calling binds each declared dimension from the arrays given and checks that
+they agree (a ``TypeError`` naming the input and the dimension), that integer
+inputs hold integers and that every index is in range (``EvaluationError``),
+before any generated code runs.
+"""
+
+import contextlib
+
+import numpy as np
+
+from ..backends import compile_source
+from ..core.errors import EvaluationError, SymgradError
+from ..core.ops import array_helpers
+from . import graph, printer, shapes
+from .build import ArrayExpression, parse
+from .program import ArrayProgram
+from .runtime import helpers
+
+BACKENDS = ("numpy", "jax")
+
+
+def _namespace(backend):
+    if backend == "numpy":
+        return {"__builtins__": {}, "np": np, **array_helpers(np),
+                **helpers(np, functional=False)}
+    import jax.numpy as jnp
+
+    return {"__builtins__": {"__import__": __import__}, "np": jnp, **array_helpers(jnp),
+            **helpers(jnp, functional=True)}
+
+
+class ArrayFunction:
+    """A compiled array program: ``value_and_grad(**arrays)`` -> (value, {input: gradient}).
+
+    ``inputs`` are every input, in order (declared arrays, then scalars);
+    ``wrt`` those with a gradient (integer arrays have none); ``source`` the
+    generated module; ``program`` the schedule it was printed from.
+    """
+
+    def __init__(self, program, backend="numpy", wrt=None):
+        if backend not in BACKENDS:
+            raise SymgradError(f"the {backend} backend does not compile array programs; "
+                               f"array backends are: {', '.join(BACKENDS)}")
+        expression = program if isinstance(program, ArrayExpression) else parse(program)
+        self.expression, self.backend = expression, backend
+        self.program = ArrayProgram(expression, wrt)
+        self.inputs, self.wrt = self.program.inputs, self.program.wrt
+        self.variables = self.inputs
+        self.artifact = printer.function(self.program, "value_and_grad")
+        self.source = self.artifact.source
+        namespace = _namespace(backend)
+        label = "array program"
+        self._generated = compile_source(self.artifact, label, self, namespace)
+        value = printer.function(self.program, "value")
+        self._value_generated = compile_source(value, label, self, namespace)
+        self._run, self._value = self._generated, self._value_generated
+        if backend == "jax":
+            import jax
+
+            self._run, self._value = jax.jit(self._generated), jax.jit(self._value_generated)
+        self._checks = _index_checks(expression)
+        self._trace = None
+
+    def __repr__(self):
+        return f"<symgrad array program of ({', '.join(self.inputs)}), {self.backend}>"
+
+    def bind(self, inputs):
+        """The arguments in order, checked against the declarations; {dimension: size}."""
+        missing = [name for name in self.inputs if name not in inputs]
+        unexpected = [name for name in inputs if name not in self.expression.inputs]
+        if missing or unexpected:
+            raise TypeError(f"expected inputs {', '.join(self.inputs)}"
+                            + (f"; missing {', '.join(missing)}" if missing else "")
+                            + (f"; unknown {', '.join(unexpected)}" if unexpected else ""))
+        dims, args = {}, []
+        for name in self.inputs:
+            node = self.expression.inputs[name]
+            args.append(_checked(name, node, inputs[name], dims))
+        return args, dims
+
+    def _precision(self):
+        """float64 for symgrad's own calls on JAX, whatever JAX's default (as the scalar
+        JAX backend does); ``_run`` itself follows JAX's precision under a user's jit."""
+        if self.backend != "jax":
+            return contextlib.nullcontext()
+        import jax
+
+        return jax.enable_x64(True)
+
+    def value_and_grad(self, **inputs):
+        """``(value, {input: gradient of the value, an array of the input's shape})``."""
+        args, dims = self.bind(inputs)
+        self._check_indices(args, dims)
+        with self._precision():
+            value, grads = self._run(*args)
+        if self.backend == "jax":
+            value, grads = np.asarray(value), [np.asarray(g) for g in grads]
+        return float(value), {name: _owned(g) for name, g in zip(self.wrt, grads)}
+
+    def __call__(self, **inputs):
+        """The value, a float."""
+        args, dims = self.bind(inputs)
+        self._check_indices(args, dims)
+        with self._precision():
+            return float(self._value(*args))
+
+    def _check_indices(self, args, dims):
+        by_name = dict(zip(self.inputs, args))
+        for name, dim, what in self._checks:
+            size = dims[dim] if isinstance(dim, str) else dim
+            if name.startswith("arange:"):
+                length = dims.get(name[7:], None) if not name[7:].isdigit() else int(name[7:])
+                if length is not None and length > size:
+                    raise EvaluationError(f"arange({name[7:]}) = arange({length}) indexes "
+                                          f"{what}, which has only {size} entries")
+                continue
+            index = by_name[name]
+            if index.size == 0:
+                continue
+            low, high = index.min(), index.max()
+            if low < 0:
+                raise EvaluationError(f"{name} holds a negative index ({low}); indices count "
+                                      "from 0")
+            if high >= size:
+                named = f" ({dim} = {size})" if isinstance(dim, str) else f" of size {size}"
+                raise EvaluationError(f"{name} holds the index {high}, out of range for "
+                                      f"{what}{named}")
+
+    def derivatives(self):
+        """{input: its gradient over arrays, in the language, from the gradients before it}.
+
+        ``transpose(X) @ grad_t1`` names the gradient of ``t1``: ``backward_lines``
+        says how each is computed.
+        """
+        program, result = self.program, {}
+        for name in self.wrt:
+            node = self.expression.inputs[name]
+            steps = [s for s in program.backward
+                     if s.contribution is not None and s.contribution.operand is node]
+            result[name] = " + ".join(printer.formula(s.value, program.names)
+                                      for s in steps) or ("1" if node is program.root else "0")
+        return result
+
+    def backward_lines(self):
+        """The backward pass in the language: (target, text, rule comment, shape)."""
+        return printer.backward_lines(self.program)
+
+    def trace(self, **inputs):
+        """(value, {input: gradient}, [each step's value, forward then backward])."""
+        if self._trace is None:
+            artifact = printer.function(self.program, "trace")
+            self._trace = compile_source(artifact, "array program trace", self,
+                                         _namespace("numpy"))
+        args, dims = self.bind(inputs)
+        self._check_indices(args, dims)
+        value, grads, steps = self._trace(*args)
+        return float(value), {n: _owned(g) for n, g in zip(self.wrt, grads)}, steps
+
+
+def _owned(gradient):
+    """A gradient as a float, or a writable float array of its own (not a broadcast view)."""
+    if not np.ndim(gradient):
+        return float(gradient)
+    array = np.asarray(gradient, dtype=float)
+    return array if array.flags.writeable else array.copy()
+
+
+def _checked(name, node, value, dims):
+    """``value`` as the array ``node`` declares, binding its dimensions in ``dims``."""
+    if node.shape == () and node.dtype == "float":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} is a scalar input; got {type(value).__name__}") from None
+    array = value if hasattr(value, "dtype") and hasattr(value, "shape") else np.asarray(value)
+    if node.dtype == "int":
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"{name} is declared {shapes.declared(node.shape, 'int')} but "
+                            f"holds {array.dtype} values; pass an integer array")
+    elif array.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold numbers, not {array.dtype}")
+    else:
+        array = np.asarray(array, dtype=float)
+    if array.ndim != len(node.shape):
+        raise TypeError(f"{name} is declared with shape {shapes.text(node.shape)} "
+                        f"({len(node.shape)} dimensions) but has shape {array.shape}")
+    for axis, (dim, size) in enumerate(zip(node.shape, array.shape)):
+        if isinstance(dim, int):
+            if size != dim:
+                raise TypeError(f"{name}: dimension {axis} must be {dim}, got {size} "
+                                f"(shape {array.shape})")
+        elif dims.setdefault(dim, size) != size:
+            raise TypeError(f"{name}: dimension {axis} is {dim} = {size}, but {dim} = "
+                            f"{dims[dim]} from an earlier input")
+    return array
+
+
+def _index_checks(expression):
+    """(index input or "arange:dim", size of the axis it indexes, what) for every index."""
+    checks = []
+    for node in graph.order([expression.root]):
+        if node.op != "take":
+            continue
+        x = node.args[0]
+        for axis, index in enumerate(node.args[1:]):
+            what = f"axis {axis} of an array of shape {shapes.text(x.shape)}"
+            if index.op == "var":
+                checks.append((index.value, x.shape[axis], what))
+            elif index.op == "arange":
+                checks.append((f"arange:{index.attrs[0]}", x.shape[axis], what))
+    return checks

@@ -1,0 +1,121 @@
+"""Array programs: every operation checked three ways (finite differences, the scalar
+compiler on the program expanded element by element, and JAX's own autodiff)."""
+
+import numpy as np
+import pytest
+
+import symgrad
+from array_cases import PROGRAMS, finite_differences, inputs
+from cases import NEEDS_JAX, use_jax
+from symgrad.arrays.scalarise import gradients_by_array, scalarise
+
+NAMES = sorted(PROGRAMS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradients_agree_with_finite_differences(name):
+    expression, values, _ = inputs(name)
+    f = symgrad.compile(expression.text)
+    value, grads = f.value_and_grad(**values)
+    assert value == pytest.approx(f(**values), rel=1e-12)
+    assert set(grads) == {n for n, node in expression.inputs.items() if node.dtype == "float"}
+    for input_name, grad in grads.items():
+        assert np.shape(grad) == np.shape(values[input_name])
+        expected = finite_differences(f, values, input_name)
+        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-6, err_msg=input_name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_scalar_compiler_agrees_on_the_program_expanded_element_by_element(name):
+    expression, values, dims = inputs(name, seed=1)
+    ints = {k: v for k, v in values.items() if expression.inputs[k].dtype == "int"}
+    scalar_expression, names = scalarise(expression, ints, dims)
+    scalar = symgrad.compile(scalar_expression)
+    point = {}
+    for input_name, labels in names.items():
+        if isinstance(labels, str):
+            point[labels] = float(values[input_name])
+        else:
+            for index in np.ndindex(labels.shape):
+                point[labels[index]] = float(values[input_name][index])
+    scalar_value, scalar_grads = scalar.value_and_grad(
+        **{v: point[v] for v in scalar.variables})
+    value, grads = symgrad.compile(expression.text).value_and_grad(**values)
+    assert value == pytest.approx(scalar_value, rel=1e-12, abs=1e-12)
+    expected = gradients_by_array(scalar_grads, names)
+    for input_name, grad in grads.items():
+        np.testing.assert_allclose(grad, expected[input_name], rtol=1e-12, atol=1e-12,
+                                   err_msg=input_name)
+
+
+def test_sympy_checks_the_scalar_form():
+    pytest.importorskip("sympy")
+    expression, values, dims = inputs("mlp")
+    scalar_expression, _ = scalarise(expression, {"Y": values["Y"]}, dims)
+    report = symgrad.check(scalar_expression, points=1, symbolic=False)
+    assert report.ok
+
+
+@NEEDS_JAX
+@pytest.mark.parametrize("name", NAMES)
+def test_jax_grad_of_the_forward_pass_agrees(name):
+    jax = use_jax()
+    expression, values, _ = inputs(name, seed=2)
+    f = symgrad.compile(expression.text)
+    _, grads = f.value_and_grad(**values)
+    jf = symgrad.compile(expression.text, backend="jax")
+    floats = list(grads)
+    forward = jf._value_generated  # the forward pass alone, over jax.numpy
+
+    def loss(*args):
+        merged = dict(values, **dict(zip(floats, args)))
+        return forward(*(merged[n] for n in f.inputs))
+
+    oracle = jax.grad(loss, argnums=tuple(range(len(floats))))(
+        *(jax.numpy.asarray(values[n], dtype=float) for n in floats))
+    for input_name, expected in zip(floats, oracle):
+        np.testing.assert_allclose(grads[input_name], np.asarray(expected), rtol=1e-10,
+                                   atol=1e-12, err_msg=input_name)
+    value, jax_grads = jf.value_and_grad(**values)
+    assert value == pytest.approx(f(**values), rel=1e-12)
+    for input_name in floats:
+        np.testing.assert_allclose(jax_grads[input_name], grads[input_name], rtol=1e-10,
+                                   atol=1e-12)
+
+
+@NEEDS_JAX
+def test_the_jax_backend_is_pure_and_jit_compiled_against_a_hand_written_loss():
+    jax = use_jax()
+    jnp = jax.numpy
+    expression, values, _ = inputs("mlp")
+    f = symgrad.compile(expression.text, backend="jax")
+
+    def loss(X, W1, b1, W2, b2, Y):
+        h = jnp.tanh(X @ W1 + b1)
+        logits = h @ W2 + b2
+        logp = logits - jax.scipy.special.logsumexp(logits, axis=1, keepdims=True)
+        return -jnp.mean(logp[jnp.arange(len(Y)), Y]) + 0.01 * jnp.sum(W1**2)
+
+    names = ["X", "W1", "b1", "W2", "b2"]
+    expected = jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3, 4)))(
+        *(values[n] for n in names), values["Y"])
+    value, grads = f.value_and_grad(**values)
+    assert value == pytest.approx(float(loss(*(values[n] for n in names), values["Y"])),
+                                  rel=1e-12)
+    for name, grad in zip(names, expected):
+        np.testing.assert_allclose(grads[name], np.asarray(grad), rtol=1e-10, atol=1e-12)
+    jitted = jax.jit(f._generated)(*(values[n] for n in f.inputs))  # traceable: pure
+    assert float(jitted[0]) == pytest.approx(value, rel=1e-12)
+
+
+@NEEDS_JAX
+def test_the_jax_backend_computes_in_float64_whatever_jax_s_default():
+    jax = use_jax()
+    expression, values, _ = inputs("mlp")
+    expected = symgrad.compile(expression.text).value_and_grad(**values)
+    f = symgrad.compile(expression.text, backend="jax")
+    with jax.enable_x64(False):
+        value, grads = f.value_and_grad(**values)
+    assert value == pytest.approx(expected[0], rel=1e-12)
+    for name, grad in grads.items():
+        np.testing.assert_allclose(grad, expected[1][name], rtol=1e-10, atol=1e-12)

@@ -1,0 +1,217 @@
+"""Array programs: shape errors when compiling, clean errors when calling, readable code."""
+
+import numpy as np
+import pytest
+
+import symgrad
+from symgrad.arrays.compiled import ArrayFunction
+
+MLP = """X: [n, 3]
+W1: [3, 4]
+b1: [4]
+W2: [4, 5]
+Y: int[n]
+h = tanh(X @ W1 + b1)
+logits = h @ W2
+cross_entropy(logits, Y)"""
+
+
+@pytest.mark.parametrize("text, line, column, words", [
+    ("X: [n, 3]\nW: [4, 5]\nsum(X @ W)", 3, 5, "X @ W: inner dimensions differ (3 vs 4)"),
+    ("X: [n, 3]\nb: [4]\nsum(X + b)", 3, 5, "shapes (n, 3) and (4,) do not broadcast"),
+    ("X: [n, 3]\nsum(foo(X))", 2, 5, "unknown function 'foo'"),
+    ("X: [n, 3]\nsum(tanh(X, axis=1))", 2, 5, "tanh() takes no axis"),
+    ("X: [n, 3]\nsum(reshape(X, [n, 4]))", 2, 5, "cannot reshape (n, 3) into (n, 4)"),
+    ("X: [n, 3]\nY: [n]\nsum(X[arange(n), Y])", 3, 5, "an index must be an integer array"),
+    ("X: [n, 3]\nsum(X, axis=2)", 2, 1, "axis 2 is out of range"),
+    ("X: [n, 3]\nY: int[n]\nsum(Y)", 3, 1, "Y is an integer array"),
+    ("X: [n, 3]\nX: [n]\nsum(X)", 2, 1, "'X' is declared"),
+    ("X: [n, 2.5]\nsum(X)", 1, 8, "a dimension is a whole number or a name"),
+    ("X: [n]\nsum(n * X)", 2, 5, "'n' is a dimension"),
+    ("X: [n]\nY: int[m]\ncross_entropy(X, Y)", 3, 1, "got (n,) and int[m]"),
+    ("X: double[n]\nsum(X)", 1, 4, "unknown element type 'double'"),
+])
+def test_shape_errors_point_at_the_operation(text, line, column, words):
+    with pytest.raises(symgrad.ParseError) as caught:
+        symgrad.compile(text)
+    error = caught.value
+    assert (error.line, error.column) == (line, column)
+    assert words in str(error)
+    assert "^" in str(error)
+
+
+def test_the_value_must_be_a_scalar():
+    with pytest.raises(symgrad.SymgradError, match=r"shape \(n, n\).*a scalar"):
+        symgrad.compile("X: [n, 3]\nX @ X.T")
+
+
+@pytest.mark.parametrize("backend", ["python", "c", "tape"])
+def test_scalar_backends_refuse_array_programs(backend):
+    with pytest.raises(symgrad.SymgradError, match="does not compile array programs"):
+        symgrad.compile("x: [n]\nsum(x)", backend=backend)
+
+
+def test_array_syntax_in_a_scalar_program_is_an_error_naming_declarations():
+    with pytest.raises(symgrad.ParseError, match="only in array programs"):
+        symgrad.parse("x: [n]\nsum(x)")
+    with pytest.raises(symgrad.ParseError, match="'@'"):
+        symgrad.parse("a @ b")
+    assert type(symgrad.compile("a*b")).__name__ == "CompiledFunction"
+
+
+def arrays():
+    return {"X": np.ones((2, 3)), "W1": np.ones((3, 4)), "b1": np.zeros(4),
+            "W2": np.ones((4, 5)), "Y": np.array([0, 4])}
+
+
+@pytest.mark.parametrize("change, error, words", [
+    ({"X": np.ones((2, 4))}, TypeError, "X: dimension 1 must be 3, got 4"),
+    ({"W1": np.ones((3, 4, 1))}, TypeError, "W1 is declared with shape (3, 4)"),
+    ({"Y": np.array([0, 1, 2])}, TypeError, "Y: dimension 0 is n = 3, but n = 2"),
+    ({"Y": np.array([0.0, 1.0])}, TypeError, "Y is declared int[n] but holds float64"),
+    ({"Y": np.array([0, 5])}, symgrad.EvaluationError, "Y holds the index 5, out of range"),
+    ({"Y": np.array([-1, 0])}, symgrad.EvaluationError, "negative index (-1)"),
+    ({"Z": 1.0}, TypeError, "unknown Z"),
+    ({"X": np.array([["a", "b", "c"]] * 2)}, TypeError, "X must hold numbers"),
+])
+def test_calls_with_arrays_that_do_not_fit_are_clean_errors(change, error, words):
+    f = symgrad.compile(MLP)
+    with pytest.raises(error) as caught:
+        f.value_and_grad(**{**arrays(), **change})
+    assert words in str(caught.value)
+
+
+def test_integer_inputs_get_no_gradient_and_gradients_have_their_inputs_shapes():
+    f = symgrad.compile(MLP)
+    assert isinstance(f, ArrayFunction)
+    value, grads = f.value_and_grad(**arrays())
+    assert isinstance(value, float)
+    assert set(grads) == {"X", "W1", "b1", "W2"}
+    for name, grad in grads.items():
+        assert grad.shape == arrays()[name].shape
+        assert grad.flags.writeable
+
+
+def test_backward_lines_name_their_rule_and_shape():
+    source = symgrad.compile(MLP).source
+    assert "grad_W2 = h.T @ grad_logits  # matmul: d logits/d W2 = hᵀ, on the left  (4, 5)" \
+        in source
+    assert "grad_b1 = np.sum(grad_t2, axis=0)  # add: d t2/d b1 = 1.0, summed over axis 0 " \
+        "(broadcast)  (4,)" in source
+    assert "scatter_add(" in source  # the gather's adjoint
+    assert "grad_W1 = X.T @ grad_t1" in source
+
+
+def test_generated_code_is_deterministic():
+    assert symgrad.compile(MLP).source == symgrad.compile(MLP).source
+
+
+def test_compile_work_does_not_grow_with_shapes():
+    small = symgrad.compile(MLP.replace("[n, 3]", "[2, 3]").replace("int[n]", "int[2]"))
+    large = symgrad.compile(MLP.replace("[n, 3]", "[100000, 3]").replace("int[n]",
+                                                                       "int[100000]"))
+    symbolic = symgrad.compile(MLP)
+    counts = {len(f.program.forward) + len(f.program.backward)
+              for f in (small, large, symbolic)}
+    assert len(counts) == 1
+
+
+def test_wrt_limits_the_gradients():
+    f = symgrad.compile(MLP, wrt=["W2"])
+    assert set(f.value_and_grad(**arrays())[1]) == {"W2"}
+    with pytest.raises(ValueError, match="not a float input"):
+        symgrad.compile(MLP, wrt=["Y"])
+
+
+def test_a_value_that_is_an_input_has_gradient_one():
+    f = symgrad.compile("X: [n]\na")
+    assert f.value_and_grad(X=np.ones(2), a=1.5) == (1.5, {"X": pytest.approx([0, 0]),
+                                                         "a": 1.0})
+
+
+def test_unused_inputs_get_zero_gradients():
+    f = symgrad.compile("X: [n, 3]\nV: [n]\nsum(X) * a")
+    _, grads = f.value_and_grad(X=np.ones((2, 3)), V=np.ones(2), a=2.0)
+    assert grads["V"].tolist() == [0.0, 0.0]
+    assert grads["a"] == 6.0
+
+
+def run_cli(capsys, *argv):
+    from symgrad.cli import main
+
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def mlp_file(tmp_path):
+    path = tmp_path / "mlp.sg"
+    path.write_text(MLP)
+    return str(path)
+
+
+def test_cli_prints_gradients_as_formulas_over_arrays(capsys, mlp_file):
+    status, out, _ = run_cli(capsys, "-f", mlp_file)
+    assert status == 0
+    assert "∂L/∂W2 = transpose(h) @ grad_logits    (4, 5)" in out
+    assert "grad_t5 = scatter_add(" in out
+
+
+def test_cli_code_is_a_runnable_module(capsys, mlp_file):
+    status, out, _ = run_cli(capsys, "-f", mlp_file, "--code")
+    namespace = {}
+    exec(compile(out, "generated", "exec"), namespace)  # the module symgrad printed
+    value, grads = namespace["value_and_grad"](**{k: v for k, v in arrays().items()})
+    assert value == pytest.approx(symgrad.compile(MLP)(**arrays()))
+
+
+def test_cli_check_runs_three_checks(capsys, mlp_file):
+    status, out, _ = run_cli(capsys, "-f", mlp_file, "--check", "--shapes", "n=2")
+    assert status == 0, out
+    assert out.count(" ok ") + out.count("skipped") == 4
+    assert "finite differences" in out and "scalar compiler" in out
+
+
+def test_cli_explain_walks_the_backward_pass_with_shapes_and_values(capsys, mlp_file, tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((2, 3)))
+    status, out, _ = run_cli(capsys, "-f", mlp_file, "--explain", "--at", "random",
+                             f"X={tmp_path / 'x.npy'}")
+    assert status == 0
+    assert "grad_W2 = transpose(h) @ grad_logits" in out and "(4, 5)" in out
+    assert "[[" in out  # previews of the values
+
+
+def test_cli_shape_errors_are_messages(capsys):
+    status, _, err = run_cli(capsys, "X: [n, 3]\nW: [4, 2]\nsum(X @ W)")
+    assert status == 2
+    assert "inner dimensions differ (3 vs 4)" in err and "^" in err
+    status, _, err = run_cli(capsys, "X: [n, 3]\nsum(X)", "--shapes", "m=2")
+    assert status == 2 and "--shapes m=2" in err
+
+
+def test_symgrad_check_runs_the_three_checks_on_array_programs():
+    report = symgrad.check("X: [n, 3]\nW: [3, 2]\nsum(tanh(X @ W))", shapes={"n": 2})
+    assert report.ok
+    assert [row[0] for row in report.rows][:3] == [
+        "finite differences", "scalar compiler, element by element", "SymPy on the scalar form"]
+    assert report.rows[2][1] is True
+
+
+def test_constants_no_literal_spells_print_as_numpy_names():
+    f = symgrad.compile("x: [n]\nsum(x) + 1e999 * 0")
+    assert "np.inf" in f.source
+    assert np.isnan(f(x=np.ones(2)))
+
+
+def test_names_of_the_user_never_collide_with_generated_ones():
+    text = ("steps: [n]\nnp: [n]\nlambda: [n]\nt1 = steps * np\n"
+            "out = sum(t1 * lambda)\nout * grad_t1")
+    f = symgrad.compile(text)
+    values = {"steps": np.arange(2.0), "np": np.ones(2), "lambda": np.full(2, 2.0),
+              "grad_t1": 3.0}
+    value, grads = f.value_and_grad(**values)
+    assert value == 6.0
+    assert grads["steps"].tolist() == [6.0, 6.0] and grads["grad_t1"] == 2.0
+    traced, traced_grads, steps = f.trace(**values)
+    assert traced == value and len(steps) == len(f.program.forward) + len(f.program.backward)
