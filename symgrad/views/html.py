@@ -71,9 +71,18 @@ class _Graph:
                      for node in self.order if node in program.grads}
         self._layout()
 
+    def operands(self, node):
+        """The boxes an arrow runs from into ``node``'s operation."""
+        return node.args
+
+    def symbol(self, node):
+        """What the operation's circle says, and the roles its operands' edges are labelled with."""
+        op = OPS[node.op]
+        return op.symbol or op.name, ("x", "y") if not op.commutative and op.arity == 2 else ()
+
     def cells(self, node):
         """The widths of the box's cells: name, data and (except constants) grad."""
-        texts = [self.label[node], self.data[node]]
+        texts = [text for text in (self.label[node], self.data.get(node)) if text is not None]
         if node in self.grad:
             texts.append(self.grad[node])
         return [len(text) * CHAR + 2 * PAD for text in texts]
@@ -81,7 +90,8 @@ class _Graph:
     def _layout(self):
         depth = {}
         for node in self.order:
-            depth[node] = 1 + max(depth[a] for a in node.args) if node.args else 0
+            operands = self.operands(node)
+            depth[node] = 1 + max(depth[a] for a in operands) if operands else 0
         layers = [[] for _ in range(max(depth.values()) + 1)]
         for node in self.order:
             layers[depth[node]].append(node)
@@ -90,8 +100,8 @@ class _Graph:
             if index == 0:
                 wanted = {node: row * ROW_PITCH for row, node in enumerate(layer)}
             else:  # each value level with its operands, as far as room allows
-                wanted = {node: sum(self.y[a] for a in node.args) / len(node.args)
-                          for node in layer}
+                wanted = {node: sum(self.y[a] for a in self.operands(node))
+                          / len(self.operands(node)) for node in layer}
             below = None
             for node in sorted(layer, key=lambda n: wanted[n]):
                 y = wanted[node] if below is None else max(wanted[node], below + ROW_PITCH)
@@ -116,7 +126,7 @@ class _Graph:
                  'markerWidth="8" markerHeight="8" markerUnits="userSpaceOnUse" orient="auto">'
                  '<path d="M0,0 L10,5 L0,10 z"/></marker></defs>']
         for node in self.order:
-            if node.args:
+            if self.operands(node):
                 parts += self._op(node)
         for node in self.order:
             parts += self._box(node)
@@ -127,23 +137,22 @@ class _Graph:
         return self.y[node] + 10
 
     def _op(self, node):
-        op = OPS[node.op]
         vid = self.ids[node]
-        symbol = op.symbol or op.name
+        symbol, roles = self.symbol(node)
         radius = max(RADIUS, 3.4 * len(symbol) + 5)  # room for a name such as tanh
         cx, cy = self.x[node] - 12 - radius, self._top(node) + BOX_HEIGHT / 2
         parts = []
-        for position, operand in enumerate(node.args):
+        for position, operand in enumerate(self.operands(node)):
             x1 = self.x[operand] + sum(self.cells(operand))
             y1 = self._top(operand) + BOX_HEIGHT / 2
             x2, middle = cx - radius, (x1 + cx - radius) / 2
             parts.append(f'<path id="e{vid}_{position}" class="edge" marker-end="url(#arrow)" '
                          f'd="M{x1:.1f},{y1:.1f} C{middle:.1f},{y1:.1f} {middle:.1f},{cy:.1f} '
                          f'{x2:.1f},{cy:.1f}"/>')
-            if not op.commutative and op.arity == 2:
+            if position < len(roles):
                 # Which operand is x and which y, as the rule names them.
                 parts.append(f'<text class="role" x="{x2 - 10:.1f}" y="{cy - 4 + 10 * position:.1f}">'
-                             f'{"xy"[position]}</text>')
+                             f'{roles[position]}</text>')
         parts.append(f'<path id="e{vid}_out" class="edge" marker-end="url(#arrow)" '
                      f'd="M{cx + radius:.1f},{cy:.1f} L{self.x[node]:.1f},{cy:.1f}"/>')
         parts.append(f'<g id="o{vid}" class="op"><circle cx="{cx:.1f}" cy="{cy:.1f}" '
@@ -158,8 +167,9 @@ class _Graph:
         parts = [f'<g id="{vid}" class="box {kind}" data-name="{name}">',
                  f'<rect x="{x:.1f}" y="{top:.1f}" width="{sum(widths):.1f}" '
                  f'height="{BOX_HEIGHT}" rx="3"/>']
-        fields = [("name", None, self.label[node]), ("data", f"d{vid}", self.data[node]),
+        fields = [("name", None, self.label[node]), ("data", f"d{vid}", self.data.get(node)),
                   ("grad", f"g{vid}", self.grad.get(node))]
+        fields = [field for field in fields if field[2] is not None]
         for (kind, fid, text), width in zip(fields, widths):
             ident = f' id="{fid}"' if fid else ""
             parts.append(f'<text{ident} class="{kind}" data-name="{name}" x="{x + PAD:.1f}" '
@@ -287,7 +297,10 @@ def _page(program, trace, graph, source, steps):
     program_text = html.escape("; ".join(program.echo()))
     return PAGE.format(title=title, program=program_text, svg=graph.svg(), code=lines,
                        rows=rows, value=value, gradient=gradient, count=len(steps) - 1,
-                       data=data, style=STYLE, script=SCRIPT)
+                       data=data, style=STYLE, script=SCRIPT, head=HEAD)
+
+
+HEAD = "<td>step</td><td>line</td><td>what it computes</td>"
 
 
 STYLE = """
@@ -325,6 +338,9 @@ table.steps td { border-top: 1px solid #ddd; padding: .25em .5em; vertical-align
 .legend { display: none; color: #555; font-size: .9em; }
 .js .legend { display: block; }
 kbd { border: 1px solid #aaa; border-radius: 3px; padding: 0 .3em; }
+table.heat { border-collapse: collapse; font: 12px ui-monospace, monospace; margin: .3em 0; }
+table.heat caption { text-align: left; color: #555; }
+table.heat td { border: 1px solid #ccc; padding: 1px 4px; text-align: right; }
 """
 
 # Shows, hides and highlights what the page already holds; it computes nothing.
@@ -355,6 +371,8 @@ SCRIPT = """
     step.from.forEach(function (id) { mark(id, "from"); });
     step.edges.forEach(function (id) { mark(id, "hot"); });
     if (step.line !== null) { mark("L" + step.line, "current"); }
+    var preview = document.getElementById("P" + current);  // an array's cells, in the table
+    document.getElementById("step-preview").innerHTML = preview ? preview.innerHTML : "";
     mark("S" + current, "current");
     document.getElementById("step-count").textContent =
       "Step " + current + " of " + (steps.length - 1);
@@ -419,6 +437,7 @@ PAGE = """<!DOCTYPE html>
 <div id="status" aria-live="polite">
 <p id="step-count">{count} steps</p>
 <p id="step-code"></p>
+<div id="step-preview"></div>
 <p id="step-words">All {count} steps have run: the graph shows every value and gradient,
 and the table below lists each line with its numbers.</p>
 <p class="legend">Yellow: what this line computes; blue: what it uses.</p>
@@ -428,7 +447,7 @@ one line at a time.</p>
 </div>
 </div>
 <table class="steps">
-<thead><tr><td>step</td><td>line</td><td>what it computes</td></tr></thead>
+<thead><tr>{head}</tr></thead>
 <tbody>
 {rows}
 </tbody>
