@@ -5,6 +5,8 @@ Called by ``symgrad.cli`` when the program declares arrays.  ``--at random``
 n=4`` binds them; ``--at X=x.npy`` loads an input from a ``.npy`` file.
 """
 
+import sys
+
 import numpy as np
 
 from ..core.errors import SymgradError
@@ -25,18 +27,25 @@ def run(args, text):
         raise ArrayInputError(str(error)) from None
 
 
-UNSUPPORTED = ("json", "dot", "graph", "svg", "png", "html", "hessian", "forward", "simplify")
+UNSUPPORTED = ("json", "graph", "hessian", "forward", "simplify")
 
 
 def _run(args, text):
     for option in UNSUPPORTED:
         if getattr(args, option, None):
             raise ArrayInputError(f"--{option} is not available for array programs yet "
-                                  "(they offer the formulas, --code, --check and --explain)")
+                                  "(they offer the formulas, --code, --check, --explain, "
+                                  "--dot, --svg, --png and --html)")
     backend = "numpy" if args.backend in (None, "python") else args.backend
     wrt = [n.strip() for n in args.wrt.split(",")] if args.wrt else None
     f = ArrayFunction(text, backend, wrt)
     dims = parse_shapes(getattr(args, "shapes", None), f)
+    if args.svg or args.png or args.html or args.dot:
+        at = point(args.at, f, dims) if args.at else None
+        write_views(args, f, at)
+        if args.dot:
+            print(f.to_dot(at), end="")
+            return 0
     if args.code:
         print(module_source(f), end="")
         return 0
@@ -52,6 +61,27 @@ def _run(args, text):
         for name, grad in grads.items():
             print(f"∂/∂{name} =\n{preview(grad, indent='  ')}")
     return 0
+
+
+def write_views(args, f, at):
+    """--svg, --png (the graph, drawn by Graphviz) and --html (the stepping page)."""
+    from ..views.draw import render
+
+    files = [(fmt, path) for fmt, path in (("svg", args.svg), ("png", args.png)) if path]
+    dot_text = f.to_dot(at) if files else None
+    for fmt, path in files:
+        _write(path, render(dot_text, fmt))
+    if args.html:
+        _write(args.html, f.to_html(at).encode("utf-8"))
+
+
+def _write(path, data):
+    try:
+        with open(path, "wb") as stream:
+            stream.write(data)
+    except OSError as error:
+        raise ArrayInputError(f"cannot write {path}: {error.strerror}") from None
+    print(f"symgrad: wrote {path}", file=sys.stderr)
 
 
 def parse_shapes(words, f):

@@ -13,6 +13,7 @@ import numpy as np
 from ..backends import compile_source
 from ..core.errors import EvaluationError, SymgradError
 from ..core.ops import array_helpers
+from ..views.hooks import NotebookDisplay
 from . import graph, printer, shapes
 from .build import ArrayExpression, parse
 from .program import ArrayProgram
@@ -31,7 +32,7 @@ def _namespace(backend):
             **helpers(jnp, functional=True)}
 
 
-class ArrayFunction:
+class ArrayFunction(NotebookDisplay):
     """A compiled array program: ``value_and_grad(**arrays)`` -> (value, {input: gradient}).
 
     ``inputs`` are every input, in order (declared arrays, then scalars);
@@ -62,6 +63,7 @@ class ArrayFunction:
             self._run, self._value = jax.jit(self._generated), jax.jit(self._value_generated)
         self._checks = _index_checks(expression)
         self._trace = None
+        self.last_inputs = None  # the views' default point: the last value_and_grad inputs
 
     def __repr__(self):
         return f"<symgrad array program of ({', '.join(self.inputs)}), {self.backend}>"
@@ -93,6 +95,7 @@ class ArrayFunction:
         """``(value, {input: gradient of the value, an array of the input's shape})``."""
         args, dims = self.bind(inputs)
         self._check_indices(args, dims)
+        self.last_inputs = inputs
         with self._precision():
             value, grads = self._run(*args)
         if self.backend == "jax":
@@ -157,6 +160,28 @@ class ArrayFunction:
         self._check_indices(args, dims)
         value, grads, steps = self._trace(*args)
         return float(value), {n: _owned(g) for n, g in zip(self.wrt, grads)}, steps
+
+    def to_dot(self, point=None, rankdir="LR"):
+        """Graphviz DOT text of the graph: each array's shape, and at ``point`` (default:
+        the last ``value_and_grad`` inputs) a preview of its values and gradient."""
+        from ..views.array_draw import to_dot
+
+        return to_dot(self, self.last_inputs if point is None else point, rankdir)
+
+    def to_html(self, point=None, path=None):
+        """A page stepping through the code line by line at ``point`` (default: the last
+        ``value_and_grad`` inputs); returns the HTML, and with ``path`` also writes it."""
+        from ..views.array_html import to_html
+
+        point = self.last_inputs if point is None else point
+        if point is None:
+            raise SymgradError("to_html needs a point: pass point={input: array}, or call "
+                               "value_and_grad first")
+        page = to_html(self, point)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(page)
+        return page
 
 
 def _owned(gradient):

@@ -33,6 +33,10 @@ class _ArrayGraph(_Graph):
                      if node in program.grads and node in grads}
         self._layout()
 
+    def key(self, node):
+        """The box's ``data-name``: the name alone, without the shape."""
+        return self.label[node].split(" ")[0]
+
     def operands(self, node):
         return array_draw.operands(node, self.drawn)
 

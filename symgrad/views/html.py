@@ -71,6 +71,10 @@ class _Graph:
                      for node in self.order if node in program.grads}
         self._layout()
 
+    def key(self, node):
+        """The box's ``data-name``: its label."""
+        return self.label[node]
+
     def operands(self, node):
         """The boxes an arrow runs from into ``node``'s operation."""
         return node.args
@@ -163,7 +167,7 @@ class _Graph:
         vid, x, top = self.ids[node], self.x[node], self._top(node)
         widths = self.cells(node)
         kind = "const" if node.op == "const" else "value"
-        name = html.escape(self.label[node], quote=True)
+        name = html.escape(self.key(node), quote=True)
         parts = [f'<g id="{vid}" class="box {kind}" data-name="{name}">',
                  f'<rect x="{x:.1f}" y="{top:.1f}" width="{sum(widths):.1f}" '
                  f'height="{BOX_HEIGHT}" rx="3"/>']

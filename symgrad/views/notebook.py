@@ -72,7 +72,12 @@ def subject(obj, values=None):
 
 
 def latex(obj):
-    """The value and every derivative as one aligned LaTeX block, for ``_repr_latex_``."""
+    """The value and every derivative as one aligned LaTeX block, for ``_repr_latex_``.
+
+    None for an array program: its derivatives are array code, shown as such.
+    """
+    if _is_array(obj):
+        return None
     return _aligned(latex_rows(subject(obj).program))
 
 
@@ -162,6 +167,8 @@ def _numbers(shown):
 
 def svg(obj):
     """The graph as SVG text, for ``_repr_svg_``; None when it cannot be drawn."""
+    if _is_array(obj):
+        return array_svg(obj)
     return graph_svg(subject(obj))
 
 
@@ -195,6 +202,8 @@ def html_view(obj):
 
     Notebooks show only the richest representation, HTML, so it holds all three.
     """
+    if _is_array(obj):
+        return array_view(obj)
     shown = subject(obj)
     picture = graph_svg(shown)
     if picture is None:
@@ -225,4 +234,43 @@ def draw(obj, values=None, backward=False, rankdir="LR"):
         raise SymgradError("symgrad.draw needs the graphviz package: "
                            "pip install 'symgrad[viz]'") from None
 
+    if _is_array(obj):
+        from .array_draw import to_dot
+
+        if backward:
+            raise SymgradError("backward=True draws scalar programs only; an array program's "
+                               "backward pass is its code (see .source)")
+        point = obj.last_inputs if values is None else dict(values)
+        return graphviz.Source(to_dot(obj, point, rankdir))
     return graphviz.Source(graph_dot(subject(obj, values), backward, rankdir))
+
+
+# Array programs ----------------------------------------------------------------------
+
+
+def _is_array(obj):
+    """Whether ``obj`` is a compiled array program (an ``ArrayFunction``, not imported here)."""
+    return type(obj).__name__ == "ArrayFunction" and hasattr(obj, "trace")
+
+
+def array_svg(obj):
+    """An array program's graph as SVG at its last inputs; None without ``dot`` or too large."""
+    from . import draw
+    from .array_draw import to_dot
+
+    if shutil.which("dot") is None or _too_large(obj.program):
+        return None
+    return draw.render(to_dot(obj, obj.last_inputs), "svg").decode("utf-8")
+
+
+def array_view(obj):
+    """The graph (when ``dot`` is installed) and the generated code, in HTML."""
+    picture = array_svg(obj)
+    if picture is None:
+        picture = "<p>(drawing the graph needs Graphviz's dot program)</p>"
+    else:
+        picture = picture[picture.index("<svg"):]
+    return ('<div class="symgrad">\n'
+            f"<div>{picture}</div>\n"
+            f"<details open><summary>generated code</summary>{code_html(obj.source)}</details>\n"
+            "</div>")
