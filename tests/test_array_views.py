@@ -1,4 +1,4 @@
-"""The views of array programs: the graph with shapes and previews, the stepping page, the command."""
+"""The views of array programs: the graph with shapes and previews, the page, the command."""
 
 import json
 import subprocess

@@ -1,4 +1,5 @@
-"""The stepping page in a real browser: headless Chromium clicks through the lecture's neuron.
+"""The stepping page in a real browser: headless Chromium clicks through the lecture's neuron
+and an array program.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` packages and the ``selenium``
 package (in the ``dev`` extra).  Without them these tests are skipped, saying how
@@ -136,3 +137,64 @@ def test_the_screenshot_routine_of_make_images_works(page):
     assert shown(page, "grad")["o"] == 1.0 and shown(page, "grad")["x1"] is None
     image = page.get_screenshot_as_png()
     assert image.startswith(b"\x89PNG") and len(image) > 10_000  # a page, not a blank
+
+
+ARRAYS = """
+X: [n, 3]
+W: [3, 4]
+b: [4]
+Y: int[n]
+logits = X @ W + b
+cross_entropy(logits, Y)
+"""
+
+
+@pytest.fixture(scope="module")
+def array_page(browser, tmp_path_factory):
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    point = {"X": rng.normal(size=(5, 3)), "W": rng.normal(size=(3, 4)),
+             "b": rng.normal(size=4), "Y": np.array([0, 1, 2, 3, 0])}
+    f = symgrad.compile(ARRAYS)
+    path = tmp_path_factory.mktemp("page") / "arrays.html"
+    f.to_html(point, path)
+    browser.get(path.as_uri())
+    return browser, f, point
+
+
+def test_stepping_through_an_array_program_shows_each_lines_shape_and_values(array_page):
+    import numpy as np
+
+    from symgrad.core.printer import format_short
+
+    page, f, point = array_page
+    _, _, trace = f.trace(**point)
+    count = int(page.find_element("id", "step-count").text.split()[-1])
+    assert count == len(trace) == len(f.program.forward) + len(f.program.backward)
+    assert shown_text(page, "data")["logits"] == "?" and shown_text(page, "data")["X"] == "5×3"
+    targets = [s.name for s in f.program.forward] + [s.target for s in f.program.backward]
+    for step, (target, value) in enumerate(zip(targets, trace), start=1):
+        page.find_element("id", "next").click()
+        assert page.find_element("id", "step-count").text == f"Step {step} of {count}"
+        lines = page.find_elements("css selector", ".line.current")
+        assert len(lines) == 1
+        code = page.find_element("id", "step-code").text
+        assert code.startswith(f"{target} = ") and lines[0].text.strip().startswith(code)
+        preview = page.find_element("css selector", "#step-preview table.heat")
+        shape = "×".join(map(str, np.shape(value))) or "scalar"
+        assert preview.find_element("tag name", "caption").text == f"{target}: {shape}"
+        first = preview.find_element("tag name", "td").text
+        assert first == format_short(np.ravel(value)[0])
+        if step == 2:  # logits = t1 + b has run: its box holds its shape
+            assert shown_text(page, "data")["logits"] == "5×4"
+    assert shown_text(page, "grad")["W"] == "3×4" and shown_text(page, "grad")["X"] == "5×3"
+    page.find_element("id", "first").click()
+    assert shown_text(page, "grad")["W"] == "?" and shown_text(page, "data")["logits"] == "?"
+    assert page.find_element("id", "step-preview").text == ""
+
+
+def shown_text(driver, kind):
+    """{box name: the text after "data" or "grad" in its field}."""
+    return {field.get_attribute("data-name"): field.text.split(" ", 1)[1]
+            for field in driver.find_elements("css selector", f"text.{kind}")}
