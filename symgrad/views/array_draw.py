@@ -25,11 +25,13 @@ def is_array_function(obj):
     return isinstance(getattr(obj, "program", None), ArrayProgram)
 
 
-def numbers(f, point):
-    """({node: value}, {node: gradient}) of every box at ``point``, from ``f.trace``."""
+def numbers(f, point, steps=None):
+    """({node: value}, {node: gradient}) of every box at ``point``, from ``f.trace``
+    (or from its ``steps``, already traced)."""
     if point is None:
         return {}, {}
-    _, _, steps = f.trace(**point)
+    if steps is None:
+        _, _, steps = f.trace(**point)
     program = f.program
     values = {program.expression.inputs[name]: point[name] for name in program.inputs}
     values.update((step.node, value) for step, value in zip(program.forward, steps))
@@ -65,6 +67,11 @@ def label(node, names):
     if node in names:
         return names[node]
     return printer.formula(node, names)
+
+
+def shape_text(node):
+    """The declared shape: ``(n, 4)``, or ``int[n]`` for an integer array."""
+    return shapes.declared(node.shape, "int") if node.dtype == "int" else shapes.text(node.shape)
 
 
 def symbol(node):
@@ -109,8 +116,7 @@ def _table(node, program, values, grads):
     from . import previews
 
     name = html.escape(label(node, program.names))
-    kind = "int" if node.dtype == "int" else ""
-    shape = html.escape(shapes.declared(node.shape, kind) if kind else shapes.text(node.shape))
+    shape = html.escape(shape_text(node))
     parts, rows = [], []
     width = 1
     for title, mapping in (("data", values), ("grad", grads)):

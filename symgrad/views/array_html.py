@@ -46,7 +46,7 @@ class _ArrayGraph(_Graph):
 
 def _name(node, names):
     name = array_draw.label(node, names)
-    return name if node.op in INLINE else f"{name} {shapes.text(node.shape)}"
+    return name if node.op in INLINE else f"{name} {array_draw.shape_text(node)}"
 
 
 def to_html(f, point):
@@ -60,7 +60,7 @@ def to_html(f, point):
         raise SymgradError(f"the page needs a value for every input; missing: "
                            f"{', '.join(missing)}")
     value, gradients, trace = f.trace(**point)
-    graph = _ArrayGraph(program, *array_draw.numbers(f, point))
+    graph = _ArrayGraph(program, *array_draw.numbers(f, point, trace))
     steps = _steps(program, f.artifact, graph, point, trace)
     return _page(f, value, gradients, graph, steps)
 

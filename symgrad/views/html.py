@@ -343,8 +343,9 @@ table.steps td { border-top: 1px solid #ddd; padding: .25em .5em; vertical-align
 .js .legend { display: block; }
 kbd { border: 1px solid #aaa; border-radius: 3px; padding: 0 .3em; }
 table.heat { border-collapse: collapse; font: 12px ui-monospace, monospace; margin: .3em 0; }
-table.heat caption { text-align: left; color: #555; }
+table.heat caption { text-align: left; color: #555; white-space: nowrap; }
 table.heat td { border: 1px solid #ccc; padding: 1px 4px; text-align: right; }
+table.heat td[colspan] { text-align: center; }
 """
 
 # Shows, hides and highlights what the page already holds; it computes nothing.

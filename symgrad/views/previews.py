@@ -85,6 +85,7 @@ def html_table(value, caption=""):
                       for text, colour in row)
         parts.append(f"<tr>{tds}{'<td>…</td>' if cells.more_columns else ''}</tr>")
     if cells.more_rows:
-        parts.append("<tr><td>⋮</td></tr>")
+        width = max(map(len, cells.rows), default=0) + cells.more_columns
+        parts.append(f'<tr><td colspan="{max(1, width)}">⋮</td></tr>')
     parts.append("</table>")
     return "".join(parts)
