@@ -10,7 +10,8 @@ the finished graph and a table of all steps.  Nothing is loaded from anywhere.
 The graph is laid out here (layers by depth, ordered by their operands'
 heights) rather than by Graphviz: ``dot`` is often not installed, and our own
 SVG has the element ids the stepping needs.  That layout is for small graphs,
-so larger ones are refused.
+so larger ones are refused.  ``array_html`` reuses the page, the layout and the
+script for array programs, overriding the graph's ``operands``, ``symbol`` and ``key``.
 """
 
 import html
@@ -80,7 +81,7 @@ class _Graph:
         return node.args
 
     def symbol(self, node):
-        """What the operation's circle says, and the roles its operands' edges are labelled with."""
+        """What the operation's circle says, and the roles its edges are labelled with."""
         op = OPS[node.op]
         return op.symbol or op.name, ("x", "y") if not op.commutative and op.arity == 2 else ()
 
