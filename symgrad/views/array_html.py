@@ -128,7 +128,6 @@ def _without(names, node):
 
 
 def _page(f, value, grads, graph, steps):
-    program = f.program
     source = f.artifact.source
     lines = "".join(f'<span class="line" id="L{index}">{html.escape(line) or " "}</span>'
                     for index, line in enumerate(source.splitlines()))
