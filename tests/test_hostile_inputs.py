@@ -219,3 +219,174 @@ def test_a_nan_in_the_samples_gives_a_nan_compiled_loss_on_every_backend():
         value, grad = loss(loss.parameters(), X, y)
         assert value != value, backend
         assert np.isnan(grad).any(), backend
+
+
+# --- issue 22: the C cache trusts only the user's own directories and files -------------
+
+needs_cc = pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
+                              reason="needs a C compiler")
+SMALL_C = "int symgrad_answer(void) { return 42; }\n"
+
+
+def _in_thread(function, seconds=20):
+    """``function()``'s result or exception, failing the test if it takes ``seconds``."""
+    import threading
+
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(("value", function()))
+        except BaseException as error:  # noqa: BLE001 - handed back to the test
+            outcome.append(("error", error))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"still running after {seconds} s"
+    return outcome[0]
+
+
+@needs_cc
+def test_a_fifo_planted_at_a_cache_name_is_refused_without_waiting(tmp_path, monkeypatch):
+    import os
+
+    from symgrad.backends import cbuild
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    library = Path(os.path.realpath(cbuild.build(SMALL_C)))
+    library.unlink()
+    os.mkfifo(library)
+    kind, error = _in_thread(lambda: cbuild.build(SMALL_C))
+    assert kind == "error" and isinstance(error, cbuild.CompilerError)
+    assert "not a regular file" in str(error)
+
+
+@needs_cc
+def test_the_cache_is_created_0700_under_umask_000(tmp_path, monkeypatch):
+    import os
+
+    from symgrad.backends import cbuild
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "made" / "cache"))
+    old = os.umask(0)
+    try:
+        cbuild.build(SMALL_C)
+    finally:
+        os.umask(old)
+    for made in ("made", "made/cache", "made/cache/symgrad", "made/cache/symgrad/c"):
+        assert (tmp_path / made).stat().st_mode & 0o777 == 0o700, made
+
+
+@pytest.mark.parametrize("mode, refused", [(0o777, True), (0o775, True), (0o1777, False),
+                                           (0o755, False)])
+def test_a_cache_below_a_directory_others_can_write_is_refused(tmp_path, monkeypatch, mode,
+                                                               refused):
+    from symgrad.backends import cbuild
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(mode)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared / "cache"))
+    if refused:
+        with pytest.raises(cbuild.CompilerError, match=r"shared: other users can write to it"):
+            cbuild.cache_dir()
+    else:
+        assert cbuild.cache_dir() == shared / "cache" / "symgrad" / "c"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "getuid") or __import__("os").getuid() != 0,
+                    reason="needs root to give a directory to another user")
+def test_a_cache_below_another_users_directory_is_refused(tmp_path, monkeypatch):
+    import os
+
+    from symgrad.backends import cbuild
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, 65534, 65534)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(theirs / "cache"))
+    with pytest.raises(cbuild.CompilerError, match="theirs: it belongs to another user"):
+        cbuild.cache_dir()
+
+
+@needs_cc
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
+def test_swapping_the_cache_directory_after_the_check_changes_nothing_loaded(tmp_path,
+                                                                           monkeypatch):
+    import ctypes
+
+    from symgrad.backends import cbuild
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = cbuild.build(SMALL_C)
+    assert path.startswith("/proc/self/fd/")
+    cache = tmp_path / "symgrad" / "c"
+    cache.rename(tmp_path / "symgrad" / "old")
+    cache.mkdir(mode=0o700)
+    (cache / Path(path).name).write_bytes(b"planted, not a library")
+    assert ctypes.CDLL(path).symgrad_answer() == 42  # the checked file, through its handle
+
+
+@needs_cc
+def test_the_cache_evicts_the_least_recently_used_and_can_be_cleared(tmp_path, monkeypatch):
+    import os
+
+    from symgrad.backends import cbuild
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(cbuild, "MAX_FILES", 3)
+    built = []
+    for number in range(5):
+        built.append(os.path.basename(cbuild.build(f"int f{number}(void) {{ return 1; }}\n")))
+        os.utime(tmp_path / "symgrad" / "c" / built[-1], (number, number))
+    names = sorted(p.name for p in (tmp_path / "symgrad" / "c").iterdir())
+    assert names == sorted(built[-3:])
+    assert cbuild.clear_cache() == 3 and not list((tmp_path / "symgrad" / "c").iterdir())
+
+
+@pytest.mark.parametrize("cc, phrase", [("gcc '-O2", "CC=\"gcc '-O2\" is not a command line"),
+                                        ("true", "reported success but wrote no library")])
+def test_a_broken_cc_is_a_compiler_error_naming_cc(monkeypatch, tmp_path, cc, phrase):
+    from symgrad.backends import cbuild
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("CC", cc)
+    with pytest.raises(cbuild.CompilerError, match="CC") as caught:
+        symgrad.compile("x*y", backend="c")
+    assert phrase in str(caught.value)
+
+
+def test_a_compiler_past_its_time_limit_is_stopped_with_advice(monkeypatch, tmp_path):
+    from symgrad.backends import cbuild
+
+    slow = tmp_path / "slowcc"
+    slow.write_text("#!/bin/sh\n[ \"$1\" = --version ] && { echo slow 1; exit 0; }\n"
+                    "sleep 30 & wait\n")
+    slow.chmod(0o755)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("CC", str(slow))
+    monkeypatch.setenv("SYMGRAD_CC_TIMEOUT", "0.5")
+    kind, error = _in_thread(lambda: cbuild.build(SMALL_C), seconds=10)
+    assert kind == "error" and isinstance(error, cbuild.CompilerError), error
+    assert "more than 0.5 s" in str(error) and "SYMGRAD_CC_TIMEOUT" in str(error)
+
+
+def test_a_large_function_is_compiled_at_o1():
+    from symgrad.backends import cbuild
+
+    assert "-O2" in cbuild._sized(cbuild.FLAGS, "x;\n" * 10)
+    lowered = cbuild._sized(cbuild.FLAGS, "x;\n" * (cbuild.LARGE_SOURCE + 1))
+    assert "-O1" in lowered and "-O2" not in lowered
+
+
+def test_clear_cache_on_the_command_line(tmp_path):
+    import os
+
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    (tmp_path / "symgrad" / "c").mkdir(parents=True, mode=0o700)
+    (tmp_path / "symgrad" / "c" / "old.so").write_bytes(b"x")
+    done = subprocess.run([SYMGRAD, "--clear-cache"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode == 0 and "removed 1 file from" in done.stdout
+    assert not (tmp_path / "symgrad" / "c" / "old.so").exists()
