@@ -390,3 +390,31 @@ def test_clear_cache_on_the_command_line(tmp_path):
                           timeout=60)
     assert done.returncode == 0 and "removed 1 file from" in done.stdout
     assert not (tmp_path / "symgrad" / "c" / "old.so").exists()
+
+
+SIMPLIFY_FOR_LONG = """
+import sympy
+from symgrad.core.simplify_budget import simplify_within
+a, b, c = sympy.symbols("a b c")
+e = sympy.diff(sum(sympy.tanh(a*b + k*c)**3/(1 + sympy.exp(a + k))**2 for k in range(6)), a)
+print("started", flush=True)
+simplify_within([e] * 20, seconds=600)
+"""
+
+
+def test_sigterm_during_simplify_takes_sympys_child_along(tmp_path):
+    import signal
+    import time
+
+    script = tmp_path / "long.py"
+    script.write_text(SIMPLIFY_FOR_LONG)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout.readline() == "started\n"
+        time.sleep(1.0)  # SymPy's child is at work
+        parent.send_signal(signal.SIGTERM)  # to the parent alone, as a service manager may
+        # the pipe was the caller's: it ends only when every process holding it has
+        assert parent.communicate(timeout=20)[0] == ""
+    finally:
+        parent.kill()
+        parent.wait()
