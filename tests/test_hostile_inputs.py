@@ -418,3 +418,51 @@ def test_sigterm_during_simplify_takes_sympys_child_along(tmp_path):
     finally:
         parent.kill()
         parent.wait()
+
+
+# --- issue 22: a batch takes real numbers only ------------------------------------------
+
+def _not_real():
+    import numpy as np
+
+    return [np.array([1 + 2j]), 1j, np.array(["nan"]), ["1e999"], "nan",
+            np.array(["2020-01-01"], dtype="datetime64[D]"), np.array([1], dtype="timedelta64[s]"),
+            [1.0, None], None, [b"1"]]
+
+
+@pytest.mark.parametrize("value", range(10))
+def test_inputs_that_are_not_real_numbers_are_refused_by_name(value):
+    from symgrad.core.inputs import real_array
+
+    with pytest.raises(TypeError, match="input 'x' .*not .*real number"):
+        real_array("x", _not_real()[value])
+
+
+def test_real_numbers_of_every_kind_are_taken():
+    import fractions
+
+    import numpy as np
+
+    from symgrad.core.inputs import real_array
+
+    for value in (True, 3, 2**70, np.float16(0.5), np.uint8(7), [fractions.Fraction(1, 4)],
+                  np.array([[1, 2]], dtype=np.int64), float("nan")):
+        array = real_array("x", value)
+        assert array.dtype == np.float64
+        np.testing.assert_array_equal(array, np.asarray(value, dtype=float))
+    with pytest.raises(ValueError, match="input 'x' holds an integer too large"):
+        real_array("x", [2**2000])
+
+
+@pytest.mark.xfail(strict=True, reason="backends refactor: compiled.batch to read its inputs "
+                                       "with core.inputs.real_array")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_batch_refuses_inputs_that_are_not_real_numbers(backend):
+    import warnings
+
+    f = symgrad.compile("x*y", backend=backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for value in _not_real():
+            with pytest.raises(TypeError, match="input 'x'"):
+                f.batch(x=value, y=1.0)
