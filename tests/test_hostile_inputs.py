@@ -466,3 +466,44 @@ def test_a_batch_refuses_inputs_that_are_not_real_numbers(backend):
         for value in _not_real():
             with pytest.raises(TypeError, match="input 'x'"):
                 f.batch(x=value, y=1.0)
+
+
+# --- issue 22: linear work on valid input -------------------------------------------------
+
+def _best_time(function, argument, repeat=2):
+    import time
+
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function(argument)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _grows_linearly(function, small, large, ratio=4):
+    """Whether ``function`` on ``large`` (``ratio`` times ``small``) takes well under ratio**2."""
+    little, big = _best_time(function, small), _best_time(function, large, repeat=1)
+    assert big < little * ratio * 2.5, (little, big)  # quadratic would be ratio**2 = 16
+
+
+def _reassigning(n):
+    return "h = x0\n" + "\n".join(f"h = h*x{i}" for i in range(1, n)) + "\nh"
+
+
+def _used_many_times(n):
+    inputs = " + ".join(f"x{i}" for i in range(n))
+    return f"s = {inputs}\n" + "\n".join(f"u{i} = s*{i}" for i in range(n)) + "\ns*u1"
+
+
+def test_parsing_reassignments_is_linear():
+    _grows_linearly(symgrad.parse, _reassigning(2500), _reassigning(10_000))
+
+
+def test_parsing_a_name_of_many_inputs_used_many_times_is_linear():
+    _grows_linearly(symgrad.parse, _used_many_times(1000), _used_many_times(4000))
+
+
+def test_inputs_named_through_assignments_stay_inputs():
+    expression = symgrad.parse("a = x*0; b = a + y; c = z; d = b; d*w")
+    assert expression.variables == ("x", "y", "w")
