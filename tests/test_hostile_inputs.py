@@ -507,3 +507,86 @@ def test_parsing_a_name_of_many_inputs_used_many_times_is_linear():
 def test_inputs_named_through_assignments_stay_inputs():
     expression = symgrad.parse("a = x*0; b = a + y; c = z; d = b; d*w")
     assert expression.variables == ("x", "y", "w")
+
+
+# --- issue 22: pickles are checked as strictly as text, in linear time ------------------
+
+def _expression_plain(n_inputs, duplicate=True):
+    names = [f"x{i}" for i in range(n_inputs)]
+    rows = [("var", (), name) for name in names]
+    return (rows, 0, names + names[:1] if duplicate else names, [], None)
+
+
+def _load_plain(plain):
+    from symgrad.core.expression import _rebuild
+
+    try:
+        _rebuild(*plain)
+    except symgrad.SymgradError:
+        pass
+
+
+def test_a_pickle_with_many_inputs_and_a_duplicate_is_refused_in_linear_time():
+    from symgrad.core.expression import _rebuild
+
+    with pytest.raises(symgrad.SymgradError, match="input named twice: x0"):
+        _rebuild(*_expression_plain(50))
+    _grows_linearly(_load_plain, _expression_plain(5_000), _expression_plain(20_000))
+
+
+def test_a_pickle_beyond_the_operation_cap_is_refused_before_it_is_built():
+    from symgrad.core.expression import _rebuild
+    from symgrad.core.ir import MAX_OPERATIONS
+
+    rows = [("var", (), "x")] + [("neg", (i,), None) for i in range(MAX_OPERATIONS + 1)]
+    with pytest.raises(symgrad.TooLargeError, match=f"{MAX_OPERATIONS + 1:,} operations"):
+        _rebuild(rows, len(rows) - 1, ["x"], [], None)
+
+
+def test_a_value_pickle_beyond_the_cap_is_refused():
+    from symgrad.core.ir import MAX_OPERATIONS
+    from symgrad.micrograd.engine import _from_rows
+
+    rows = (("value", 1.0, 0, "", "", (), None),) * (2 * MAX_OPERATIONS + 2)
+    with pytest.raises(symgrad.TooLargeError):
+        _from_rows(rows)
+
+
+def _tampered_expressions():
+    rows, root, variables, labels, text = symgrad.parse("a = x*y; a + 1").__reduce__()[1]
+    return [(rows, root, variables, None, text), (rows, root, variables, labels, 5),
+            ((), root, variables, labels, text), (rows, root, variables, [(0,)], text)]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_a_tampered_expression_pickle_is_a_symgrad_error_at_load(case):
+    from symgrad.core.expression import _rebuild
+
+    with pytest.raises(symgrad.SymgradError):
+        _rebuild(*_tampered_expressions()[case])
+
+
+def test_a_function_pickle_whose_wrt_names_no_input_is_refused_at_load():
+    f = symgrad.compile("x*y")
+    function, (plain, wrt, backend) = f.__reduce__()  # what pickle stores and calls
+    tampered = (plain, ("x", "z"), backend)
+    with pytest.raises(symgrad.SymgradError, match="with respect to z: not an input"):
+        function(*tampered)
+
+
+def test_a_value_with_a_huge_integer_is_a_symgrad_error():
+    from symgrad.engine import Value
+    from symgrad.micrograd import engine
+
+    with pytest.raises(symgrad.SymgradError, match="integer of 401 digits, too large"):
+        (Value(10**400) + 1).to_expression()
+    rows = engine.to_rows(Value(3.0) * 2)
+    rows = ((rows[0][0], 10**400) + rows[0][2:],) + rows[1:]  # as a tampered pickle holds
+    with pytest.raises(symgrad.SymgradError, match="row 0 is malformed"):
+        engine._from_rows(rows)
+
+
+def test_wrt_given_as_a_string_is_one_name():
+    f = symgrad.compile("xw*x + w", wrt="xw")
+    assert f.wrt == ("xw",)
+    assert f.value_and_grad(xw=2.0, x=3.0, w=1.0) == (7.0, {"xw": 3.0})

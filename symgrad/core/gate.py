@@ -8,8 +8,8 @@ variable list matches the graph.  Before it nothing is trusted: a pickle is as
 untrusted as text.  Failures are ``GraphError`` with plain words.
 """
 
-from .errors import GraphError
-from .ir import Node, apply, const, is_name, topological_order, var
+from .errors import GraphError, TooLargeError
+from .ir import MAX_OPERATIONS, Node, apply, const, is_name, topological_order, var
 from .ops import OPS
 
 
@@ -34,8 +34,10 @@ def admit(root, variables, labels):
             raise GraphError(f"not a valid input name: {name!r}")
     listed = set(variables)
     if len(listed) != len(variables):
-        twice = sorted({name for name in variables if variables.count(name) > 1})
-        raise GraphError(f"input named twice: {', '.join(twice)}")
+        seen, twice = set(), set()
+        for name in variables:
+            (twice if name in seen else seen).add(name)
+        raise GraphError(f"input named twice: {', '.join(sorted(twice))}")
     missing = [name for name in used if name not in listed]
     if missing:
         raise GraphError(f"the graph uses {', '.join(missing)}, which the input list lacks")
@@ -101,6 +103,12 @@ def from_rows(rows):
     """
     if type(rows) not in (list, tuple):
         raise GraphError(f"graph rows must be a list, not {type(rows).__name__}")
+    if len(rows) > MAX_ROWS:
+        raise _too_large(f"{len(rows):,} rows")
+    operations = sum(1 for row in rows if type(row) in (list, tuple) and len(row) == 3
+                     and row[0] not in ("var", "const"))
+    if operations > MAX_OPERATIONS:  # refused before a node is built
+        raise _too_large(f"{operations:,} operations")
     nodes = []
     for number, row in enumerate(rows):
         if type(row) not in (list, tuple) or len(row) != 3:
@@ -121,8 +129,19 @@ def from_rows(rows):
     return nodes
 
 
+# A graph of MAX_OPERATIONS operations has at most this many distinct nodes.
+MAX_ROWS = 3 * MAX_OPERATIONS + 1
+
+
+def _too_large(what):
+    return TooLargeError(f"the pickled program has {what}; symgrad compiles at most "
+                         f"{MAX_OPERATIONS:,} operations, as it reads from text")
+
+
 def from_plain(rows, root, variables, labels):
     """``(root node, variables, labels)`` from pickled rows, all through the gate."""
+    if type(labels) not in (list, tuple) or len(labels) > MAX_ROWS:
+        raise GraphError("the labels of a pickle must be a list of (row, name) pairs")
     nodes = from_rows(rows)
     if not nodes:
         raise GraphError("a program needs at least one row")
