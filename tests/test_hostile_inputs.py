@@ -590,3 +590,45 @@ def test_wrt_given_as_a_string_is_one_name():
     f = symgrad.compile("xw*x + w", wrt="xw")
     assert f.wrt == ("xw",)
     assert f.value_and_grad(xw=2.0, x=3.0, w=1.0) == (7.0, {"xw": 3.0})
+
+
+def _gradients_of(text):
+    f = symgrad.compile(text)
+    return lambda _: f.gradients
+
+
+def _sum_of_products(n):
+    return " + ".join(f"w{i}*x{i}" for i in range(n))
+
+
+def _layers(n):
+    return "\n".join(["h = x"] + [f"h = tanh(h*w{i} + b{i})" for i in range(n)] + ["h"])
+
+
+def test_gradients_of_many_inputs_are_linear():
+    small, large = _gradients_of(_sum_of_products(1000)), _gradients_of(_sum_of_products(4000))
+    little, big = _best_time(small, None), _best_time(large, None, repeat=1)
+    assert big < little * 10, (little, big)
+
+
+def test_gradients_of_many_layers_are_linear():
+    small, large = _gradients_of(_layers(200)), _gradients_of(_layers(800))
+    little, big = _best_time(small, None), _best_time(large, None, repeat=1)
+    assert big < little * 10, (little, big)
+
+
+def test_derivatives_of_many_inputs_are_linear():
+    f, g = symgrad.compile(_sum_of_products(1000)), symgrad.compile(_sum_of_products(4000))
+    little = _best_time(lambda _: f._derivative_texts({}), None)
+    big = _best_time(lambda _: g._derivative_texts({}), None, repeat=1)
+    assert big < little * 10, (little, big)
+    assert g.derivatives["w3999"] == "x3999"
+
+
+def test_a_graph_admitted_before_is_still_checked_against_new_inputs():
+    from symgrad.core.expression import Expression
+
+    f = symgrad.compile("x*y + z")
+    assert set(f.gradients) == {"x", "y", "z"}
+    with pytest.raises(symgrad.SymgradError, match="uses y, which the input list lacks"):
+        Expression(f.gradients["x"].root, ("x", "z"))

@@ -55,10 +55,25 @@ def tidy(root, keep=(), inputs=()):
     return _Tidy(root, keep, inputs).run()
 
 
+_POSITIONS = {}  # id of an input tuple -> (the tuple, {name: index}): the last few
+
+
+def _positions(inputs):
+    """{name: index} of ``inputs``, computed once for the derivatives of one program."""
+    known = _POSITIONS.get(id(inputs))
+    if known is not None and known[0] is inputs:
+        return known[1]
+    position = {name: index for index, name in enumerate(inputs)}
+    if len(_POSITIONS) >= 8:
+        _POSITIONS.pop(next(iter(_POSITIONS), None), None)
+    _POSITIONS[id(inputs)] = (inputs, position)
+    return position
+
+
 class _Tidy:
     def __init__(self, root, keep, inputs):
         self.root, self.keep = root, keep
-        position = {name: index for index, name in enumerate(inputs)}
+        position = _positions(tuple(inputs))
         self.first_input = {}  # node -> index of the first input below it (None: constant)
         for node in ir.topological_order([root]):
             if node.op == "var":
