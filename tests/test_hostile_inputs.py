@@ -632,3 +632,30 @@ def test_a_graph_admitted_before_is_still_checked_against_new_inputs():
     assert set(f.gradients) == {"x", "y", "z"}
     with pytest.raises(symgrad.SymgradError, match="uses y, which the input list lacks"):
         Expression(f.gradients["x"].root, ("x", "z"))
+
+
+# --- issue 22: names C's headers take for macros are renamed in C ----------------------
+
+C_HEADERS = "#include <fenv.h>\n#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n"
+
+
+@needs_cc
+def test_every_macro_of_the_c_headers_is_a_reserved_word():
+    from symgrad.backends import cbuild
+    from symgrad.core.program import RESERVED
+
+    done = subprocess.run([*cbuild.compiler(), "-std=c99", "-dM", "-E", "-"], input=C_HEADERS,
+                          capture_output=True, text=True, timeout=60)
+    macros = {line.split()[1].split("(")[0] for line in done.stdout.splitlines()}
+    users = {name for name in macros if not name.startswith("_")}  # _X and __x: see Names
+    assert users and users <= RESERVED, sorted(users - RESERVED)
+
+
+@needs_cc
+def test_inputs_named_after_fenv_macros_compile_in_c(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = "FE_TONEAREST*FE_DFL_ENV + FE_UPWARD - M_PI + EXIT_SUCCESS*RAND_MAX"
+    f = symgrad.compile(text, backend="c")
+    point = dict(FE_TONEAREST=2.0, FE_DFL_ENV=3.0, FE_UPWARD=1.0, M_PI=0.5, EXIT_SUCCESS=2.0,
+                 RAND_MAX=4.0)
+    assert f.value_and_grad(**point) == symgrad.compile(text).value_and_grad(**point)
