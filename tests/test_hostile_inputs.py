@@ -659,3 +659,17 @@ def test_inputs_named_after_fenv_macros_compile_in_c(tmp_path, monkeypatch):
     point = dict(FE_TONEAREST=2.0, FE_DFL_ENV=3.0, FE_UPWARD=1.0, M_PI=0.5, EXIT_SUCCESS=2.0,
                  RAND_MAX=4.0)
     assert f.value_and_grad(**point) == symgrad.compile(text).value_and_grad(**point)
+
+
+# --- issue 22: drawings cut long names ---------------------------------------------------
+
+def test_a_name_of_16000_characters_is_cut_in_drawings():
+    from symgrad.views import draw
+
+    name = "a" * 16_000
+    f = symgrad.compile(f"{name} = x*y; tanh({name})")
+    dot = draw.to_dot(f.program, {"x": 1.0, "y": 2.0}, backward=True)
+    assert name not in dot and "a" * (draw.LABEL_LIMIT - 1) + "…" in dot
+    assert max(map(len, dot.splitlines())) < 400
+    if shutil.which("dot"):
+        assert b"<svg" in draw.render(dot, "svg")
