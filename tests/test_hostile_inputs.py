@@ -673,3 +673,20 @@ def test_a_name_of_16000_characters_is_cut_in_drawings():
     assert max(map(len, dot.splitlines())) < 400
     if shutil.which("dot"):
         assert b"<svg" in draw.render(dot, "svg")
+
+
+# --- issue 22: the check keeps to a budget and says what it checked ----------------------
+
+def test_a_check_of_thousands_of_inputs_keeps_to_its_budget_and_says_so():
+    text = " + ".join(f"w{i}*x{i}" for i in range(1500))
+    kind, report = _in_thread(lambda: symgrad.check(text, seconds=1.0), seconds=30)
+    assert kind == "value", report
+    assert report.ok and not report.complete
+    assert "no mismatch in the part checked" in str(report)
+    assert "within the 1 s budget, of 3,000 gradients" in str(report)
+
+
+def test_a_small_check_is_complete():
+    report = symgrad.check("tanh(a*b + c)", seconds=60)
+    assert report.ok and report.complete and "all gradients agree" in str(report)
+    assert all(row.points == len(report.points) for row in report.rows)
