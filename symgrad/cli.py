@@ -124,8 +124,27 @@ def build_parser():
     parser.add_argument("--traceback", action="store_true",
                         help="show Python's traceback on errors (for debugging symgrad)")
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
+    parser.add_argument("--clear-cache", action=ClearCache,
+                        help="remove the C backend's compiled libraries from the cache and exit")
     completion.add_to(parser)
     return parser
+
+
+class ClearCache(argparse.Action):
+    """--clear-cache: empty the C backend's cache, say how much went, and exit."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .backends.cbuild import cache_dir, clear_cache
+
+        try:
+            removed = clear_cache()
+        except SymgradError as error:
+            parser.exit(2, f"symgrad: error: {error}\n")
+        print(f"removed {removed:,} file{'s' * (removed != 1)} from {cache_dir()}")
+        parser.exit(0)
 
 
 def main(argv=None):

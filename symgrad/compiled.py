@@ -17,6 +17,7 @@ from .core.errors import EvaluationError, SymgradError
 from .core.autodiff import gradient_nodes
 from .core.expression import Expression, from_plain_expression, to_plain
 from .core.ir import paused_collector
+from .core.ops import CONSTANTS
 from .core.pretty import derivative_lines, usable_names
 from .core.printer import to_text
 from .core.program import Program, finite_float
@@ -331,7 +332,9 @@ class CompiledFunction(NotebookDisplay):
         return self._derivative_texts({})
 
     def _derivative_texts(self, names):
-        return {name: "; ".join(derivative_lines(grad.root, self.variables, names))
+        # pi and e print by name unless the program uses the name (pi = a*b): once for all.
+        named = CONSTANTS.keys() - set(self.variables) - set(self.expression.labels.values())
+        return {name: "; ".join(derivative_lines(grad.root, self.variables, names, named))
                 for name, grad in self.gradients.items()}
 
     def check(self, **options: Any) -> CheckReport:

@@ -18,6 +18,7 @@ and not counted.
 import math
 import random
 import sys
+import time
 from dataclasses import dataclass, field
 
 import sympy
@@ -32,6 +33,7 @@ SYMPY_TOLERANCE = 1e-8  # relative: symgrad and SymPy compute the same formula
 FD_TOLERANCE = 1e-5  # relative: central differences carry truncation error
 PERTURBATION = 1e-13  # relative nudge of the inputs that measures a point's conditioning
 SIMPLIFY_LIMIT = 150  # operations beyond which simplify is not attempted (it can be slow)
+CHECK_SECONDS = 60.0  # the default budget of one check, SymPy's side and the numbers
 DIGITS = 30  # SymPy's reference numbers
 WORKING_DIGITS = 45  # intermediate symbols' numbers, so rounding never reaches DIGITS
 
@@ -46,6 +48,7 @@ class GradientCheck:
     fd_error: float = 0.0  # worst relative difference to finite differences
     mismatches: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # kinks and budgets: said, not counted
+    points: int = 0  # at how many points it was compared (fewer when the budget ran out)
 
     @property
     def ok(self):
@@ -60,6 +63,12 @@ class CheckReport:
     points: list
     rows: list
     rules: tuple  # the operators involved
+    seconds: float = CHECK_SECONDS  # the budget the check had
+
+    @property
+    def complete(self):
+        """Whether every gradient was compared at every point within the budget."""
+        return all(row.points == len(self.points) for row in self.rows)
 
     @property
     def ok(self):
@@ -77,9 +86,19 @@ class CheckReport:
         if not self.points:
             return (f"cannot check {self.expression}: at no sampled point are its value and "
                     "gradient defined; give a point of its domain to check at")
-        lines = [f"check of {self.expression} at {len(self.points)} points: "
-                 + ("all gradients agree" if self.ok else "MISMATCH")]
+        verdict = ("MISMATCH" if not self.ok else "all gradients agree" if self.complete
+                   else "no mismatch in the part checked")
+        lines = [f"check of {self.expression} at {len(self.points)} points: {verdict}"]
+        if not self.complete:
+            every = sum(row.points == len(self.points) for row in self.rows)
+            some = sum(0 < row.points < len(self.points) for row in self.rows)
+            lines.append(f"  within the {self.seconds:g} s budget, of {len(self.rows):,} gradients "
+                         f"{every:,} were compared at every point, {some:,} at some, "
+                         f"{len(self.rows) - every - some:,} at none (check(seconds=...) gives "
+                         "more time)")
         for row in self.rows:
+            if not row.points:
+                continue
             proof = {True: "equal (simplify)", None: "numeric only"}
             lines.append(f"  d/d{row.variable}: sympy {proof[row.symbolic]}, "
                          f"max rel. error vs sympy {row.sympy_error:.1e}, "
@@ -91,45 +110,71 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def check(program, points=5, seed=0, at=None, symbolic=True, simplify_seconds=SIMPLIFY_SECONDS):
+def check(program, points=5, seed=0, at=None, symbolic=True, simplify_seconds=SIMPLIFY_SECONDS,
+          seconds=CHECK_SECONDS):
     """Compare every gradient of ``program`` with SymPy and finite differences.
 
     ``points`` random points are drawn (reproducibly from ``seed``), plus ``at``
     (a dict of input values) when given.  Points where the program is undefined
     are skipped.  ``symbolic=False`` skips ``simplify``, which can be slow; it
-    gets ``simplify_seconds`` in all, after which the numbers alone decide.
+    gets ``simplify_seconds`` in all, after which the numbers alone decide.  The
+    whole check gets about ``seconds``: gradients it did not reach by then are
+    said in the report (``report.complete`` is False), not compared.
     """
+    deadline = time.monotonic() + seconds
     f = program  # a CompiledFunction: symgrad.check compiles text and Expressions first
     symbols = symbols_for(f.variables)
-    built = build([f.expression.root, *(f.gradients[name].root for name in f.wrt)], symbols)
+    gradients = f.gradients  # a property that builds them all: read it once
+    built = build([f.expression.root, *(gradients[name].root for name in f.wrt)], symbols)
     value, ours = built.expressions[0], dict(zip(f.wrt, built.expressions[1:]))
-    expected, definitions = _derivatives(built, value, {name: symbols[name] for name in f.wrt})
+    expected, definitions = _derivatives(built, value, {name: symbols[name] for name in f.wrt},
+                                         deadline)
     rows = [GradientCheck(name, None) for name in f.wrt]
+    reached = [row for row in rows if row.variable in expected]
     chosen = _points(f, points, seed, at)
-    bar = _progress(len(chosen) * len(rows) + (len(rows) if symbolic else 0))
+    bar = _progress(len(chosen) * len(reached) + (len(reached) if symbolic else 0))
     try:
         if symbolic and not built.shared:
-            _prove(rows, expected, ours, simplify_seconds, bar)
+            _prove(reached, expected, ours, min(simplify_seconds, _left(deadline)), bar)
         for point in chosen:
-            _compare_at(f, point, symbols, expected, definitions, rows, bar)
+            _compare_at(f, point, symbols, expected, definitions, reached, bar, deadline)
+    except _OutOfTime:
+        pass  # the report says which gradients were compared at how many points
     finally:
         if bar is not None:
             bar.close()
     rules = tuple(sorted({n.op for n in ir.topological_order([f.expression.root]) if n.args}))
-    return CheckReport(str(f.expression), chosen, rows, rules)
+    return CheckReport(str(f.expression), chosen, rows, rules, seconds)
 
 
-def _derivatives(built, value, wrt):
+class _OutOfTime(Exception):
+    """The check's budget ran out in the middle of SymPy's numbers."""
+
+
+def _left(deadline):
+    return max(0.0, deadline - time.monotonic())
+
+
+def _derivatives(built, value, wrt, deadline=math.inf):
     """({input: d value/d input}, the definitions they use, in evaluation order).
+
+    Inputs not reached by ``deadline`` (``time.monotonic()``) are left out.
 
     Plain trees go to ``sympy.diff`` whole.  In shared form SymPy differentiates
     each definition and the chain rule joins them (forward mode), so the result
     stays linear in the graph: d t/dx becomes a symbol of its own.
     """
     if not built.shared:
-        return {name: sympy.diff(value, x) for name, x in wrt.items()}, ()
+        expected = {}
+        for name, x in wrt.items():
+            if time.monotonic() > deadline:
+                break
+            expected[name] = sympy.diff(value, x)
+        return expected, ()
     definitions, expected = list(built.definitions), {}
     for name, x in wrt.items():
+        if time.monotonic() > deadline:
+            break
         derivative = {}  # intermediate symbol -> its derivative (a symbol or a number)
         for symbol, formula in built.definitions:
             d = _chain_rule(formula, x, derivative)
@@ -212,7 +257,7 @@ def _relative(a, b):
     return abs(a - b) / max(1.0, abs(a), abs(b))
 
 
-def _compare_at(f, point, symbols, expected, definitions, rows, bar=None):
+def _compare_at(f, point, symbols, expected, definitions, rows, bar=None, deadline=math.inf):
     """Compare each gradient at ``point``, allowing for how ill-conditioned the point is.
 
     Floats carry about 1e-16 of relative error into every step, so where the
@@ -223,13 +268,16 @@ def _compare_at(f, point, symbols, expected, definitions, rows, bar=None):
     """
     _, grads = f.value_and_grad(**point)
     exact = _numbers(definitions, {symbols[name]: sympy.Float(x, WORKING_DIGITS)
-                                   for name, x in point.items()})
+                                   for name, x in point.items()}, deadline)
     nearby = _numbers(definitions, {
         symbols[name]: sympy.Float(x * (1 + PERTURBATION) + PERTURBATION, WORKING_DIGITS)
-        for name, x in point.items()})
+        for name, x in point.items()}, deadline)
     shown = ", ".join(f"{k}={v:.6g}" for k, v in point.items())
     kinks = _kinks_at(f, point)
     for row in rows:
+        if time.monotonic() > deadline:
+            break
+        row.points += 1
         name, ours = row.variable, grads[row.variable]
         reference = _number(expected[name], exact)
         swing = _relative(reference.real, _number(expected[name], nearby).real)
@@ -257,7 +305,7 @@ def _number(expression, values):
     return complex(expression.xreplace(values).evalf(DIGITS))
 
 
-def _numbers(definitions, values):
+def _numbers(definitions, values, deadline=math.inf):
     """``values`` ({input symbol: number}) with every intermediate symbol's number added.
 
     Substituting numbers (of WORKING_DIGITS digits) lets SymPy evaluate each
@@ -265,7 +313,9 @@ def _numbers(definitions, values):
     nested formula, and it never meets an unsigned zero (``Max(x - 1, 0)`` at 1).
     """
     values = dict(values)
-    for symbol, formula in definitions:
+    for count, (symbol, formula) in enumerate(definitions):
+        if count % 64 == 0 and time.monotonic() > deadline:
+            raise _OutOfTime
         values[symbol] = formula.xreplace(values).evalf(WORKING_DIGITS)
     return values
 

@@ -5,8 +5,8 @@ Light on purpose: the backend registry reads ``WORDS`` without loading the C bac
 
 from ..core.printer import ATOM, UNARY
 
-# Names C code may not use for a variable: C's keywords, <math.h> and <fenv.h> names,
-# and the C backend's own names.
+# Names C code may not use for a variable: C's keywords and keyword macros, every name
+# <math.h>, <fenv.h>, <stdlib.h> and <string.h> define, and the C backend's own names.
 WORDS = frozenset("""
     auto break case char const continue default do double else enum extern float for goto
     if inline int long register restrict return short signed sizeof static struct switch
@@ -19,6 +19,15 @@ WORDS = frozenset("""
     FP_NAN FP_INFINITE FP_ZERO FP_SUBNORMAL FP_NORMAL FP_ILOGB0 FP_ILOGBNAN FP_FAST_FMA
     MATH_ERRNO MATH_ERREXCEPT math_errhandling fenv_t fexcept_t feclearexcept fetestexcept
     FE_OVERFLOW FE_DIVBYZERO FE_INVALID FE_UNDERFLOW FE_INEXACT FE_ALL_EXCEPT
+    FE_DFL_ENV FE_TONEAREST FE_UPWARD FE_DOWNWARD FE_TOWARDZERO FE_NOMASK_ENV FE_DENORMAL
+    FE_DFL_DISABLE_SSE_DENORMS_ENV FE_FLUSHTOZERO FE_DFL_MODE FE_SNANS_ALWAYS_SIGNAL
+    FP_SUPERNORMAL FP_FAST_FMAF FP_FAST_FMAL FP_LLOGB0 FP_LLOGBNAN FP_INT_UPWARD
+    FP_INT_DOWNWARD FP_INT_TOWARDZERO FP_INT_TONEARESTFROMZERO FP_INT_TONEAREST
+    MAXFLOAT HUGE DOMAIN SING OVERFLOW UNDERFLOW TLOSS PLOSS X_TLOSS
+    M_E M_LOG2E M_LOG10E M_LN2 M_LN10 M_PI M_PI_2 M_PI_4 M_1_PI M_2_PI M_2_SQRTPI M_SQRT2
+    M_SQRT1_2 EXIT_FAILURE EXIT_SUCCESS MB_CUR_MAX RAND_MAX EDOM ERANGE EILSEQ
+    assert static_assert alignas alignof noreturn thread_local complex imaginary
+    I _Imaginary_I _Complex_I
     symgrad_in symgrad_out symgrad_status
 """.split())
 

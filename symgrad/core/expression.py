@@ -71,6 +71,9 @@ def from_plain_expression(plain):
         raise GraphError("not a pickled symgrad program: expected (rows, root, variables, "
                          "labels, text)")
     rows, root, variables, labels, text = plain
+    if text is not None and type(text) is not str:
+        raise GraphError(f"the text of a pickled program must be a string, not "
+                         f"{type(text).__name__}")
     root, variables, labels = from_plain(rows, root, variables, labels)
     return Expression(root, variables, labels, text)
 

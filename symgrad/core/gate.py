@@ -8,8 +8,11 @@ variable list matches the graph.  Before it nothing is trusted: a pickle is as
 untrusted as text.  Failures are ``GraphError`` with plain words.
 """
 
-from .errors import GraphError
-from .ir import Node, apply, const, is_name, topological_order, var
+import threading
+import weakref
+
+from .errors import GraphError, TooLargeError
+from .ir import MAX_OPERATIONS, Node, apply, const, is_name, topological_order, var
 from .ops import OPS
 
 
@@ -22,31 +25,73 @@ def admit(root, variables, labels):
     """
     if type(root) is not Node:
         raise GraphError(f"the root of a program must be a graph node, not {type(root).__name__}")
-    order = topological_order([root], operands=_operands)
+    variables = tuple(variables)
+    listed = _input_set(variables)
+    labels = dict(labels or {})
+    if labels:  # every labelled node must be found below the root: walk all of it
+        order = topological_order([root], operands=_operands)
+    else:
+        order = topological_order([root], operands=lambda node: _unless_within(node, listed))
     used = []
     for node in order:
         _check_node(node)
         if node.op == "var":
             used.append(node.value)
-    variables = tuple(variables)
-    for name in variables:
-        if not is_name(name):
-            raise GraphError(f"not a valid input name: {name!r}")
-    listed = set(variables)
-    if len(listed) != len(variables):
-        twice = sorted({name for name in variables if variables.count(name) > 1})
-        raise GraphError(f"input named twice: {', '.join(twice)}")
     missing = [name for name in used if name not in listed]
     if missing:
         raise GraphError(f"the graph uses {', '.join(missing)}, which the input list lacks")
+    for node in order:
+        _WITHIN[node] = listed
     reachable = set(order)
     checked = {}
-    for node, name in dict(labels or {}).items():
+    for node, name in labels.items():
         if not is_name(name):
             raise GraphError(f"not a valid name for a value: {name!r}")
         if node in reachable and node.args:
             checked[node] = name
     return variables, checked
+
+
+# The last few input tuples admitted, by identity: a program's gradients are admitted
+# one after another with the program's own tuple, which is then checked once, not once
+# per gradient (quadratic in the number of inputs).
+_RECENT = {}
+_RECENT_LOCK = threading.Lock()
+
+
+def _input_set(variables):
+    """The set of the names in the tuple ``variables``, checked: names, none twice."""
+    with _RECENT_LOCK:
+        known = _RECENT.get(id(variables))
+    if known is not None and known[0] is variables:
+        return known[1]
+    for name in variables:
+        if not is_name(name):
+            raise GraphError(f"not a valid input name: {name!r}")
+    listed = frozenset(variables)
+    if len(listed) != len(variables):
+        seen, twice = set(), set()
+        for name in variables:
+            (twice if name in seen else seen).add(name)
+        raise GraphError(f"input named twice: {', '.join(sorted(twice))}")
+    with _RECENT_LOCK:
+        if len(_RECENT) >= 8:
+            del _RECENT[next(iter(_RECENT))]
+        _RECENT[id(variables)] = (variables, listed)  # the tuple kept: its id stays its own
+    return listed
+
+
+# Node -> the (remembered) input set of a graph that was admitted with it: a graph
+# below it needs no second walk for a program with the same inputs.  A program's
+# gradients share most of their nodes; walking each in full was quadratic.
+_WITHIN = weakref.WeakKeyDictionary()
+
+
+def _unless_within(node, listed):
+    """The operands to walk below ``node``: none if it was admitted with ``listed``."""
+    if type(node) is Node and _WITHIN.get(node) is listed:
+        return ()
+    return _operands(node)
 
 
 def _operands(node):
@@ -101,6 +146,12 @@ def from_rows(rows):
     """
     if type(rows) not in (list, tuple):
         raise GraphError(f"graph rows must be a list, not {type(rows).__name__}")
+    if len(rows) > MAX_ROWS:
+        raise _too_large(f"{len(rows):,} rows")
+    operations = sum(1 for row in rows if type(row) in (list, tuple) and len(row) == 3
+                     and row[0] not in ("var", "const"))
+    if operations > MAX_OPERATIONS:  # refused before a node is built
+        raise _too_large(f"{operations:,} operations")
     nodes = []
     for number, row in enumerate(rows):
         if type(row) not in (list, tuple) or len(row) != 3:
@@ -121,8 +172,19 @@ def from_rows(rows):
     return nodes
 
 
+# A graph of MAX_OPERATIONS operations has at most this many distinct nodes.
+MAX_ROWS = 3 * MAX_OPERATIONS + 1
+
+
+def _too_large(what):
+    return TooLargeError(f"the pickled program has {what}; symgrad compiles at most "
+                         f"{MAX_OPERATIONS:,} operations, as it reads from text")
+
+
 def from_plain(rows, root, variables, labels):
     """``(root node, variables, labels)`` from pickled rows, all through the gate."""
+    if type(labels) not in (list, tuple) or len(labels) > MAX_ROWS:
+        raise GraphError("the labels of a pickle must be a list of (row, name) pairs")
     nodes = from_rows(rows)
     if not nodes:
         raise GraphError("a program needs at least one row")

@@ -54,7 +54,7 @@ _OP_FIELDS = [
     ("c", None),  # scalar forward in C over doubles; None: the infix symbol
     # The static inline C function the c template calls.  Helpers compare with
     # isgreater and the like: quiet comparisons, which raise no flag for nan, so that
-    # GCC may turn the choice into a vector blend; the results are those of > and <.
+    # GCC may turn the choice into a vector blend.  A nan operand gives nan, as in NumPy.
     ("c_helper", None),
     # Defined, with its local derivatives, at every real operand (overflow aside):
     # only then may ``x*0`` fold to 0 without hiding an error in x.
@@ -84,17 +84,17 @@ class Op(namedtuple("Op", [field for field, _ in _OP_FIELDS],
 
 def _relu(x):
     """max(x, 0), with relu(0) = 0."""
-    return x if x > 0.0 else 0.0
+    return 0.0 if x <= 0.0 else x  # nan stays nan, as in NumPy
 
 
 def _step(x):
     """1 for x > 0, else 0: the derivative of relu."""
-    return 1.0 if x > 0.0 else 0.0
+    return 1.0 if x > 0.0 else 0.0 if x <= 0.0 else x
 
 
 def _sign(x):
     """-1, 0 or 1: the derivative of abs."""
-    return (x > 0.0) - (x < 0.0) + 0.0
+    return (x > 0.0) - (x < 0.0) + 0.0 if x == x else x
 
 
 def _sigmoid(x):
@@ -198,7 +198,7 @@ OPS = {
            "d/dx relu(x) = 1 if x > 0 else 0",
            lambda sp, x: sp.Max(x, 0), ((-3, 3),), kinks=(Kink(0.0, 0.0),), helper=_relu,
            c="relu({x})",
-           c_helper="static inline double relu(double x) { return isgreater(x, 0.0) ? x : 0.0; }",
+           c_helper="static inline double relu(double x) { return islessequal(x, 0.0) ? 0.0 : x; }",
            total=True),
         Op("sigmoid", 1, "sigmoid({x})", "np.exp(-np.logaddexp(0.0, -{x}))",
            ("out*(1 - out)",),
@@ -214,14 +214,16 @@ OPS = {
            "d/dx step(x) = 0 (step(x) is 1 for x > 0, else 0)",
            lambda sp, x: sp.Heaviside(x, 0), ((-3, 3),), kinks=(Kink(0.0, 0.0),),
            note="step(0) = 0", helper=_step, internal=True, c="step({x})",
-           c_helper="static inline double step(double x) { return isgreater(x, 0.0) ? 1.0 : 0.0; }",
+           c_helper="static inline double step(double x) "
+                    "{ return isgreater(x, 0.0) ? 1.0 : islessequal(x, 0.0) ? 0.0 : x; }",
            total=True),
         Op("sign", 1, "sign({x})", "np.sign({x})", ("0",),
            "d/dx sign(x) = 0 (sign(x) is -1, 0 or 1)",
            lambda sp, x: sp.sign(x), ((-3, 3),), kinks=(Kink(0.0, 0.0),),
            note="sign(0) = 0", helper=_sign, internal=True, c="sign({x})",
            c_helper="static inline double sign(double x) "
-                    "{ return (double)(isgreater(x, 0.0) - isless(x, 0.0)); }", total=True),
+                    "{ double s = isgreater(x, 0.0) ? 1.0 : 0.0; s = isless(x, 0.0) ? -1.0 : s; "
+                    "return isunordered(x, 0.0) ? x : s; }", total=True),
         Op("xlogy", 2, "xlogy({x}, {y})", "({x}*np.log(np.where({x} == 0, 1.0, {y})))",
            ("log(y)", "x/y"),
            "d/dx xlogy(x, y) = log(y), d/dy xlogy(x, y) = x/y (xlogy(x, y) = x*log(y))",

@@ -26,15 +26,18 @@ Term = namedtuple("Term", "num den factors")
 Term.__doc__ = "num/den * product of base**exponent over ``factors`` (base node -> exponent)."
 
 
-def derivative_lines(gradient, inputs, names=None):
+def derivative_lines(gradient, inputs, names=None, named=None):
     """The text of a gradient node as a person writes it: ``to_program`` lines.
 
     With ``names`` ({node: name}, see ``usable_names``) those values appear by
     name, as the lecture writes ``(1 - o**2)*x1``; the text then reads only after
-    the program that defines them.  Without, it stands alone.
+    the program that defines them.  Without, it stands alone.  ``named``: the
+    constants printed by name, when the caller works them out once for many
+    gradients of one program (``printed_constants``).
     """
     names = names or {}
-    return to_program(tidy(gradient, names, inputs), reserved=inputs, known=names)
+    return to_program(tidy(gradient, names, inputs), reserved=inputs, known=names,
+                      named=named)
 
 
 def usable_names(labels, inputs):
@@ -58,10 +61,25 @@ def tidy(root, keep=(), inputs=()):
     return _Tidy(root, keep, inputs).run()
 
 
+_POSITIONS = {}  # id of an input tuple -> (the tuple, {name: index}): the last few
+
+
+def _positions(inputs):
+    """{name: index} of ``inputs``, computed once for the derivatives of one program."""
+    known = _POSITIONS.get(id(inputs))
+    if known is not None and known[0] is inputs:
+        return known[1]
+    position = {name: index for index, name in enumerate(inputs)}
+    if len(_POSITIONS) >= 8:
+        _POSITIONS.pop(next(iter(_POSITIONS), None), None)
+    _POSITIONS[id(inputs)] = (inputs, position)
+    return position
+
+
 class _Tidy:
     def __init__(self, root, keep, inputs):
         self.root, self.keep = root, keep
-        position = {name: index for index, name in enumerate(inputs)}
+        position = _positions(tuple(inputs))
         self.first_input = {}  # node -> index of the first input below it (None: constant)
         for node in ir.topological_order([root]):
             if node.op == "var":

@@ -206,23 +206,32 @@ def inline_size(root, leaves=()):
     return size[root]
 
 
-def to_program(root, labels=None, limit=200, reserved=(), known=None, preferred=None):
+def printed_constants(root, reserved=(), labels=None, known=None):
+    """The constants (pi, e) that text of ``root`` may print by name: those that are no
+    name of it, of ``reserved``, ``labels`` or ``known`` (pi = a*b makes pi a name)."""
+    used = set(reserved) | set((labels or {}).values()) | set((known or {}).values())
+    used |= {n.value for n in topological_order([root], known or {}) if n.op == "var"}
+    return CONSTANTS.keys() - used
+
+
+def to_program(root, labels=None, limit=200, reserved=(), known=None, preferred=None,
+               named=None):
     """Text of ``root``: inline when short, else shared parts as named lines first.
 
     Returns a list of lines; all but the last are ``name = expression``.  Nodes
     in ``labels`` get a line under that name; nodes in ``known`` print as their
     name with no line (names defined elsewhere, such as the program's own).  A
     shared part in ``preferred`` is named as there (generated code's ``t3``);
-    names it gives other nodes are never invented for a part.
+    names it gives other nodes are never invented for a part.  ``named`` is the
+    constants that print by name, if the caller knows them (else worked out here,
+    which costs a pass over ``reserved``).
     """
     preferred = preferred or {}
     labels, known = dict(labels or {}), dict(known or {})
     if root in known:
         return [known[root]]
-    # pi and e print by name unless a name of this text is pi or e (pi = a*b).
-    used = set(reserved) | set(labels.values()) | set(known.values())
-    used |= {n.value for n in topological_order([root], known) if n.op == "var"}
-    named = CONSTANTS.keys() - used
+    if named is None:  # pi and e print by name unless a name of this text is pi or e
+        named = printed_constants(root, reserved, labels, known)
     if not labels and inline_size(root, known) <= limit:
         return [to_text(root, known, named=named)]
     uses = {}

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from collections.abc import Iterable, Mapping
 
 from .autodiff import chain_rule
-from .errors import EvaluationError, TooLargeError
+from .errors import EvaluationError, GraphError, TooLargeError
 from .expression import Expression
 from .ir import MAX_OPERATIONS, topological_order, var
 from .ops import OPS
@@ -177,11 +177,11 @@ class Program:
                             f"{type(expression).__name__}")
         # An Expression was admitted by the gate when it was made, and cannot change.
         variables, labels = expression.variables, expression.labels
-        wrt = tuple(variables if wrt is None else wrt)
+        wrt = tuple(variables if wrt is None else (wrt,) if isinstance(wrt, str) else wrt)
         listed = set(variables)
         unknown = [name for name in wrt if name not in listed]
-        if unknown:
-            raise ValueError(f"cannot differentiate with respect to {', '.join(map(str, unknown))}"
+        if unknown:  # a GraphError is a ValueError too; a tampered pickle's wrt meets it
+            raise GraphError(f"cannot differentiate with respect to {', '.join(map(str, unknown))}"
                              f": not an input (inputs: {', '.join(variables) or 'none'})")
         root = expression.root
         names = Names(set(variables) | set(labels.values()))

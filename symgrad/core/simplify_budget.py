@@ -11,6 +11,8 @@ by pickle between our own two processes, never as text.
 """
 
 import multiprocessing
+import os
+import signal
 import sys
 import threading
 import time
@@ -33,7 +35,8 @@ def simplify_within(expressions, seconds=SIMPLIFY_SECONDS, progress=None):
     alone = threading.active_count() == 1 and "jax" not in sys.modules  # XLA runs threads
     context = multiprocessing.get_context("fork" if forkable and alone else "spawn")
     receiver, sender = context.Pipe(duplex=False)
-    worker = context.Process(target=_simplify_all, args=(list(expressions), sender), daemon=True)
+    worker = context.Process(target=_simplify_all, args=(list(expressions), sender, os.getpid()),
+                             daemon=True)
     worker.start()
     sender.close()
     deadline = time.monotonic() + seconds
@@ -56,7 +59,8 @@ def simplify_within(expressions, seconds=SIMPLIFY_SECONDS, progress=None):
     return results
 
 
-def _simplify_all(expressions, sender):
+def _simplify_all(expressions, sender, parent):
+    _die_with(parent)
     for index, expression in enumerate(expressions):
         try:
             result = sympy.simplify(expression)
@@ -64,3 +68,32 @@ def _simplify_all(expressions, sender):
             result = None  # SymPy gave up: the caller shows the expression as built
         sender.send((index, result))
     sender.close()
+
+
+def _die_with(parent):
+    """End this child when ``parent`` ends, and hold none of its output streams.
+
+    A parent stopped by a signal runs no ``finally``: without this the child would
+    simplify on for minutes, keeping the caller's pipes open (``symgrad ... | cat``
+    would wait for it).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (1, 2):
+        os.dup2(devnull, stream)
+    os.close(devnull)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent ended before the line above
+        os._exit(0)
+    threading.Thread(target=_watch, args=(parent,), daemon=True).start()  # elsewhere
+
+
+def _watch(parent):
+    while os.getppid() == parent:
+        time.sleep(0.25)
+    os._exit(0)

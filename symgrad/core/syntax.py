@@ -140,16 +140,21 @@ class _Builder(_StatementsOnly):
     """Builds the ``Expression`` of one program, one reduction at a time.
 
     The parser reduces statements in order, so names are looked up as they are
-    assigned; ``used`` collects the inputs the statement being parsed depends on.
+    assigned; ``used`` collects the inputs the statement being parsed names, and
+    ``reads`` the assignments it reads.  The inputs a program depends on are found
+    once, at the end, by a walk over the assignments: copying them into every
+    assignment was quadratic in a chain of reassignments (h = h*x1; h = h*x2...).
     """
 
     def __init__(self, text):
         super().__init__(text)
-        self.env = {}  # assigned name -> (node, names of the inputs it uses)
+        self.env = {}  # assigned name -> (node, number of its assignment)
+        self.assignments = []  # per assignment: (inputs it names, assignments it reads)
         self.first_use = {}  # input name -> order of its first appearance
         self.labels = {}  # node -> the first name the program gave it
         self.inputs = {}  # input name -> its node
         self.used = set()
+        self.reads = set()
 
     def __call__(self, rule, children, first):
         if rule in OPS:
@@ -165,7 +170,8 @@ class _Builder(_StatementsOnly):
         if rule == "assign":
             return self.assign(first, children)
         if rule == "expr":
-            statement, self.used = Statement(first, None, (children[0], self.used)), set()
+            statement = Statement(first, None, (children[0], self._depends()))
+            self.used, self.reads = set(), set()
             return statement
         if rule in ARRAY_RULES:
             at = self.text.find("@", first.pos) if rule == "matmul" else first.pos
@@ -178,9 +184,22 @@ class _Builder(_StatementsOnly):
         name, node = str(children[0]), children[1]
         if node.args:
             self.labels.setdefault(node, name)
-        self.env[name] = (node, self.used)
-        self.used = set()
+        self.assignments.append((self.used, self.reads))
+        self.env[name] = (node, len(self.assignments) - 1)
+        self.used, self.reads = set(), set()
         return Statement(first, name, None)
+
+    def _depends(self):
+        """The inputs the statement being parsed depends on, through what it reads."""
+        names, seen = set(self.used), set(self.reads)
+        stack = list(self.reads)
+        while stack:
+            used, reads = self.assignments[stack.pop()]
+            names |= used
+            for number in reads - seen:
+                seen.add(number)
+                stack.append(number)
+        return names
 
     def program(self, statements):
         self.check(statements)
@@ -191,8 +210,8 @@ class _Builder(_StatementsOnly):
     def name(self, token):
         name = token.text
         if name in self.env:
-            node, names = self.env[name]
-            self.used.update(names)
+            node, number = self.env[name]
+            self.reads.add(number)
             return node
         if name in CONSTANTS:  # pi and e are numbers, unless assigned above
             return ir.const(CONSTANTS[name])

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ..core import ir
 from ..core.autodiff import partial_pattern
-from ..core.errors import EvaluationError, GraphError
+from ..core.errors import EvaluationError, GraphError, TooLargeError
 from ..core.expression import Expression
 from ..core.ops import FUNCTIONS, OPS, infix_template
 from ..core.pyspell import PythonSpelling
@@ -29,6 +29,7 @@ from ..views.hooks import NotebookDisplay
 PYTHON = PythonSpelling("python", "math")  # how its backward closures are written
 
 _NUMBER = (int, float)
+_MAX_INT = int(1.7976931348623157e308)  # the largest float, as an int
 _OPERANDS = attrgetter("_prev")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # ``_op`` as micrograd and the lecture print it; every other operator by its symbol
@@ -378,12 +379,16 @@ def _from_rows(rows):
     """The root Value of ``rows`` (from ``to_rows``), each row checked: ``GraphError`` if bad."""
     if not isinstance(rows, tuple) or not rows:
         raise GraphError("not a pickled Value: expected a non-empty tuple of rows")
+    if len(rows) > 2 * ir.MAX_OPERATIONS + 1:  # leaves and operations: as text is capped
+        raise TooLargeError(f"the pickled Value has {len(rows):,} rows; symgrad takes at most "
+                            f"{2 * ir.MAX_OPERATIONS + 1:,}")
     built = []
     for row in rows:
         if not (isinstance(row, tuple) and len(row) == 7):
             raise GraphError("not a pickled Value: a row is not a 7-tuple")
         kind, data, grad, label, op, operands, rule = row
         if (kind not in _KINDS or type(data) not in (int, float) or type(grad) not in (int, float)
+                or not _fits(data) or not _fits(grad)
                 or type(label) is not str or type(op) is not str
                 or type(operands) is not tuple
                 or not all(type(i) is int and 0 <= i < len(built) for i in operands)
@@ -424,7 +429,7 @@ def to_ir(root, names=None, unnamed="inputs", numbers="constants"):
             name = names[value]
         elif kind is Constant or (kind is Number and numbers == "constants") or (
                 not value._prev and kind is not Number and unnamed == "constants"):
-            built[value] = ir.const(float(value.data))
+            built[value] = ir.const(_as_float(value))
             continue
         elif not value._prev:
             name = value.label if _usable(value.label, taken) else None
@@ -442,8 +447,23 @@ def to_ir(root, names=None, unnamed="inputs", numbers="constants"):
         built[value] = ir.var(name)
         if name not in point:
             variables.append(name)
-            point[name] = float(value.data)
+            point[name] = _as_float(value)
     return built[root], variables, labels, point
+
+
+def _as_float(value):
+    """A Value's data as a float; GraphError for an integer beyond the largest float."""
+    try:
+        return float(value.data)
+    except OverflowError:
+        digits = len(str(abs(value.data))) if abs(value.data) < 10**4000 else "over 4,000"
+        raise GraphError(f"a Value holds an integer of {digits} digits, too large for a "
+                         "float (the largest is about 1.8e308)") from None
+
+
+def _fits(number):
+    """Whether an int or float can become a float without overflow."""
+    return type(number) is float or -_MAX_INT <= number <= _MAX_INT
 
 
 def _op_name(value):

@@ -70,7 +70,7 @@ def to_dot(subject, values=None, grads=None, backward=False, rankdir="LR"):
             fields.append(f"data {_number(data[node])}")
         if node in gradient:
             fields.append(f"grad {_number(gradient[node])}")
-        label = " | ".join(_record_escape(text) for text in fields)
+        label = " | ".join(_record_escape(_fit(text)) for text in fields)
         lines.append(f'  {ids[node]} [shape=record, label="{{ {label} }}"];')
         if node.args:
             op = OPS[node.op]
@@ -86,7 +86,7 @@ def to_dot(subject, values=None, grads=None, backward=False, rankdir="LR"):
             local = plan.local_text(step, parenthesize=True)
             style = "style=dashed, color=red, fontcolor=red, constraint=false"
             lines.append(f"  {ids[step.node]} -> {ids[step.operand]} "
-                         f'[{style}, label="× {_escape(local)}"];')
+                         f'[{style}, label="× {_escape(_fit(local))}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -180,6 +180,15 @@ def _printed(node, names):
 
 def _number(value):
     return format_short(value)
+
+
+LABEL_LIMIT = 80  # characters of a name or a derivative a drawing shows; Graphviz
+# refuses a label of 16,384 or more, and a long one is unreadable anyway
+
+
+def _fit(text, limit=LABEL_LIMIT):
+    """``text``, cut to ``limit`` characters with an ellipsis if longer."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _escape(text):
