@@ -30,6 +30,9 @@ PROGRAMS = {
             "loss = cross_entropy(logits, Y)\nloss + 0.01 * sum(W1**2)", {"n": 2}),
     "spellings": ("X: [n, 3]\ny: [3]\nsum(max(X, y) * pi) + sum(log(exp(X) + 1, 2)) "
                   "+ max(ln(exp(X)), axis=1) @ max(X, axis=1)", {"n": 2}),
+    "dimension_value": ("X: [n, 3]\nZ: [m, 2]\nv = sum((X - mean(X, axis=0))**2, axis=0) / (n - 1)\n"
+                        "sum(v) + mean(Z) * m * n + exp(sum(X) / n**2) + sum(Z) / (2 * m)",
+                        {"n": 3, "m": 2}),
     "relu_mlp": ("X: [n, 3]\nW: [3, 4]\nv: [4]\nsum(relu(X @ W) @ v) / 2", {"n": 3}),
 }
 

@@ -27,7 +27,7 @@ cross_entropy(logits, Y)"""
     ("X: [n, 3]\nY: int[n]\nsum(Y)", 3, 1, "Y is an integer array"),
     ("X: [n, 3]\nX: [n]\nsum(X)", 2, 1, "'X' is declared"),
     ("X: [n, 2.5]\nsum(X)", 1, 8, "a dimension is a whole number or a name"),
-    ("X: [n]\nsum(n * X)", 2, 5, "'n' is a dimension"),
+    ("X: [n]\nn = sum(X)\nn", 2, 1, "'n' is an input or a dimension"),
     ("X: [n]\nY: int[m]\ncross_entropy(X, Y)", 3, 1, "got (n,) and int[m]"),
     ("X: double[n]\nsum(X)", 1, 4, "unknown element type 'double'"),
 ])

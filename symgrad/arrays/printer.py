@@ -96,6 +96,8 @@ def _language(node, args):
         return f"reshape({a[0]}, [{', '.join(map(str, node.attrs[0]))}])", ATOM
     if node.op == "arange":
         return f"arange({node.attrs[0]})", ATOM
+    if node.op == "dim":
+        return node.attrs[0], ATOM
     name = {"amax": "max"}.get(node.op, node.op)
     return f"{name}({', '.join(a)}{keyword})", ATOM
 

@@ -20,7 +20,7 @@ ForwardStep = namedtuple("ForwardStep", "node name")
 BackwardStep = namedtuple("BackwardStep", "target value first contribution")
 BackwardStep.__doc__ = """``target (+)= value``; ``contribution`` None for a shared temporary."""
 
-INLINE = {"const", "arange", "size"}  # printed where they are used, never on a line of their own
+INLINE = {"const", "arange", "size", "dim"}  # printed where used, never on a line of their own
 
 
 class ArrayProgram:
@@ -118,7 +118,7 @@ class ArrayProgram:
         """{dimension: (input name, axis)} for each dimension the code refers to by name."""
         wanted = set()
         for node in graph.order([self.root, *(s.value for s in self.backward)]):
-            if node.op == "arange" and isinstance(node.attrs[0], str):
+            if node.op in ("arange", "dim") and isinstance(node.attrs[0], str):
                 wanted.add(node.attrs[0])
             if node.op == "reshape":
                 wanted.update(d for d in node.attrs[0] if isinstance(d, str))
