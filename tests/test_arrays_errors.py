@@ -99,7 +99,9 @@ def test_backward_lines_name_their_rule_and_shape():
     assert "grad_b1 = np.sum(grad_t2, axis=0)  # add: d t2/d b1 = 1.0, summed over axis 0 " \
         "(broadcast)  (4,)" in source
     assert "scatter_add(" in source  # the gather's adjoint
-    assert "grad_W1 = X.T @ grad_t1" in source
+    # t1 = X @ W1 and t2 = t1 + b1 share one gradient: no grad_t1 = grad_t2 line
+    assert "grad_W1 = X.T @ grad_t2  # matmul: d t2/d W1 = Xᵀ, on the left" in source
+    assert "grad_t1" not in source
 
 
 def test_generated_code_is_deterministic():
