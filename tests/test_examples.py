@@ -93,3 +93,12 @@ def test_backprop_ninja_checks_its_gradients_and_its_loss_falls(tmp_path):
     line = next(line for line in out.splitlines() if line.startswith("train loss"))
     before, after = (float(word.rstrip(",")) for word in line.split()[2:5:2])
     assert after < before - 0.2
+
+
+def test_the_tutorial_chapter_shows_the_example_s_program():
+    page = (EXAMPLES.parent / "docs" / "tutorial-arrays.md").read_text()
+    shown = [line[4:] for line in page.splitlines() if line.startswith("... ")]
+    program = [line.split("#")[0].strip() for line in _ninja().PROGRAM.splitlines()]
+    program = [line for line in program if line]
+    start = shown.index(program[0])
+    assert shown[start:start + len(program)] == program
