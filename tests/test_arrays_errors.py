@@ -217,3 +217,16 @@ def test_names_of_the_user_never_collide_with_generated_ones():
     assert grads["steps"].tolist() == [6.0, 6.0] and grads["grad_t1"] == 2.0
     traced, traced_grads, steps = f.trace(**values)
     assert traced == value and len(steps) == len(f.program.forward) + len(f.program.backward)
+
+
+def test_derivatives_name_gradients_the_code_computes():
+    import re
+
+    f = symgrad.compile(MLP)
+    targets = {line.split("=")[0].strip() for line in f.source.splitlines()
+               if line.strip().startswith("grad_")}
+    derivatives = f.derivatives()
+    assert set(derivatives) == {"X", "W1", "b1", "W2"}
+    for text in derivatives.values():
+        used = set(re.findall(r"grad_\w+", text))
+        assert used and used <= targets, (text, targets)

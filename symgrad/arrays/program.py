@@ -179,16 +179,15 @@ def _by_statement(steps, labels):
 
 def _pass_through(steps, labels):
     """{operand: node} for steps ``grad_operand = grad_node`` that can share one variable:
-    the operand's only step, and at most one of the two named in the program."""
+    the operand's only step, not an input, and at most one of the two named by the program."""
     into = {}
     for step in steps:
         into[step.operand] = into.get(step.operand, 0) + 1
     merged = {}
     for step in steps:
         node, operand = step.node, step.operand
-        named = (node in labels) + (operand in labels or operand.op == "var")
-        if (step.value is graph.grad(node) and into[operand] == 1 and named < 2
-                and node.op != "var"):
+        if (step.value is graph.grad(node) and into[operand] == 1 and operand.op != "var"
+                and not (node in labels and operand in labels)):
             merged[operand] = node
     return merged
 
