@@ -230,3 +230,11 @@ def test_derivatives_name_gradients_the_code_computes():
     for text in derivatives.values():
         used = set(re.findall(r"grad_\w+", text))
         assert used and used <= targets, (text, targets)
+
+
+def test_each_name_of_the_program_keeps_its_own_gradient():
+    # t1 = B + b1 shares A's gradient; B, named too, keeps its own line
+    f = symgrad.compile("X: [n, 3]\nW: [3, 3]\nb1: [3]\nb2: [3]\nB = X @ W\nA = B + b1 + b2\n"
+                        "sum(tanh(A))")
+    assert "    grad_B = grad_A  # add: d A/d B = 1.0  (n, 3)\n" in f.source
+    assert "grad_t1" not in f.source and "grad_W = X.T @ grad_B" in f.source

@@ -179,16 +179,23 @@ def _by_statement(steps, labels):
 
 def _pass_through(steps, labels):
     """{operand: node} for steps ``grad_operand = grad_node`` that can share one variable:
-    the operand's only step, not an input, and at most one of the two named by the program."""
+    the operand's only step, not an input, and at most one name of the program's in each
+    variable's group (``grad_logits = grad_norm_logits`` stays a line)."""
     into = {}
     for step in steps:
         into[step.operand] = into.get(step.operand, 0) + 1
-    merged = {}
+    merged, named = {}, {}  # named: group's first node -> whether the program names one
     for step in steps:
         node, operand = step.node, step.operand
-        if (step.value is graph.grad(node) and into[operand] == 1 and operand.op != "var"
-                and not (node in labels and operand in labels)):
+        if step.value is not graph.grad(node) or into[operand] != 1 or operand.op == "var":
+            continue
+        top = node
+        while top in merged:
+            top = merged[top]
+        has_name = named.get(top, top in labels)
+        if not (has_name and operand in labels):
             merged[operand] = node
+            named[top] = has_name or operand in labels
     return merged
 
 
