@@ -30,6 +30,17 @@ PROGRAMS = {
             "loss = cross_entropy(logits, Y)\nloss + 0.01 * sum(W1**2)", {"n": 2}),
     "spellings": ("X: [n, 3]\ny: [3]\nsum(max(X, y) * pi) + sum(log(exp(X) + 1, 2)) "
                   "+ max(ln(exp(X)), axis=1) @ max(X, axis=1)", {"n": 2}),
+    "dimension_value": ("X: [n, 3]\nZ: [m, 2]\nv = sum((X - mean(X, axis=0))**2, axis=0) / (n - 1)\n"
+                        "sum(v) + mean(Z) * m * n + exp(sum(X) / n**2) + sum(Z) / (2 * m)",
+                        {"n": 3, "m": 2}),
+    # makemore part 4's MLP (examples/backprop_ninja.sg) at small sizes
+    "batchnorm_mlp": ("Xb: int[n, 3]\nYb: int[n]\nC: [5, 2]\nW1: [6, 4]\nb1: [4]\ng: [4]\n"
+                      "beta: [4]\nW2: [4, 5]\nb2: [5]\nhpre = reshape(C[Xb], [n, 6]) @ W1 + b1\n"
+                      "d = hpre - mean(hpre, axis=0)\nv = sum(d**2, axis=0) / (n - 1)\n"
+                      "h = tanh(g * d * (v + 1e-5)**-0.5 + beta)\nlogits = h @ W2 + b2\n"
+                      "counts = exp(logits - reshape(max(logits, axis=1), [n, 1]))\n"
+                      "probs = counts * reshape(sum(counts, axis=1)**-1, [n, 1])\n"
+                      "-mean(log(probs)[arange(n), Yb])", {"n": 3}),
     "relu_mlp": ("X: [n, 3]\nW: [3, 4]\nv: [4]\nsum(relu(X @ W) @ v) / 2", {"n": 3}),
 }
 

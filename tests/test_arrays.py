@@ -119,3 +119,15 @@ def test_the_jax_backend_computes_in_float64_whatever_jax_s_default():
     assert value == pytest.approx(expected[0], rel=1e-12)
     for name, grad in grads.items():
         np.testing.assert_allclose(grad, expected[1][name], rtol=1e-10, atol=1e-12)
+
+
+def test_a_dimension_name_is_its_size_bound_at_call_time():
+    f = symgrad.compile("X: [n, 3]\nv = sum((X - mean(X, axis=0))**2, axis=0) / (n - 1)\nsum(v)")
+    assert "    n = X.shape[0]\n" in f.source and " = n - 1.0  # ()" in f.source
+    for rows in (2, 5):
+        X = np.random.default_rng(rows).normal(size=(rows, 3))
+        value, grads = f.value_and_grad(X=X)
+        assert value == pytest.approx(np.var(X, axis=0, ddof=1).sum(), rel=1e-12)
+        np.testing.assert_allclose(grads["X"], 2 * (X - X.mean(axis=0)) / (rows - 1),
+                                   rtol=1e-12, atol=1e-14)
+    assert set(grads) == {"X"}  # the size gets no gradient

@@ -27,7 +27,7 @@ cross_entropy(logits, Y)"""
     ("X: [n, 3]\nY: int[n]\nsum(Y)", 3, 1, "Y is an integer array"),
     ("X: [n, 3]\nX: [n]\nsum(X)", 2, 1, "'X' is declared"),
     ("X: [n, 2.5]\nsum(X)", 1, 8, "a dimension is a whole number or a name"),
-    ("X: [n]\nsum(n * X)", 2, 5, "'n' is a dimension"),
+    ("X: [n]\nn = sum(X)\nn", 2, 1, "'n' is an input or a dimension"),
     ("X: [n]\nY: int[m]\ncross_entropy(X, Y)", 3, 1, "got (n,) and int[m]"),
     ("X: double[n]\nsum(X)", 1, 4, "unknown element type 'double'"),
 ])
@@ -99,7 +99,9 @@ def test_backward_lines_name_their_rule_and_shape():
     assert "grad_b1 = np.sum(grad_t2, axis=0)  # add: d t2/d b1 = 1.0, summed over axis 0 " \
         "(broadcast)  (4,)" in source
     assert "scatter_add(" in source  # the gather's adjoint
-    assert "grad_W1 = X.T @ grad_t1" in source
+    # t1 = X @ W1 and t2 = t1 + b1 share one gradient: no grad_t1 = grad_t2 line
+    assert "grad_W1 = X.T @ grad_t2  # matmul: d t2/d W1 = Xᵀ, on the left" in source
+    assert "grad_t1" not in source
 
 
 def test_generated_code_is_deterministic():
@@ -215,3 +217,24 @@ def test_names_of_the_user_never_collide_with_generated_ones():
     assert grads["steps"].tolist() == [6.0, 6.0] and grads["grad_t1"] == 2.0
     traced, traced_grads, steps = f.trace(**values)
     assert traced == value and len(steps) == len(f.program.forward) + len(f.program.backward)
+
+
+def test_derivatives_name_gradients_the_code_computes():
+    import re
+
+    f = symgrad.compile(MLP)
+    targets = {line.split("=")[0].strip() for line in f.source.splitlines()
+               if line.strip().startswith("grad_")}
+    derivatives = f.derivatives()
+    assert set(derivatives) == {"X", "W1", "b1", "W2"}
+    for text in derivatives.values():
+        used = set(re.findall(r"grad_\w+", text))
+        assert used and used <= targets, (text, targets)
+
+
+def test_each_name_of_the_program_keeps_its_own_gradient():
+    # t1 = B + b1 shares A's gradient; B, named too, keeps its own line
+    f = symgrad.compile("X: [n, 3]\nW: [3, 3]\nb1: [3]\nb2: [3]\nB = X @ W\nA = B + b1 + b2\n"
+                        "sum(tanh(A))")
+    assert "    grad_B = grad_A  # add: d A/d B = 1.0  (n, 3)\n" in f.source
+    assert "grad_t1" not in f.source and "grad_W = X.T @ grad_B" in f.source

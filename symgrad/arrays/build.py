@@ -24,7 +24,10 @@ from .table import ARRAY_OPS, DEFINITIONS, HELPERS, REDUCTIONS
 
 
 class Dim(str):
-    """A dimension name used in an expression (``arange(n)``, ``reshape(x, [n, 30])``)."""
+    """A dimension name used in an expression (``arange(n)``, ``reshape(x, [n, 30])``).
+
+    As an operand (``x / (n - 1)``) it is a "dim" node: the size, a number without
+    gradient, bound when the function is called."""
 
     __slots__ = ()
 
@@ -201,10 +204,9 @@ class Builder:
         return self.names.get(node, "(...)")
 
     def value(self, node, token):
-        """``node`` as an array operand: not a dimension name or a list."""
+        """``node`` as an array operand: a dimension name is its size (a number); not a list."""
         if isinstance(node, Dim):
-            raise self.error(token, f"'{node}' is a dimension; its size is not a value "
-                             "(use mean() for averages)")
+            return graph.make("dim", (), (str(node),), (), "float")
         if isinstance(node, list) or isinstance(node, tuple):
             raise self.error(token, "a list is only a shape, as in reshape(x, [n, 30])")
         return node
@@ -328,8 +330,8 @@ class Builder:
             raise self.error(token, "reshape takes a shape as a list: reshape(x, [n, 30])")
         dims = []
         for dim in target:
-            if isinstance(dim, Dim):
-                dims.append(str(dim))
+            if isinstance(dim, Dim) or (isinstance(dim, graph.ANode) and dim.op == "dim"):
+                dims.append(str(dim) if isinstance(dim, Dim) else dim.attrs[0])
             elif (isinstance(dim, graph.ANode) and graph.is_const(dim)
                   and dim.value == int(dim.value) and dim.value > 0):
                 dims.append(int(dim.value))
@@ -341,6 +343,8 @@ class Builder:
         if isinstance(dim, graph.ANode) and graph.is_const(dim) and dim.value == int(
                 dim.value) and dim.value >= 0:
             dim = int(dim.value)
+        elif isinstance(dim, graph.ANode) and dim.op == "dim":
+            dim = dim.attrs[0]
         elif not isinstance(dim, (Dim, int)):
             raise self.error(token, "arange takes a dimension name or a whole number")
         return self.structural("arange", (), (dim if isinstance(dim, int) else str(dim),))

@@ -96,6 +96,8 @@ def _language(node, args):
         return f"reshape({a[0]}, [{', '.join(map(str, node.attrs[0]))}])", ATOM
     if node.op == "arange":
         return f"arange({node.attrs[0]})", ATOM
+    if node.op == "dim":
+        return node.attrs[0], ATOM
     name = {"amax": "max"}.get(node.op, node.op)
     return f"{name}({', '.join(a)}{keyword})", ATOM
 
@@ -104,7 +106,8 @@ def _comment(program, step):
     """``rule: d out/d operand = local; summed over axes (broadcast)``."""
     names = program.names
     c = step.contribution
-    out, operand = names.get(c.node, "out"), names.get(c.operand, "?")
+    out = program.stands_for.get(c.node) or names.get(c.node, "out")
+    operand = program.stands_for.get(c.operand) or names.get(c.operand, "?")
     if c.local is not None:
         op = OPS[c.node.op]
         local = render(c.local, names, "text")[0]

@@ -20,7 +20,7 @@ ForwardStep = namedtuple("ForwardStep", "node name")
 BackwardStep = namedtuple("BackwardStep", "target value first contribution")
 BackwardStep.__doc__ = """``target (+)= value``; ``contribution`` None for a shared temporary."""
 
-INLINE = {"const", "arange", "size"}  # printed where they are used, never on a line of their own
+INLINE = {"const", "arange", "size", "dim"}  # printed where used, never on a line of their own
 
 
 class ArrayProgram:
@@ -53,7 +53,10 @@ class ArrayProgram:
             self.names[nodes[name]] = allocator.user_name(name)
         self.params = tuple(self.names[nodes[name]] for name in self.inputs)
         self.forward = self._forward(allocator)
-        self.contributions = contributions(root, None if wrt is None else self.wrt)
+        self.contributions = _by_statement(
+            contributions(root, None if wrt is None else self.wrt), expression.labels)
+        self.merged = _pass_through(self.contributions, expression.labels)
+        self.stands_for = {}  # node -> the program's name for it in comments
         self.grads = self._gradient_names(allocator)
         self.backward = self._backward(allocator)
         self.trace_list = allocator.fresh("steps")  # the trace function's list of values
@@ -80,11 +83,21 @@ class ArrayProgram:
         return tuple(steps)
 
     def _gradient_names(self, allocator):
-        grads = {}
+        grads, merged = {}, self.merged
         for step in self.contributions:
-            if step.operand not in grads:
-                grads[step.operand] = allocator.fresh("grad_" + self.names[step.operand])
-                self.names[graph.grad(step.operand)] = grads[step.operand]
+            if step.operand in grads:
+                continue
+            group = _group(step.operand, merged)
+            named = [n for n in group if n in self.expression.labels or n.op == "var"]
+            if group[0] in grads:
+                name = grads[group[0]]
+            else:
+                name = allocator.fresh("grad_" + self.names[(named or group)[0]])
+            for node in group:
+                grads[node] = name
+                self.names[graph.grad(node)] = name
+                if len(group) > 1:  # comments say d hprebn/d W1 for t1 = embcat @ W1
+                    self.stands_for[node] = self.names[(named or group)[0]]
         return grads
 
     def _backward(self, allocator):
@@ -96,6 +109,8 @@ class ArrayProgram:
                     uses[arg] = uses.get(arg, 0) + 1
         steps = []
         for step in self.contributions:
+            if step.operand in self.merged:  # grad_t1 = grad_hprebn: one variable
+                continue
             for part in self.inline_parts(step.value):
                 if (uses.get(part, 0) > 1 and part not in self.names and part.args
                         and part.op not in INLINE and part.op != "grad"
@@ -118,7 +133,7 @@ class ArrayProgram:
         """{dimension: (input name, axis)} for each dimension the code refers to by name."""
         wanted = set()
         for node in graph.order([self.root, *(s.value for s in self.backward)]):
-            if node.op == "arange" and isinstance(node.attrs[0], str):
+            if node.op in ("arange", "dim") and isinstance(node.attrs[0], str):
                 wanted.add(node.attrs[0])
             if node.op == "reshape":
                 wanted.update(d for d in node.attrs[0] if isinstance(d, str))
@@ -133,3 +148,71 @@ class ArrayProgram:
     def gradient_of(self, name):
         """The gradient variable of input ``name`` in the code, or None (no contribution)."""
         return self.grads.get(self.expression.inputs[name])
+
+
+def _by_statement(steps, labels):
+    """``steps`` with each unnamed single-use temporary's own steps right after the step
+    into it, so ``h @ W2 + b2`` gives grad_h, grad_W2, grad_b2, left to right."""
+    into, by_node = {}, {}
+    for step in steps:
+        into[step.operand] = into.get(step.operand, 0) + 1
+        by_node.setdefault(step.node, []).append(step)
+    result = []
+
+    def emit(node):
+        stack = [iter(by_node.pop(node, ()))]
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                stack.pop()
+                continue
+            result.append(step)
+            operand = step.operand
+            if operand not in labels and into[operand] == 1 and operand in by_node:
+                stack.append(iter(by_node.pop(operand)))
+
+    for step in steps:
+        if step.node in by_node:
+            emit(step.node)
+    return result
+
+
+def _pass_through(steps, labels):
+    """{operand: node} for steps ``grad_operand = grad_node`` that can share one variable:
+    the operand's only step, not an input, and at most one name of the program's in each
+    variable's group (``grad_logits = grad_norm_logits`` stays a line)."""
+    into = {}
+    for step in steps:
+        into[step.operand] = into.get(step.operand, 0) + 1
+    merged, named = {}, {}  # named: group's first node -> whether the program names one
+    for step in steps:
+        node, operand = step.node, step.operand
+        if step.value is not graph.grad(node) or into[operand] != 1 or operand.op == "var":
+            continue
+        top = node
+        while top in merged:
+            top = merged[top]
+        has_name = named.get(top, top in labels)
+        if not (has_name and operand in labels):
+            merged[operand] = node
+            named[top] = has_name or operand in labels
+    return merged
+
+
+def _group(node, merged):
+    """The nodes whose gradients are one variable with ``node``'s, the first step first."""
+    top = node
+    while top in merged:
+        top = merged[top]
+    group, changed = {top}, True
+    while changed:
+        changed = False
+        for operand, into in merged.items():
+            if into in group and operand not in group:
+                group.add(operand)
+                changed = True
+    ordered = [top]
+    for operand in merged:
+        if operand in group and operand is not top:
+            ordered.append(operand)
+    return ordered

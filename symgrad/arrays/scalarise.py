@@ -120,6 +120,8 @@ def _scalar(node, args, ints, dims, names):
         return _obj(args[0]).reshape(tuple(size(d) for d in node.attrs[0]))
     if op == "arange":
         return np.arange(size(node.attrs[0]))
+    if op == "dim":  # a dimension's size, a number
+        return _obj(ir.const(float(dims[node.attrs[0]])))
     if op == "take":
         return _obj(_obj(args[0])[tuple(np.asarray(i) for i in args[1:])])
     raise ValueError(f"cannot expand {op} into scalars")
