@@ -107,7 +107,7 @@ def test_every_step_points_at_its_line_and_shows_its_value(mlp, page):
         assert f">{format_short(np.ravel(value)[0])}</td>" in cell
     readable = "".join(parsed.text)
     assert readable.count("Forward:") == len(program.forward)
-    assert "the rule matmul: d t1/d W = Xᵀ, on the left" in readable
+    assert "the rule matmul: d logits/d W = Xᵀ, on the left" in readable
 
 
 def test_names_and_comments_cannot_inject_html():

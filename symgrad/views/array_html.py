@@ -117,8 +117,11 @@ def _backward_step(program, graph, step, row, value, at, line):
     if not step.first:
         words += f" {operand} is used more than once, so the gradients from its uses add up."
     vid = ids[c.node]
+    # A value whose gradient another one holds (a pass-through) has no grad field.
+    fields = ([[f"g{ids[c.operand]}", f"grad {previews.short(value)}"]]
+              if c.operand in graph.grad else [])
     done.update(words=words, hot=[ids[c.operand], "o" + vid], edges=[f"e{vid}_{c.index}"],
-                set=[[f"g{ids[c.operand]}", f"grad {previews.short(value)}"]], **{"from": [vid]})
+                set=fields, **{"from": [vid]})
     return done
 
 
