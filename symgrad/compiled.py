@@ -16,6 +16,7 @@ from . import backends
 from .core.errors import EvaluationError, SymgradError
 from .core.autodiff import gradient_nodes
 from .core.expression import Expression, from_plain_expression, to_plain
+from .core.inputs import real_array
 from .core.ir import paused_collector
 from .core.ops import CONSTANTS
 from .core.pretty import derivative_lines, usable_names
@@ -106,6 +107,10 @@ class CompiledFunction(NotebookDisplay):
             raise self._diagnose(point, error) from None
         if not math.isfinite(value):
             raise self._diagnose(point, None) or EvaluationError("the value is not finite")
+        if not self._backend.checks_overflow:  # an overflow a later step hid
+            problem = self._diagnose(point, None, gradients=False)
+            if problem is not None:
+                raise problem
         return float(value)
 
     def value_and_grad(self, /, *args: float, **inputs: float) -> tuple[float, dict[str, float]]:
@@ -122,7 +127,7 @@ class CompiledFunction(NotebookDisplay):
             except (TypeError, ArithmeticError, ValueError):
                 pass
             else:
-                if math.isfinite(sum(grads, value)):
+                if math.isfinite(sum(grads, value)) and self._backend.checks_overflow:
                     self._last_inputs = inputs
                     return value, dict(zip(self.wrt, grads))
         point = self._bind(args, inputs)
@@ -130,7 +135,9 @@ class CompiledFunction(NotebookDisplay):
             value, grads = self._value_and_grad(*point)
         except (ArithmeticError, ValueError) as error:
             raise self._diagnose(point, error) from None
-        if not math.isfinite(sum(grads, value)):
+        if not math.isfinite(sum(grads, value)) or not self._backend.checks_overflow:
+            # A result that is not finite, or on a backend whose code does not report an
+            # overflow a later step hid (1/(x*x) at 1e200): the evaluator decides.
             problem = self._diagnose(point, None)
             if problem is not None:
                 raise problem
@@ -159,7 +166,7 @@ class CompiledFunction(NotebookDisplay):
         if missing or unexpected:
             raise TypeError(f"missing inputs: {', '.join(missing) or 'none'}; "
                             f"unexpected inputs: {', '.join(unexpected) or 'none'}")
-        arrays = [np.asarray(inputs[name], dtype=float) for name in self.variables]
+        arrays = [real_array(name, inputs[name]) for name in self.variables]
         shape = np.broadcast_shapes(*(a.shape for a in arrays))
         arrays = [np.broadcast_to(a, shape) for a in arrays]
         flags = []  # strict: NumPy reports each floating-point error here, as (message, bit)
@@ -372,10 +379,10 @@ class CompiledFunction(NotebookDisplay):
             raise TypeError(f"{'; '.join(problems)} (inputs are: {inputs})")
         return [finite_float(f"input {name}", values[name], name) for name in self.variables]
 
-    def _diagnose(self, point, error):
+    def _diagnose(self, point, error, gradients=True):
         """An ``EvaluationError`` for the first step that fails or leaves the finite numbers."""
         try:
-            self.program.evaluate(dict(zip(self.variables, point)))
+            self.program.evaluate(dict(zip(self.variables, point)), gradients)
         except EvaluationError as problem:
             return problem
         return EvaluationError(f"evaluation failed: {error}") if error else None

@@ -199,7 +199,8 @@ def test_names_that_try_injection_are_plain_variables(name):
 def test_generated_code_calls_only_arithmetic():
     f = symgrad.compile("__import__ = os; __builtins__ = __import__*exec; tanh(__builtins__)")
     code = re.sub(r"#.*", "", f.source.split(":", 1)[1])  # the body, without comments
-    assert set(re.findall(r"([A-Za-z_][\w.]*)\(", code)) == {"math.tanh"}
+    # math.tanh, and the overflow guard's OverflowError
+    assert set(re.findall(r"([A-Za-z_][\w.]*)\(", code)) == {"math.tanh", "OverflowError"}
     assert not re.search(r"\bimport\b|\b__builtins__\b", code)  # renamed: __builtins___
     assert f._load("value_and_grad").__globals__["__builtins__"] == {}
 

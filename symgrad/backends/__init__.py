@@ -42,7 +42,7 @@ PYTHON_FALLBACK = ("hvp", "jvp")
 # Words Python-syntax code may not use as names: keywords, the modules it calls and
 # every operator (helpers are called by their operator's name).
 PYTHON_WORDS = (frozenset(keyword.kwlist) | frozenset(OPS)
-                | {"math", "np", "jnp", "jax", "__debug__", "__builtins__"})
+                | {"math", "np", "jnp", "jax", "__debug__", "__builtins__", "OverflowError"})
 
 
 class Backend:
@@ -54,6 +54,9 @@ class Backend:
     floating_point_flags = True  # its batches report floating-point errors as NumPy's do
     new_batch_arrays = False  # its batch results are fresh arrays of the batch's shape
     checks_loss_shapes = False  # its loss checks the arrays' shapes itself
+    # Its scalar functions raise when a value overflowed, even one a later step hid
+    # (1/(x*x) at 1e200); else CompiledFunction evaluates the program to find out.
+    checks_overflow = False
 
     def emit(self, program, kind):
         """The ``Artifact`` of ``kind`` (see ``SIGNATURES``) for ``program``."""

@@ -164,6 +164,7 @@ class CBackend(Backend):
 
     name = "c"
     kinds = ("value_and_grad", "value", "loss", "loss_values", "step")
+    checks_overflow = True  # FE_OVERFLOW
     checks_loss_shapes = True  # c_loss's loader checks them: the C trusts them
 
     def emit(self, program, kind="value_and_grad"):

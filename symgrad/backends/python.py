@@ -27,8 +27,15 @@ FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
 COMMENTED_SIZE = 20_000
 
 
+# Python's float arithmetic gives inf without raising only for these operators.
+SILENT_OVERFLOW = ("add", "sub", "mul", "div")
+GUARD_TERMS = 16  # the guard's longest plain sum
+
+
 class PythonPrinter(PythonSpelling):
     """Whole functions in Python syntax: the forward pass, then the backward pass."""
+
+    guards_overflow = False  # scalar functions check that no value overflowed
 
     def function(self, program, function_name, gradients=True, kind=""):
         """The artifact of one function: the forward pass and, if asked, the backward pass."""
@@ -44,6 +51,8 @@ class PythonPrinter(PythonSpelling):
             note = comments.get(node)
             at["forward", index] = len(lines) + 1
             lines.append(f"    {step.name} = {rhs}" + (f"  # {note}" if note else ""))
+        if self.guards_overflow and kind in ("value_and_grad", "value"):
+            lines += self.overflow_guard(program)
         value = self.atom(program.root, names, exact_int=False)
         outputs = (value,)
         if gradients:
@@ -54,6 +63,24 @@ class PythonPrinter(PythonSpelling):
             lines.append(f"    return {value}")
         return Artifact("\n".join(lines) + "\n", function_name, tuple(program.params),
                         outputs, at, kind)
+
+    def overflow_guard(self, program):
+        """Lines raising ``OverflowError`` when a ``+ - * /`` overflowed, even if a later
+        step hid it (1/inf is 0): Python's float arithmetic raises for nothing else
+        silently, and ``CompiledFunction`` then names the step."""
+        values = [step.name for step in program.forward  # the result is checked anyway
+                  if step.op.name in SILENT_OVERFLOW and step.node.depends
+                  and step.node is not program.root]
+        if not values:
+            return []
+        terms = [f"{name}*0.0" for name in values]
+        # A long sum nests as deep as it has terms, past what CPython's compiler takes:
+        # beyond a few terms, a flat tuple summed by math.fsum.
+        test = (" + ".join(terms) if len(terms) <= GUARD_TERMS
+                else f"math.fsum(({', '.join(terms)}))")
+        return ["    # an overflow that a later step hides is still an error: inf*0.0 is nan",
+                f"    if {test} != 0.0:",
+                "        raise OverflowError('a value overflowed')"]
 
     def backward_lines(self, program, at=None, offset=0):
         """The backward pass; ``at`` records each step's line, the function's first being
@@ -264,6 +291,7 @@ def _tuple(names):
 
 
 PRINTER = PythonPrinter("python", "math")
+PRINTER.guards_overflow = True
 
 
 class PythonBackend(Backend):
@@ -271,6 +299,7 @@ class PythonBackend(Backend):
 
     name = "python"
     kinds = ("value_and_grad", "value", "hvp", "jvp")
+    checks_overflow = True  # overflow_guard
 
     def emit(self, program, kind="value_and_grad"):
         """For ``jvp`` the program is a ``TangentProgram``; for ``hvp``, the Program of

@@ -22,6 +22,7 @@ class TapeBackend(Backend):
 
     name = "tape"
     kinds = ("value_and_grad", "value")
+    checks_overflow = True  # Tape._run_forward
     max_operations = 3_000_000  # about 2.5 KiB per operation: 10^6 operations in 3 GiB
 
     def emit(self, program, kind="value_and_grad"):
@@ -50,6 +51,9 @@ class Tape:
             self._slot_of(var(name))
         self.inputs = len(self.initial)
         self.forward = [self._instruction(step.node) for step in program.forward]
+        # The values of + - * /, whose overflow Python does not raise (see overflow_guard).
+        self.guarded = [self.slot[step.node] for step in program.forward
+                        if step.op.name in python.SILENT_OVERFLOW and step.node.depends]
         self.result = self._slot_of(program.root)
         self.backward = []
         grad_slot = {program.root: 0}  # the seed, even when the result is an input itself
@@ -83,6 +87,8 @@ class Tape:
         values[:self.inputs] = inputs
         for function, out, a, b in self.forward:
             values[out] = function(values[a]) if b is None else function(values[a], values[b])
+        if any(values[slot] - values[slot] != 0.0 for slot in self.guarded):  # inf or nan
+            raise OverflowError("a value overflowed")
         return values
 
     def value(self, *inputs):

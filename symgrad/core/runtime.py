@@ -9,8 +9,10 @@ from functools import lru_cache
 
 from .ops import OPS, helpers, infix_template
 
-# Generated Python runs with exactly these globals: no builtins, math, the helpers.
-PYTHON_GLOBALS = {"__builtins__": {}, "math": math, **helpers()}
+# Generated Python runs with exactly these globals: no builtins, math, the helpers, and
+# the error its overflow guard raises.
+PYTHON_GLOBALS = {"__builtins__": {}, "math": math, "OverflowError": OverflowError,
+                  **helpers()}
 
 
 @lru_cache(maxsize=None)

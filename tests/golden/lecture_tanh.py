@@ -3,6 +3,9 @@ def value_and_grad(a, b, c):
     t1 = a * b  # a*b
     t2 = t1 + c  # a*b + c
     out = math.tanh(t2)  # tanh(a*b + c)
+    # an overflow that a later step hides is still an error: inf*0.0 is nan
+    if t1*0.0 + t2*0.0 != 0.0:
+        raise OverflowError('a value overflowed')
     # backward pass: the chain rule, from the output back to the inputs
     grad_out = 1.0
     # out = tanh(t2)

@@ -5,6 +5,9 @@ def value_and_grad(x1, w1, x2, w2, b):
     t3 = t1 + t2  # x1*w1 + x2*w2
     n = t3 + b  # x1*w1 + x2*w2 + b
     o = math.tanh(n)  # tanh(n)
+    # an overflow that a later step hides is still an error: inf*0.0 is nan
+    if t1*0.0 + t2*0.0 + t3*0.0 + n*0.0 != 0.0:
+        raise OverflowError('a value overflowed')
     # backward pass: the chain rule, from the output back to the inputs
     grad_o = 1.0
     # o = tanh(n)
