@@ -1,0 +1,210 @@
+"""Compiled losses as array programs: one step per layer, not one per weight.
+
+When the model is exactly an ``nn.MLP`` and the loss is one the array language
+says directly, the loss is written as an array program (``symgrad.arrays``)::
+
+    h1 = relu(X @ W1 + b1)            one line per layer, relu or linear as its neurons say
+    score = reshape(h2 @ W3 + b3, [n])
+    mean(relu(1 + -Y*score))          a per-sample loss of one output, traced and broadcast
+    -mean(sum(T * log_softmax(logits, axis=1), axis=1))    or cross_entropy with targets=k
+
+and compiled once; its cost follows the number of layers.  A generated wrapper
+``loss(P, X, Y, l2)`` views each layer's block of the flat parameter vector
+(micrograd's order: per neuron its weights, then its bias) as ``W`` and ``b``
+and puts the gradients back in that order.  ``plan`` says None when the scalar
+route must be taken.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ..arrays import graph, printer
+from ..arrays.build import parse
+from ..arrays.compiled import _namespace
+from ..arrays.program import ArrayProgram
+from ..backends import compile_source
+from ..backends.artifact import Artifact
+from ..core.expression import Expression
+from ..core.ir import variables_of
+from .nn import MLP, Layer, Neuron
+from .tracing import Symbol, symbols
+
+BACKENDS = ("numpy", "jax")
+Plan = namedtuple("Plan", "layers loss text")
+Plan.__doc__ = """``layers`` (inputs, outputs, relu) per layer; ``loss`` the per-sample
+loss in the language over ``score`` and ``Y`` (None: cross-entropy); ``text`` the
+array program."""
+
+
+def layers_of(model, n_inputs):
+    """(inputs, outputs, relu) per layer of an ``MLP`` that an array program can say, or None."""
+    if type(model) is not MLP or not model.layers:
+        return None
+    sizes, nin = [], n_inputs
+    for layer in model.layers:
+        neurons = getattr(layer, "neurons", None)
+        if type(layer) is not Layer or not neurons:
+            return None
+        if any(type(n) is not Neuron or len(n.w) != nin for n in neurons):
+            return None
+        kinds = {bool(n.nonlin) for n in neurons}
+        if len(kinds) != 1:
+            return None
+        sizes.append((nin, len(neurons), kinds.pop()))
+        nin = len(neurons)
+    if any(nout == 1 for _, nout, _ in sizes[:-1]):  # micrograd cannot call such a model
+        return None
+    return sizes
+
+
+def plan(model, loss, n_inputs, targets, backend, params):
+    """The ``Plan`` of the array route, or None when the loss takes the scalar route."""
+    from .losses import cross_entropy
+
+    if backend not in BACKENDS:
+        return None
+    sizes = layers_of(model, n_inputs)
+    if sizes is None or len({id(p) for p in params}) != len(params):
+        return None
+    outputs = sizes[-1][1]
+    if loss is cross_entropy:
+        if targets != outputs or outputs < 2:
+            return None
+        return Plan(sizes, None, _text(sizes, None))
+    if targets is not None or outputs != 1:
+        return None
+    text = _per_sample(loss, params)
+    return None if text is None else Plan(sizes, text, _text(sizes, text))
+
+
+def _per_sample(loss, params):
+    """``loss(score, Y)`` traced into the language, or None if it reads anything else."""
+    score, target = symbols("score", "Y", values={p: "p" for p in params})
+    out = loss(score, target)
+    if not isinstance(out, Symbol):
+        raise TypeError("the loss must be computed from the model's output and the target, "
+                        f"got {type(out).__name__}")
+    if not set(variables_of([out.node])) <= {"score", "Y"}:
+        return None  # it reads a parameter: only the scalar route sees that
+    return str(Expression(out.node, ["score", "Y"]))
+
+
+def _text(sizes, loss):
+    """The array program: declarations, one line per layer, the batch's loss."""
+    lines = [f"X: [n, {sizes[0][0]}]"]
+    for i, (nin, nout, _) in enumerate(sizes, 1):
+        lines += [f"W{i}: [{nin}, {nout}]", f"b{i}: [{nout}]"]
+    lines.append("Y: [n]" if loss is not None else f"T: [n, {sizes[-1][1]}]")
+    h = "X"
+    for i, (_, _, relu) in enumerate(sizes, 1):
+        layer = f"{h} @ W{i} + b{i}"
+        if i < len(sizes):
+            h = f"h{i}"
+            lines.append(f"{h} = relu({layer})" if relu else f"{h} = {layer}")
+        elif loss is None:
+            lines.append(f"logits = relu({layer})" if relu else f"logits = {layer}")
+        else:
+            layer = f"relu({layer})" if relu else layer
+            lines.append(f"score = reshape({layer}, [n])")
+    if loss is None:
+        lines.append("-mean(sum(T * log_softmax(logits, axis=1), axis=1))")
+    else:
+        lines.append(f"mean({loss})")
+    return "\n".join(lines) + "\n"
+
+
+class ArrayLoss:
+    """The array route's program, source and functions for one ``Plan`` and backend.
+
+    ``loss(P, X, Y, l2)`` and ``predict(P, X)`` are generated Python (jit-compiled
+    on JAX); ``source`` is the loss's module, ``sections`` where its forward and
+    backward lines are (for ``CompiledLoss.size``).
+    """
+
+    def __init__(self, plan, backend, owner):
+        self.plan, self.backend = plan, backend
+        expression = parse(plan.text)
+        weights = [f"{w}{i}" for i in range(1, len(plan.layers) + 1) for w in "Wb"]
+        self.program = ArrayProgram(expression, wrt=weights)
+        body = printer.function(self.program, "value_and_grad", "loss_and_grads")
+        lines = body.source.splitlines()
+        first = body.lines[("forward", 0)] - 1
+        backward = body.lines.get(("backward", 0), len(lines)) - 1
+        lines.insert(backward, "    # backward pass: one rule a line, from the loss back to "
+                               "each layer")
+        wrapper = self._wrapper("loss", "P, X, Y, l2", [
+            f"out, ({', '.join(self.program.grads.get(expression.inputs[w], w) for w in weights)},)"
+            f" = loss_and_grads(X, {self._views()}, Y)",
+            "# the gradients back in micrograd's order, and the L2 term",
+            "G = np.concatenate((", *self._flat(), "))",
+            "return out + l2 * (P @ P), G + (2 * l2) * P"])
+        self.sections = {"forward": first, "backward": backward + 1,
+                         "end": len(lines)}
+        self.source = "\n".join(lines) + "\n\n" + wrapper
+        self.artifact = Artifact(self.source, "loss", ("P", "X", "Y", "l2"), ("value", "G"),
+                                 self.sections, "loss", "python")
+        self.function = self._load(self.artifact, "compiled loss (arrays)", owner)
+        self._owner, self._predict = owner, None
+
+    def _views(self):
+        return ", ".join(f"A{i}[:, :{nin}].T, A{i}[:, {nin}]"
+                         for i, (nin, _, _) in enumerate(self.plan.layers, 1))
+
+    def _flat(self):
+        grads = [self.program.grads.get(self.program.expression.inputs[f"{w}{i}"])
+                 for i in range(1, len(self.plan.layers) + 1) for w in "Wb"]
+        pieces = []
+        for i in range(0, len(grads), 2):
+            pieces.append(f"    np.concatenate(({grads[i]}.T, {grads[i + 1]}[:, None]), "
+                          "axis=1).reshape(-1),")
+        return pieces
+
+    def _wrapper(self, entry, params, body):
+        """``def entry(params)``: each layer's block of P as a matrix, then ``body``."""
+        lines = [f"def {entry}({params}):",
+                 "    # layer i's block of P: one row per neuron, its weights then its bias"]
+        start = 0
+        for i, (nin, nout, _) in enumerate(self.plan.layers, 1):
+            end = start + nout * (nin + 1)
+            lines.append(f"    A{i} = np.reshape(P[{start}:{end}], ({nout}, {nin + 1}))")
+            start = end
+        return "\n".join(lines + [f"    {line}" for line in body]) + "\n"
+
+    def _load(self, artifact, label, owner):
+        function = compile_source(artifact, label, owner, _namespace(self.backend))
+        if self.backend == "jax":
+            import jax
+
+            function = jax.jit(function)
+        return function
+
+    def predict(self, P, X):
+        """The model's outputs for every row of ``X`` (a vector, or one row per sample)."""
+        if self._predict is None:
+            scores = _outputs(self.program, "score" if self.plan.loss else "logits")
+            wrapper = self._wrapper("predict", "P, X", [
+                f"return scores(X, {self._views()}, None)"])
+            artifact = Artifact(scores + "\n" + wrapper, "predict", ("P", "X"), ("scores",),
+                                {}, "loss_values", "python")
+            self._predict = self._load(artifact, "model output (arrays)", self._owner)
+        return self._predict(P, X)
+
+
+def _outputs(program, label):
+    """``def scores(...)``: the forward steps that the node labelled ``label`` needs."""
+    node = next(n for n, name in program.expression.labels.items() if name == label)
+    needed = set(graph.order([node]))
+    lines = [f"def scores({', '.join(program.params)}):"]
+    lines += [f"    {dim} = {source}.shape[{axis}]"
+              for dim, (source, axis) in sorted(program.dims.items())]
+    for step in program.forward:
+        if step.node in needed:
+            text = printer.render(step.node, {n: v for n, v in program.names.items()
+                                              if n is not step.node})[0]
+            lines.append(f"    {step.name} = {text}")
+    lines.append(f"    return {program.names[node]}")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["ArrayLoss", "Plan", "layers_of", "plan"]
