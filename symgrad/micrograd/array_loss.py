@@ -91,24 +91,27 @@ def _per_sample(loss, params):
 
 
 def _text(sizes, loss):
-    """The array program: declarations, one line per layer, the batch's loss."""
+    """The array program: declarations, one line per layer, the batch's loss.
+
+    One sample per column inside (``W @ h + b``, as micrograd's neurons are rows
+    of ``W``), so each layer's ``W`` and its gradient are rows of P's block.
+    """
+    last = len(sizes)
     lines = [f"X: [n, {sizes[0][0]}]"]
     for i, (nin, nout, _) in enumerate(sizes, 1):
-        lines += [f"W{i}: [{nin}, {nout}]", f"b{i}: [{nout}]"]
-    lines.append("Y: [n]" if loss is not None else f"T: [n, {sizes[-1][1]}]")
-    h = "X"
-    for i, (_, _, relu) in enumerate(sizes, 1):
-        layer = f"{h} @ W{i} + b{i}"
-        if i < len(sizes):
-            h = f"h{i}"
-            lines.append(f"{h} = relu({layer})" if relu else f"{h} = {layer}")
-        elif loss is None:
-            lines.append(f"logits = relu({layer})" if relu else f"logits = {layer}")
+        if i == last and loss is not None:  # one output: a vector of weights, a scalar bias
+            lines += [f"W{i}: [{nin}]", f"b{i}: []"]
         else:
-            layer = f"relu({layer})" if relu else layer
-            lines.append(f"score = reshape({layer}, [n])")
+            lines += [f"W{i}: [{nout}, {nin}]", f"b{i}: [{nout}, 1]"]
+    lines.append("Y: [n]" if loss is not None else f"T: [n, {sizes[-1][1]}]")
+    h = "transpose(X)"
+    for i, (_, _, relu) in enumerate(sizes, 1):
+        name = f"h{i}" if i < last else ("logits" if loss is None else "score")
+        layer = f"W{i} @ {h} + b{i}"
+        lines.append(f"{name} = relu({layer})" if relu else f"{name} = {layer}")
+        h = name
     if loss is None:
-        lines.append("-mean(sum(T * log_softmax(logits, axis=1), axis=1))")
+        lines.append("-mean(sum(transpose(T) * log_softmax(logits, axis=0), axis=0))")
     else:
         lines.append(f"mean({loss})")
     return "\n".join(lines) + "\n"
@@ -133,12 +136,12 @@ class ArrayLoss:
         backward = body.lines.get(("backward", 0), len(lines)) - 1
         lines.insert(backward, "    # backward pass: one rule a line, from the loss back to "
                                "each layer")
+        grads = [self.program.grads.get(expression.inputs[w]) for w in weights]
+        call = (f"out, ({', '.join(g or '_' for g in grads)},) = "
+                f"loss_and_grads({self._arguments()})")
         wrapper = self._wrapper("loss", "P, X, Y, l2", [
-            f"out, ({', '.join(self.program.grads.get(expression.inputs[w], w) for w in weights)},)"
-            f" = loss_and_grads(X, {self._views()}, Y)",
-            "# the gradients back in micrograd's order, and the L2 term",
-            "G = np.concatenate((", *self._flat(), "))",
-            "return out + l2 * (P @ P), G + (2 * l2) * P"])
+            call, "# the gradients back in micrograd's order, and the L2 term",
+            *self._gradient(grads), "return out + l2 * (P @ P), G"])
         self.sections = {"forward": first, "backward": backward + 1,
                          "end": len(lines)}
         self.source = "\n".join(lines) + "\n\n" + wrapper
@@ -147,18 +150,39 @@ class ArrayLoss:
         self.function = self._load(self.artifact, "compiled loss (arrays)", owner)
         self._owner, self._predict = owner, None
 
-    def _views(self):
-        return ", ".join(f"A{i}[:, :{nin}].T, A{i}[:, {nin}]"
-                         for i, (nin, _, _) in enumerate(self.plan.layers, 1))
+    def _arguments(self, target="Y"):
+        """The program's arguments: X, the target, each layer's W and b as views of its block."""
+        views = {"X": "X", "Y": target, "T": target}
+        for i, (nin, _, _) in enumerate(self.plan.layers, 1):
+            vector = i == len(self.plan.layers) and self.plan.loss is not None
+            views[f"W{i}"] = f"A{i}[0, :{nin}]" if vector else f"A{i}[:, :{nin}]"
+            views[f"b{i}"] = f"A{i}[0, {nin}]" if vector else f"A{i}[:, {nin}:]"
+        return ", ".join(views.get(name, "None") for name in self.program.params)
 
-    def _flat(self):
-        grads = [self.program.grads.get(self.program.expression.inputs[f"{w}{i}"])
-                 for i in range(1, len(self.plan.layers) + 1) for w in "Wb"]
-        pieces = []
-        for i in range(0, len(grads), 2):
-            pieces.append(f"    np.concatenate(({grads[i]}.T, {grads[i + 1]}[:, None]), "
-                          "axis=1).reshape(-1),")
-        return pieces
+    def _gradient(self, grads):
+        """Lines that make ``G``: the L2 term plus each layer's gradients, in P's order."""
+        pieces, start, jax = [], 0, self.backend == "jax"
+        for i, (nin, nout, _) in enumerate(self.plan.layers, 1):
+            w, b = grads[2 * i - 2:2 * i]
+            vector = i == len(self.plan.layers) and self.plan.loss is not None
+            end = start + nout * (nin + 1)
+            if jax:  # JAX arrays are immutable: one new vector
+                w = w or (f"np.zeros({nin})" if vector else f"np.zeros(({nout}, {nin}))")
+                b = b or ("0.0" if vector else f"np.zeros(({nout}, 1))")
+                pieces.append(f"    np.append({w}, {b})," if vector else
+                              f"    np.concatenate(({w}, {b}), axis=1).reshape(-1),")
+            elif vector:
+                pieces += [f"G[{start}:{end - 1}] += {w}"] * bool(w)
+                pieces += [f"G[{end - 1}] += {b}"] * bool(b)
+            elif w or b:
+                pieces.append(f"G{i} = G[{start}:{end}].reshape({nout}, {nin + 1})")
+                pieces += [f"G{i}[:, :{nin}] += {w}"] * bool(w)
+                pieces += [f"G{i}[:, {nin}:] += {b}"] * bool(b)
+            start = end
+        if jax:
+            return ["G = (2 * l2) * P + np.concatenate((", *pieces, "))"]
+        return ["G = (2 * l2) * P  # d/dP l2*sum(P**2), then each layer's gradients in place",
+                *pieces]
 
     def _wrapper(self, entry, params, body):
         """``def entry(params)``: each layer's block of P as a matrix, then ``body``."""
@@ -167,7 +191,7 @@ class ArrayLoss:
         start = 0
         for i, (nin, nout, _) in enumerate(self.plan.layers, 1):
             end = start + nout * (nin + 1)
-            lines.append(f"    A{i} = np.reshape(P[{start}:{end}], ({nout}, {nin + 1}))")
+            lines.append(f"    A{i} = P[{start}:{end}].reshape({nout}, {nin + 1})")
             start = end
         return "\n".join(lines + [f"    {line}" for line in body]) + "\n"
 
@@ -184,7 +208,7 @@ class ArrayLoss:
         if self._predict is None:
             scores = _outputs(self.program, "score" if self.plan.loss else "logits")
             wrapper = self._wrapper("predict", "P, X", [
-                f"return scores(X, {self._views()}, None)"])
+                f"return scores({self._arguments('None')}).T  # one row per sample"])
             artifact = Artifact(scores + "\n" + wrapper, "predict", ("P", "X"), ("scores",),
                                 {}, "loss_values", "python")
             self._predict = self._load(artifact, "model output (arrays)", self._owner)
