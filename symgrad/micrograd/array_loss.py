@@ -3,10 +3,12 @@
 When the model is exactly an ``nn.MLP`` and the loss is one the array language
 says directly, the loss is written as an array program (``symgrad.arrays``)::
 
-    h1 = relu(X @ W1 + b1)            one line per layer, relu or linear as its neurons say
-    score = reshape(h2 @ W3 + b3, [n])
-    mean(relu(1 + -Y*score))          a per-sample loss of one output, traced and broadcast
-    -mean(sum(T * log_softmax(logits, axis=1), axis=1))    or cross_entropy with targets=k
+    h1 = relu(W1 @ transpose(X) + b1)      one line per layer (one sample per column), relu
+    score = W3 @ h2 + b3                   or linear as its neurons say
+    relu(1 + -Y*score) @ mean_weights      a per-sample loss of one output, traced and
+                                           broadcast, averaged (mean_weights: 1/n each)
+    -(sum(transpose(T) * log_softmax(logits, axis=0), axis=0) @ mean_weights)
+                                           or cross_entropy with targets=k
 
 and compiled once; its cost follows the number of layers.  A generated wrapper
 ``loss(P, X, Y, l2)`` views each layer's block of the flat parameter vector
@@ -104,6 +106,7 @@ def _text(sizes, loss):
         else:
             lines += [f"W{i}: [{nout}, {nin}]", f"b{i}: [{nout}, 1]"]
     lines.append("Y: [n]" if loss is not None else f"T: [n, {sizes[-1][1]}]")
+    lines.append("mean_weights: [n]")  # 1/n each: the mean as one dot product
     h = "transpose(X)"
     for i, (_, _, relu) in enumerate(sizes, 1):
         name = f"h{i}" if i < last else ("logits" if loss is None else "score")
@@ -111,9 +114,9 @@ def _text(sizes, loss):
         lines.append(f"{name} = relu({layer})" if relu else f"{name} = {layer}")
         h = name
     if loss is None:
-        lines.append("-mean(sum(transpose(T) * log_softmax(logits, axis=0), axis=0))")
+        lines.append("-(sum(transpose(T) * log_softmax(logits, axis=0), axis=0) @ mean_weights)")
     else:
-        lines.append(f"mean({loss})")
+        lines.append(f"({loss}) @ mean_weights")
     return "\n".join(lines) + "\n"
 
 
@@ -152,7 +155,8 @@ class ArrayLoss:
 
     def _arguments(self, target="Y"):
         """The program's arguments: X, the target, each layer's W and b as views of its block."""
-        views = {"X": "X", "Y": target, "T": target}
+        views = {"X": "X", "Y": target, "T": target,
+                 "mean_weights": "np.full(X.shape[0], 1.0 / X.shape[0])"}
         for i, (nin, _, _) in enumerate(self.plan.layers, 1):
             vector = i == len(self.plan.layers) and self.plan.loss is not None
             views[f"W{i}"] = f"A{i}[0, :{nin}]" if vector else f"A{i}[:, :{nin}]"
