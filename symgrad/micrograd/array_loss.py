@@ -140,10 +140,11 @@ class ArrayLoss:
         lines.insert(backward, "    # backward pass: one rule a line, from the loss back to "
                                "each layer")
         grads = [self.program.grads.get(expression.inputs[w]) for w in weights]
-        call = (f"out, ({', '.join(g or '_' for g in grads)},) = "
-                f"loss_and_grads({self._arguments()})")
+        names = ", ".join(g or "_" for g in grads) + "," * (len(grads) == 1)
         wrapper = self._wrapper("loss", "P, X, Y, l2", [
-            call, "# the gradients back in micrograd's order, and the L2 term",
+            "mean_weights = np.full(X.shape[0], 1.0 / X.shape[0])  # the mean: 1/n a sample",
+            f"out, ({names}) = loss_and_grads(", f"    {self._arguments()})",
+            "# the gradients back in micrograd's order, and the L2 term",
             *self._gradient(grads), "return out + l2 * (P @ P), G"])
         self.sections = {"forward": first, "backward": backward + 1,
                          "end": len(lines)}
@@ -153,10 +154,11 @@ class ArrayLoss:
         self.function = self._load(self.artifact, "compiled loss (arrays)", owner)
         self._owner, self._predict = owner, None
 
-    def _arguments(self, target="Y"):
-        """The program's arguments: X, the target, each layer's W and b as views of its block."""
-        views = {"X": "X", "Y": target, "T": target,
-                 "mean_weights": "np.full(X.shape[0], 1.0 / X.shape[0])"}
+    def _arguments(self, predict=False):
+        """The program's arguments: X, Y, each layer's W and b as views of its block, the
+        mean's weights (``predict`` needs neither Y nor those: None)."""
+        views = {"X": "X"} if predict else {"X": "X", "Y": "Y", "T": "Y",
+                                            "mean_weights": "mean_weights"}
         for i, (nin, _, _) in enumerate(self.plan.layers, 1):
             vector = i == len(self.plan.layers) and self.plan.loss is not None
             views[f"W{i}"] = f"A{i}[0, :{nin}]" if vector else f"A{i}[:, :{nin}]"
@@ -212,7 +214,7 @@ class ArrayLoss:
         if self._predict is None:
             scores = _outputs(self.program, "score" if self.plan.loss else "logits")
             wrapper = self._wrapper("predict", "P, X", [
-                f"return scores({self._arguments('None')}).T  # one row per sample"])
+                f"return scores({self._arguments(predict=True)}).T  # one row per sample"])
             artifact = Artifact(scores + "\n" + wrapper, "predict", ("P", "X"), ("scores",),
                                 {}, "loss_values", "python")
             self._predict = self._load(artifact, "model output (arrays)", self._owner)
