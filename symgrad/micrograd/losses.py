@@ -1,10 +1,13 @@
 """Compiled losses: a model's per-sample loss, compiled once, evaluated over a batch.
 
-The model is called on symbols (``symgrad.tracing``), so the per-sample loss
-becomes one Program over parameters ``p0, p1, ...``, inputs ``x0, x1, ...`` and
-the target ``y`` (or ``y0, y1, ...``).  A backend (NumPy by default) prints it as straight-line code
-where whole layers run as one call; the result is the mean loss over the batch
-(plus an optional L2 term) and its gradient as one flat vector.  NumPy is
+Two routes, one interface.  An ``nn.MLP`` whose loss the array language says
+(a loss of one output, or ``cross_entropy``) on the NumPy or JAX backend becomes
+an array program, one step per layer (``array_loss``).  Anything else is
+called on symbols (``symgrad.tracing``), so the per-sample loss becomes one
+Program over parameters ``p0, p1, ...``, inputs ``x0, x1, ...`` and the target
+``y`` (or ``y0, y1, ...``), which a backend prints as straight-line code where
+whole layers run as one call.  Either way the result is the mean loss over the
+batch (plus an optional L2 term) and its gradient as one flat vector.  NumPy is
 imported only here.
 """
 
@@ -64,7 +67,8 @@ class CompiledLoss:
 
     ``X`` has one sample per row, ``y`` one target per sample (a row of k with
     ``targets=k``).  ``parameters()`` reads the model's current parameters,
-    ``load(params)`` writes them back.
+    ``load(params)`` writes them back.  ``route`` is "arrays" (one step per layer)
+    or "scalars" (one per scalar of the model); ``program`` what was printed.
     """
 
     def __init__(self, model, loss, n_inputs, l2=0.0, backend="numpy", targets=None):
