@@ -145,7 +145,7 @@ class ArrayLoss:
             "mean_weights = np.full(X.shape[0], 1.0 / X.shape[0])  # the mean: 1/n a sample",
             f"out, ({names}) = loss_and_grads(", f"    {self._arguments()})",
             "# the gradients back in micrograd's order, and the L2 term",
-            *self._gradient(grads), "return out + l2 * (P @ P), G"])
+            *self._gradient(grads)])
         self.sections = {"forward": first, "backward": backward + 1,
                          "end": len(lines)}
         self.source = "\n".join(lines) + "\n\n" + wrapper
@@ -166,7 +166,8 @@ class ArrayLoss:
         return ", ".join(views.get(name, "None") for name in self.program.params)
 
     def _gradient(self, grads):
-        """Lines that make ``G``: the L2 term plus each layer's gradients, in P's order."""
+        """Lines that make ``G`` (each layer's gradients in P's order, plus the L2 term's)
+        and return the value with it."""
         pieces, start, jax = [], 0, self.backend == "jax"
         for i, (nin, nout, _) in enumerate(self.plan.layers, 1):
             w, b = grads[2 * i - 2:2 * i]
@@ -177,18 +178,18 @@ class ArrayLoss:
                 b = b or ("0.0" if vector else f"np.zeros(({nout}, 1))")
                 pieces.append(f"    np.append({w}, {b})," if vector else
                               f"    np.concatenate(({w}, {b}), axis=1).reshape(-1),")
-            elif vector:
-                pieces += [f"G[{start}:{end - 1}] += {w}"] * bool(w)
-                pieces += [f"G[{end - 1}] += {b}"] * bool(b)
-            elif w or b:
-                pieces.append(f"G{i} = G[{start}:{end}].reshape({nout}, {nin + 1})")
-                pieces += [f"G{i}[:, :{nin}] += {w}"] * bool(w)
-                pieces += [f"G{i}[:, {nin}:] += {b}"] * bool(b)
+            elif vector:  # every entry of G is written once: a block without gradient is 0
+                pieces += [f"G[{start}:{end - 1}] = {w or 0.0}", f"G[{end - 1}] = {b or 0.0}"]
+            else:
+                pieces += [f"G{i} = G[{start}:{end}].reshape({nout}, {nin + 1})",
+                           f"G{i}[:, :{nin}] = {w or 0.0}", f"G{i}[:, {nin}:] = {b or 0.0}"]
             start = end
         if jax:
-            return ["G = (2 * l2) * P + np.concatenate((", *pieces, "))"]
-        return ["G = (2 * l2) * P  # d/dP l2*sum(P**2), then each layer's gradients in place",
-                *pieces]
+            return ["G = (2 * l2) * P + np.concatenate((", *pieces, "))",
+                    "return out + l2 * (P @ P), G"]
+        return [f"G = np.empty({start})", *pieces,
+                "if l2:  # the L2 term l2*sum(P**2) and its gradient",
+                "    G += (2 * l2) * P", "    out = out + l2 * (P @ P)", "return out, G"]
 
     def _wrapper(self, entry, params, body):
         """``def entry(params)``: each layer's block of P as a matrix, then ``body``."""
