@@ -8,6 +8,7 @@ import pytest
 from cases import NEEDS_JAX, loss_finite_differences, use_jax
 from test_losses import ScalarRoute
 
+from symgrad.core.ops import OPS
 from symgrad.engine import Value
 from symgrad.losses import compile_loss, cross_entropy
 from symgrad.nn import MLP
@@ -192,3 +193,40 @@ def test_jax_route_equals_numpy_and_jax_grad_of_the_same_model(loss, targets, Y)
     np.testing.assert_allclose(grad, jax.grad(by_hand)(jnp.asarray(P)), rtol=1e-10,
                                atol=1e-14)
     np.testing.assert_allclose(ours.predict(P, X), numpy_loss.predict(P, X), rtol=1e-12)
+
+
+def _table_loss(name):
+    """A loss that applies the table's operation ``name`` to the score (and the target)."""
+    op = OPS[name]
+    method = f"__{op.dunder}__" if op.dunder else name
+    shift = 1.5 if name == "acosh" else 0.3  # inside every function's domain
+    if op.arity == 1:
+        return lambda s, y: getattr(s * 0.1 + shift, method)() * y
+    return lambda s, y: getattr(s * 0.1 + shift, method)(y)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_operation_of_the_table_is_lifted_over_the_batch(name):
+    X_small = X[:10] * 0.3
+    Y_small = np.linspace(0.2, 0.8, 10)
+    loss = _table_loss(name)
+    ours = compile_loss(_model([3, 1], seed=1), loss, 3)
+    theirs = compile_loss(_model([3, 1], ScalarRoute, seed=1), loss, 3)
+    assert ours.route == "arrays"
+    value, grad = ours(ours.parameters(), X_small, Y_small)
+    expected_value, expected_grad = theirs(theirs.parameters(), X_small, Y_small)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-13)
+
+
+def test_a_program_the_array_language_refuses_falls_back_to_the_scalar_route(monkeypatch):
+    from symgrad.micrograd import array_loss
+
+    monkeypatch.setattr(array_loss, "_text", lambda sizes, loss: "X: [n, 3]\nsum(X @ X)\n")
+    model = _model([4, 1])
+    loss = compile_loss(model, svm, 3)
+    assert loss.route == "scalars"
+    value, grad = loss(loss.parameters(), X, SIGNS)
+    expected_value, expected_grad = _engine(model, svm, X, SIGNS, 0.0)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-14)

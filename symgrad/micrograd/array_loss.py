@@ -27,16 +27,17 @@ from ..arrays.compiled import _namespace
 from ..arrays.program import ArrayProgram
 from ..backends import compile_source
 from ..backends.artifact import Artifact
+from ..core.errors import SymgradError
 from ..core.expression import Expression
 from ..core.ir import variables_of
 from .nn import MLP, Layer, Neuron
 from .tracing import Symbol, symbols
 
 BACKENDS = ("numpy", "jax")
-Plan = namedtuple("Plan", "layers loss text")
+Plan = namedtuple("Plan", "layers loss text expression")
 Plan.__doc__ = """``layers`` (inputs, outputs, relu) per layer; ``loss`` the per-sample
 loss in the language over ``score`` and ``Y`` (None: cross-entropy); ``text`` the
-array program."""
+array program and ``expression`` its parse."""
 
 
 def layers_of(model, n_inputs):
@@ -73,11 +74,21 @@ def plan(model, loss, n_inputs, targets, backend, params):
     if loss is cross_entropy:
         if targets != outputs or outputs < 2:
             return None
-        return Plan(sizes, None, _text(sizes, None))
+        return _planned(sizes, None)
     if targets is not None or outputs != 1:
         return None
     text = _per_sample(loss, params)
-    return None if text is None else Plan(sizes, text, _text(sizes, text))
+    return None if text is None else _planned(sizes, text)
+
+
+def _planned(sizes, loss):
+    """The ``Plan``, or None if the array language refuses the loss (the scalar route
+    takes any)."""
+    text = _text(sizes, loss)
+    try:
+        return Plan(sizes, loss, text, parse(text))
+    except SymgradError:
+        return None
 
 
 def _per_sample(loss, params):
@@ -130,7 +141,7 @@ class ArrayLoss:
 
     def __init__(self, plan, backend, owner):
         self.plan, self.backend = plan, backend
-        expression = parse(plan.text)
+        expression = plan.expression
         weights = [f"{w}{i}" for i in range(1, len(plan.layers) + 1) for w in "Wb"]
         self.program = ArrayProgram(expression, wrt=weights)
         body = printer.function(self.program, "value_and_grad", "loss_and_grads")
