@@ -61,17 +61,16 @@ def layers_of(model, n_inputs):
     return sizes
 
 
-def plan(model, loss, n_inputs, targets, backend, params):
-    """The ``Plan`` of the array route, or None when the loss takes the scalar route."""
-    from .losses import cross_entropy
-
+def plan(model, loss, n_inputs, targets, backend, params, cross_entropy=False):
+    """The ``Plan`` of the array route, or None when the loss takes the scalar route;
+    ``cross_entropy`` says that ``loss`` is ``losses.cross_entropy``."""
     if backend not in BACKENDS:
         return None
     sizes = layers_of(model, n_inputs)
     if sizes is None or len({id(p) for p in params}) != len(params):
         return None
     outputs = sizes[-1][1]
-    if loss is cross_entropy:
+    if cross_entropy:
         if targets != outputs or outputs < 2:
             return None
         return _planned(sizes, None)

@@ -89,7 +89,8 @@ class CompiledLoss:
         self.signature = LossSignature(tuple(f"p{i}" for i in range(len(self._params))),
                                        tuple(f"x{i}" for i in range(n_inputs)),
                                        tuple(self._targets))
-        arrays = array_loss.plan(model, loss, n_inputs, targets, backend, self._params)
+        arrays = array_loss.plan(model, loss, n_inputs, targets, backend, self._params,
+                                 cross_entropy=loss is cross_entropy)
         self.route = "scalars" if arrays is None else "arrays"
         self._arrays = None if arrays is None else array_loss.ArrayLoss(arrays, backend, self)
         if self._arrays is not None:
