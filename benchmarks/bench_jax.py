@@ -93,7 +93,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     repeat = 3 if args.quick else 7
     names = ["numpy", "c", "jax"]
-    if "loss" not in backends.get("c").KINDS:
+    if "loss" not in backends.get("c").kinds:
         names.remove("c")
         print("the C backend prints no compiled loss yet: left out")
     losses, compile_seconds = {}, {}

@@ -7,7 +7,11 @@ are checked to agree before anything is timed.  Peers are optional:
 
     pip install -e '.[bench]'        # micrograd, jax, numpy
     pip install -e '.[torch]'        # torch==2.13.0
-    python benchmarks/bench_training.py [--quick]
+    python benchmarks/bench_training.py [--quick] [--classifier]
+
+Then the compiled loss of MLP(784, [128, 10]) with cross-entropy (256 samples):
+its compile time on the numpy and jax backends and one SGD step against
+hand-written NumPy and ``jax.jit(jax.value_and_grad)``, interleaved in one run.
 """
 
 import argparse
@@ -30,6 +34,7 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from moons import make_moons  # noqa: E402
 
 from symgrad import engine, nn  # noqa: E402
@@ -172,7 +177,11 @@ def jax_system(P0, X, y):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--classifier", action="store_true",
+                        help="only the MLP(784, [128, 10]) cross-entropy section")
     args = parser.parse_args(argv)
+    if args.classifier:
+        return classifier(args.quick)
     slow_repeat, fast_repeat = (1, 3) if args.quick else (3, 7)
     X, y = make_moons()
 
@@ -266,6 +275,7 @@ def main(argv=None):
     print("  (ratios: how many times faster than the reference; below 1 means slower)")
     print(f"\ncompiling the 337-parameter loss took {compile_seconds * 1e3:.0f} ms")
     compile_growth()
+    classifier(args.quick)
 
 
 def compile_growth():
@@ -279,6 +289,134 @@ def compile_growth():
         n = len(model.parameters())
         print(f"  MLP(2, [{width}, {width}, 1]): {n:5d} parameters, {seconds * 1e3:7.1f} ms, "
               f"{seconds / n * 1e6:6.1f} µs per parameter, {sum(loss.size().values())} lines")
+
+
+def interleaved(steps, repeat, number):
+    """{name: median seconds per call}; the systems take turns in every round, so a
+    machine whose load drifts slows them alike."""
+    times = {name: [] for name in steps}
+    for _ in range(repeat):
+        for name, step in steps.items():
+            step()  # warm
+            started = time.perf_counter()
+            for _ in range(number):
+                step()
+            times[name].append((time.perf_counter() - started) / number)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def classifier(quick, nin=784, sizes=(128, 10), batch=256):
+    """MLP(784, [128, 10]) + cross-entropy on 256 samples: compile time and one SGD step,
+    symgrad's compiled loss (numpy and jax backends) against the same step by hand."""
+    from symgrad.losses import cross_entropy
+
+    sizes = list(sizes)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(batch, nin))
+    T = np.eye(sizes[-1])[rng.integers(0, sizes[-1], size=batch)]
+    random.seed(0)
+    model = nn.MLP(nin, sizes)
+    by_hand = numpy_mlp(nin, sizes, "ce")
+    print(f"\nMLP({nin}, {sizes}), softmax cross-entropy, {batch} samples, float64, one thread")
+    compiled, steps, rows = {}, {}, []
+    systems = ["numpy"]
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        systems.append("jax")
+    except ImportError:
+        print("JAX is not installed: pip install jax")
+    for backend in systems:  # jax is imported already: its import is not compile time
+        started = time.perf_counter()
+        compiled[backend] = compile_loss(model, cross_entropy, nin, backend=backend,
+                                         targets=sizes[-1])
+        rows.append((f"compile_loss, {backend} backend ({compiled[backend].route} route)",
+                     time.perf_counter() - started))
+    loss = compiled["numpy"]
+    P = loss.parameters()
+    value, grad = loss(P, X, T)
+    hand_value, hand_grad = by_hand(P, X, T)
+    assert abs(value - hand_value) <= 1e-12 * abs(hand_value), (value, hand_value)
+    assert np.allclose(grad, hand_grad, rtol=1e-10, atol=1e-13)
+    P1, P2 = P.copy(), P.copy()
+
+    def symgrad_numpy():
+        value, grad = loss(P1, X, T)
+        P1[:] -= RATE * grad
+
+    def hand_numpy():
+        value, grad = by_hand(P2, X, T)
+        P2[:] -= RATE * grad
+
+    steps["symgrad compiled loss, numpy"] = symgrad_numpy
+    steps["hand-written NumPy"] = hand_numpy
+    if len(sizes) == 2:  # bench_arrays' step: W and b as arrays of their own, no flat P
+        from bench_arrays import by_hand as separate
+
+        (W1, b1), (W2, b2) = [(W.T.copy(), b.copy()) for W, b in unpack(P, nin, sizes)]
+        labels = T.argmax(axis=1)
+        assert abs(separate(X, W1, b1, W2, b2, labels)[0] - hand_value) < 1e-12
+
+        def separate_numpy():
+            value, grads = separate(X, W1, b1, W2, b2, labels)
+            for array, g in zip((W1, b1, W2, b2), grads):
+                array -= RATE * g
+
+        steps["hand-written NumPy, separate W, b"] = separate_numpy
+    if "jax" in compiled:
+        Xj, Tj, jloss = jnp.asarray(X), jnp.asarray(T), compiled["jax"]
+
+        def array_loss(P):
+            h = Xj
+            for i, (W, b) in enumerate(unpack(P, nin, sizes)):
+                h = h @ W.T + b
+                h = jax.nn.relu(h) if i < len(sizes) - 1 else h
+            return -(jax.nn.log_softmax(h) * Tj).sum(axis=1).mean()
+
+        @jax.jit
+        def ours(P):
+            value, grad = jloss(P, Xj, Tj)
+            return P - RATE * grad, value, grad
+
+        @jax.jit
+        def theirs(P):
+            value, grad = jax.value_and_grad(array_loss)(P)
+            return P - RATE * grad, value, grad
+
+        started = time.perf_counter()
+        _, v1, g1 = jax.block_until_ready(ours(jnp.asarray(P)))
+        rows.append(("first call of the jitted step, jax backend (XLA compiles)",
+                     time.perf_counter() - started))
+        _, v2, g2 = theirs(jnp.asarray(P))
+        assert abs(float(v1) - hand_value) <= 1e-12 * abs(hand_value)
+        assert np.allclose(np.asarray(g1), hand_grad, rtol=1e-10, atol=1e-13)
+        assert np.allclose(np.asarray(g2), hand_grad, rtol=1e-10, atol=1e-13)
+        state = {"ours": jnp.asarray(P), "theirs": jnp.asarray(P)}
+
+        def timed(name, step):
+            def run():
+                state[name] = jax.block_until_ready(step(state[name])[0])
+            return run
+
+        steps["symgrad compiled loss, jax"] = timed("ours", ours)
+        steps["jax.jit(jax.value_and_grad)"] = timed("theirs", theirs)
+    for name, seconds in rows:
+        print(f"  {name:58s} {seconds * 1e3:8.1f} ms")
+    times = interleaved(steps, 5 if quick else 15, 5 if quick else 10)
+    print("  one SGD step (median of interleaved rounds; loss and gradient checked first):")
+    for name, seconds in times.items():
+        print(f"  {name:38s} {_format(seconds):>10s}")
+    pairs = [("symgrad numpy / hand-written NumPy", "symgrad compiled loss, numpy",
+              "hand-written NumPy"),
+             ("symgrad numpy / hand-written, separate W, b", "symgrad compiled loss, numpy",
+              "hand-written NumPy, separate W, b"),
+             ("symgrad jax / jax.jit(jax.value_and_grad)", "symgrad compiled loss, jax",
+              "jax.jit(jax.value_and_grad)")]
+    for label, ours_name, theirs_name in pairs:
+        if ours_name in times and theirs_name in times:
+            print(f"  {label:44s} {times[ours_name] / times[theirs_name]:.2f}x")
 
 
 def _format(seconds):

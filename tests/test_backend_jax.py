@@ -25,7 +25,7 @@ from symgrad.core.program import Program
 from symgrad.losses import compile_loss
 from symgrad.nn import MLP
 from cases import CORPUS, HAND_WRITTEN, NEEDS_JAX, use_jax
-from test_losses import TanhNet, svm
+from test_losses import ScalarRoute, TanhNet, svm
 
 pytestmark = NEEDS_JAX
 
@@ -128,15 +128,16 @@ def _data(n, seed=0):
     return rng.normal(size=(n, 2)), np.where(rng.uniform(size=n) > 0.5, 1.0, -1.0)
 
 
-def _mlp(seed):
+def _mlp(seed, cls=MLP):
     random.seed(seed)
-    model = MLP(2, [16, 16, 1])
+    model = cls(2, [16, 16, 1])
     for p in model.parameters():
         p.data += 0.05  # biases off zero, away from relu's kink
     return model
 
 
-@pytest.mark.parametrize("make", [lambda: _mlp(1), TanhNet], ids=["mlp", "shared-parameter"])
+@pytest.mark.parametrize("make", [lambda: _mlp(1, ScalarRoute), TanhNet],
+                         ids=["mlp", "shared-parameter"])
 def test_compiled_losses_match_numpy_and_jax_grad(make, jax):
     random.seed(4)
     model = make()

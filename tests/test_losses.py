@@ -33,9 +33,13 @@ def _finite_differences(loss, params):
     return loss_finite_differences(loss, params, X, Y)
 
 
-def _model(seed, sizes):
+class ScalarRoute(MLP):
+    """An MLP that is not exactly ``MLP``: its losses take the scalar route."""
+
+
+def _model(seed, sizes, cls=MLP):
     random.seed(seed)
-    model = MLP(2, sizes)
+    model = cls(2, sizes)
     for p in model.parameters():
         p.data += 0.05  # biases off zero, away from relu's kink
     return model
@@ -52,8 +56,10 @@ def test_mlp_svm_loss_matches_the_value_engine_and_finite_differences():
     np.testing.assert_allclose(grad, _finite_differences(loss, params), rtol=1e-5, atol=1e-8)
 
 
-def test_whole_layers_become_single_matrix_products():
-    loss = compile_loss(_model(2, [16, 16, 1]), svm, n_inputs=2)
+@pytest.mark.parametrize("cls", [MLP, ScalarRoute])
+def test_whole_layers_become_single_matrix_products(cls):
+    loss = compile_loss(_model(2, [16, 16, 1], cls), svm, n_inputs=2)
+    assert loss.route == ("arrays" if cls is MLP else "scalars")
     assert loss.size()["forward"] < 20 and loss.size()["backward"] < 25
     assert loss.source.count(" @ ") >= 3
 
@@ -137,7 +143,7 @@ def test_a_layout_that_is_no_slice_picks_weights_by_index_arrays():
 
 
 def test_micrographs_layout_locates_each_layer_by_a_range():
-    loss = compile_loss(_model(2, [16, 16, 1]), svm, n_inputs=2)
+    loss = compile_loss(_model(2, [16, 16, 1], ScalarRoute), svm, n_inputs=2)
     assert "at_W1 = np.arange(0, 48).reshape(16, 3)[:, :2].copy()" in loss.source
     assert "W1 = P[at_W1]" in loss.source and "np.array(" not in loss.source
     assert "# t2 = W1 @ X + b1  [each row is b + w0*v0" in loss.source

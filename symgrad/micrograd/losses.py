@@ -1,10 +1,13 @@
 """Compiled losses: a model's per-sample loss, compiled once, evaluated over a batch.
 
-The model is called on symbols (``symgrad.tracing``), so the per-sample loss
-becomes one Program over parameters ``p0, p1, ...``, inputs ``x0, x1, ...`` and
-the target ``y`` (or ``y0, y1, ...``).  A backend (NumPy by default) prints it as straight-line code
-where whole layers run as one call; the result is the mean loss over the batch
-(plus an optional L2 term) and its gradient as one flat vector.  NumPy is
+Two routes, one interface.  An ``nn.MLP`` whose loss the array language says
+(a loss of one output, or ``cross_entropy``) on the NumPy or JAX backend becomes
+an array program, one step per layer (``array_loss``).  Anything else is
+called on symbols (``symgrad.tracing``), so the per-sample loss becomes one
+Program over parameters ``p0, p1, ...``, inputs ``x0, x1, ...`` and the target
+``y`` (or ``y0, y1, ...``), which a backend prints as straight-line code where
+whole layers run as one call.  Either way the result is the mean loss over the
+batch (plus an optional L2 term) and its gradient as one flat vector.  NumPy is
 imported only here.
 """
 
@@ -20,6 +23,7 @@ from ..core.errors import SymgradError
 from ..core.expression import Expression
 from ..core.ir import paused_collector
 from ..core.program import Program
+from . import array_loss
 from .tracing import Symbol, symbols
 
 if TYPE_CHECKING:
@@ -63,7 +67,8 @@ class CompiledLoss:
 
     ``X`` has one sample per row, ``y`` one target per sample (a row of k with
     ``targets=k``).  ``parameters()`` reads the model's current parameters,
-    ``load(params)`` writes them back.
+    ``load(params)`` writes them back.  ``route`` is "arrays" (one step per layer)
+    or "scalars" (one per scalar of the model); ``program`` what was printed.
     """
 
     def __init__(self, model, loss, n_inputs, l2=0.0, backend="numpy", targets=None):
@@ -73,31 +78,42 @@ class CompiledLoss:
                                "do: numpy, c, jax")
         self.model, self.l2, self.backend = model, float(l2), backend
         self._params = model.parameters()
-        names = {p: f"p{i}" for i, p in enumerate(self._params)}
-        inputs = symbols(*(f"x{i}" for i in range(n_inputs)), values=names)
         if targets is None:
-            (target,) = symbols("y", values=names)
             self._targets = ["y"]
         elif isinstance(targets, int) and not isinstance(targets, bool) and targets >= 1:
             self._targets = [f"y{j}" for j in range(targets)]
-            target = symbols(*self._targets, values=names)
         else:
             raise SymgradError(f"targets must be a whole number of targets per sample (1 or "
                                f"more), got {targets!r}")
-        self._n_inputs, self._score = n_inputs, model(inputs)
-        self._predict = None
-        out = loss(self._score, target)
-        if not isinstance(out, Symbol):
-            raise TypeError("the loss must be computed from the model's output and the target, "
-                            f"got {type(out).__name__}")
+        self._n_inputs, self._predict, self._step = n_inputs, None, None
         self.signature = LossSignature(tuple(f"p{i}" for i in range(len(self._params))),
                                        tuple(f"x{i}" for i in range(n_inputs)),
                                        tuple(self._targets))
-        self.program = self._program(out.node, gradients=True)
-        self.artifact = self._backend.emit(LossProgram(self.program, self.signature), "loss")
+        arrays = array_loss.plan(model, loss, n_inputs, targets, backend, self._params,
+                                 cross_entropy=loss is cross_entropy)
+        self.route = "scalars" if arrays is None else "arrays"
+        self._arrays = None if arrays is None else array_loss.ArrayLoss(arrays, backend, self)
+        if self._arrays is not None:
+            self.program, self.artifact = self._arrays.program, self._arrays.artifact
+            self._function = self._arrays.function
+        else:
+            self._trace(loss, targets)
+            self.artifact = self._backend.emit(LossProgram(self.program, self.signature), "loss")
+            self._function = self._backend.load(self.artifact, self.program, "compiled loss",
+                                                self)
         self.source = self.artifact.source
-        self._function = self._backend.load(self.artifact, self.program, "compiled loss", self)
-        self._step = None  # loaded on the first step
+
+    def _trace(self, loss, targets):
+        """The scalar route: the model and the loss called on symbols, one per scalar."""
+        names = {p: f"p{i}" for i, p in enumerate(self._params)}
+        inputs = symbols(*(f"x{i}" for i in range(self._n_inputs)), values=names)
+        target = symbols(*self._targets, values=names)
+        self._score = model_output = self.model(inputs)
+        out = loss(model_output, target[0] if targets is None else target)
+        if not isinstance(out, Symbol):
+            raise TypeError("the loss must be computed from the model's output and the target, "
+                            f"got {type(out).__name__}")
+        self.program = self._program(out.node, gradients=True)
 
     def __repr__(self) -> str:
         return (f"<symgrad compiled loss of {type(self.model).__name__}: "
@@ -147,6 +163,10 @@ class CompiledLoss:
     def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
         """The model's output for every row of ``X``: a vector, or for a model with k
         outputs (a classifier's scores) one row of k per sample."""
+        if self._arrays is not None:
+            params, X = self._checked(params, X)
+            P, X, _ = self._backend.loss_arrays(params, X, None)
+            return np.asarray(self._arrays.predict(P, X), dtype=float)
         single = isinstance(self._score, Symbol)
         scores = [self._score] if single else list(self._score)
         if not scores or not all(isinstance(score, Symbol) for score in scores):
