@@ -692,21 +692,12 @@ def test_a_small_check_is_complete():
     assert all(row.points == len(report.points) for row in report.rows)
 
 
-# --- issue 22: rules the backends refactor applies (xfail strict until it lands) ----------
+# --- issue 22: rules the backends refactor applied -------------------------------------
 
-def _xfail_on(backends, reason):
-    """NumPy and ``BACKENDS`` as params, those in ``backends`` marked xfail(strict)."""
-    params = []
-    for backend in ["numpy", *BACKENDS]:
-        name, marks = (backend, ()) if isinstance(backend, str) else (backend.values[0],
-                                                                      backend.marks)
-        if name in backends:
-            marks = (*marks, pytest.mark.xfail(strict=True, reason=reason))
-        params.append(pytest.param(name, marks=marks))
-    return params
+EVERY_BACKEND = ["numpy", *BACKENDS]  # f.batch-capable names, JAX marked as in cases
 
 
-@pytest.mark.parametrize("backend", _xfail_on((), ""))
+@pytest.mark.parametrize("backend", EVERY_BACKEND)
 @pytest.mark.parametrize("text", ["1/(x*x)", "tanh(x*x)"])
 def test_an_intermediate_overflow_is_an_evaluation_error_on_the_scalar_path(backend, text):
     if backend == "jax":
@@ -718,7 +709,7 @@ def test_an_intermediate_overflow_is_an_evaluation_error_on_the_scalar_path(back
         f(x=1e200)
 
 
-@pytest.mark.parametrize("backend", _xfail_on((), ""))
+@pytest.mark.parametrize("backend", EVERY_BACKEND)
 def test_a_strict_batch_reports_an_intermediate_overflow_a_plain_batch_follows_numpy(backend):
     import numpy as np
 
@@ -754,7 +745,7 @@ def test_jax_scalar_calls_give_every_backends_numbers_in_float32_mode(text, poin
         jax.config.update("jax_enable_x64", x64)
 
 
-@pytest.mark.parametrize("backend", _xfail_on((), ""))
+@pytest.mark.parametrize("backend", EVERY_BACKEND)
 def test_0d_inputs_give_0d_results(backend):
     import numpy as np
 
@@ -772,10 +763,6 @@ def _svm_loss(backend):
     return compile_loss(MLP(2, [3, 1]), svm, 2, backend=backend)
 
 
-LOSSES = "backends refactor: micrograd/losses.py"
-
-
-@pytest.mark.xfail(strict=True, reason=LOSSES + ": load refuses a wrong number of parameters")
 @pytest.mark.parametrize("backend", ["numpy", "c"])
 def test_loading_the_wrong_number_of_parameters_is_refused(backend):
     import numpy as np
@@ -787,7 +774,6 @@ def test_loading_the_wrong_number_of_parameters_is_refused(backend):
     np.testing.assert_array_equal(loss.parameters(), before)
 
 
-@pytest.mark.xfail(strict=True, reason=LOSSES + ": a loss over 0 samples is a clear error")
 @pytest.mark.parametrize("backend", ["numpy", "c"])
 def test_a_compiled_loss_over_no_samples_is_a_clear_error(backend):
     import numpy as np
@@ -797,7 +783,6 @@ def test_a_compiled_loss_over_no_samples_is_a_clear_error(backend):
         loss(loss.parameters(), np.zeros((0, 2)), np.zeros(0))
 
 
-@pytest.mark.xfail(strict=True, reason=LOSSES + ": pickle as model, loss and options")
 @pytest.mark.parametrize("backend", ["numpy", "c"])
 def test_a_compiled_loss_pickles_or_refuses_clearly(backend):
     import pickle

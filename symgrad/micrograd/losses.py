@@ -115,6 +115,11 @@ class CompiledLoss:
                             f"got {type(out).__name__}")
         self.program = self._program(out.node, gradients=True)
 
+    def __reduce__(self):
+        raise TypeError("a compiled loss does not pickle: its loss is a Python function and its "
+                        "code is loaded in this process; pickle the model (its Values pickle) "
+                        "and call compile_loss again")
+
     def __repr__(self) -> str:
         return (f"<symgrad compiled loss of {type(self.model).__name__}: "
                 f"{len(self._params)} parameters, {self._n_inputs} inputs per sample, "
@@ -124,6 +129,7 @@ class CompiledLoss:
                  ) -> tuple[float, np.ndarray]:
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
         backend = self._backend
+        _some_samples(X)
         P, X, Y = backend.loss_arrays(params, X, y)
         if not backend.checks_loss_shapes:
             self._check_shapes(P, X, Y)
@@ -150,6 +156,7 @@ class CompiledLoss:
             value, grad = self(params, X, y)
             params -= rate * np.asarray(grad)
             return float(value)
+        _some_samples(X)
         if self._step is None:
             self._step = self._backend.load(
                 self._backend.emit(LossProgram(self.program, self.signature), "step"),
@@ -221,6 +228,10 @@ class CompiledLoss:
 
     def load(self, params: np.ndarray) -> None:
         """Write the flat vector ``params`` back into the model's Values."""
+        params = np.asarray(params, dtype=float)
+        if params.shape != (len(self._params),):
+            raise ShapeError(f"load takes {len(self._params)} parameters, got an array of "
+                             f"shape {params.shape}")
         for p, value in zip(self._params, params.tolist()):
             p.data = value
 
@@ -241,3 +252,9 @@ class CompiledLoss:
 def _code_lines(lines, comment="#"):
     return sum(1 for line in lines
                if line.strip() not in ("", "{", "}") and not line.lstrip().startswith(comment))
+
+
+def _some_samples(X):
+    """``ShapeError`` for a batch without samples, whose mean is undefined."""
+    if len(X) == 0:
+        raise ShapeError("X holds no samples: the mean loss over 0 samples is undefined")
