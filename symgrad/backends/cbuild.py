@@ -25,7 +25,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import sysconfig
 import threading
 import time
 from pathlib import Path
@@ -41,23 +40,6 @@ FLAGS = ("-std=c99", "-O2", "-funroll-loops", "-fPIC", "-shared", "-ffp-contract
 # wider vectors), where the compiler can tell what it is; -ffp-contract=off above keeps
 # them from fusing a multiply and an add, so results stay the same to the bit.
 NATIVE_FLAGS = ("-march=native",)
-# A batch's fast build (see ``c``): SYMGRAD_VECTOR_MATH turns on its vector lines.
-# -fopenmp-simd honours their ``#pragma omp`` lines and nothing else of OpenMP (no
-# runtime, no threads).  -fno-math-errno: <math.h> calls need not set errno, which
-# symgrad never reads; then GCC may vectorise them (and writes pow(x, 2.0) as x*x).
-# -fno-builtin-sin/-cos: else GCC joins sin(x) and cos(x), as in sin's derivative,
-# into one sincos call, which has no vector form.  -fno-tree-pre, -fno-thread-jumps:
-# else GCC turns the choices of relu and step back into branches (moving relu's
-# gradient into them, or joining two of them), and a loop with branches does not
-# vectorise without AVX-512.  -z defs: a vector function the C library lacks fails
-# the link, not the load, so the build falls back to the exact one.
-VECTOR_FLAGS = FLAGS + ("-fno-math-errno", "-fopenmp-simd", "-fno-builtin-sin",
-                        "-fno-builtin-cos", "-fno-tree-pre", "-fno-thread-jumps",
-                        "-DSYMGRAD_VECTOR_MATH", "-Wl,-z,defs")
-# An extension includes Python.h after the program (see c_ext), so its headers need
-# POSIX declared from the start; that adds no macro a user's name could meet.
-EXTENSION_FLAGS = ("-D_POSIX_C_SOURCE=200809L",) + (
-    ("-undefined", "dynamic_lookup") if sys.platform == "darwin" else ())
 INSTALL_HINT = ("install one (Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc; "
                 "macOS: xcode-select --install) or set CC to its path")
 
@@ -243,12 +225,6 @@ def _safe_file(directory, fd, name):
     return True
 
 
-def python_headers():
-    """The directory holding ``Python.h``, or None where Python's headers are not installed."""
-    include = sysconfig.get_paths().get("include")
-    return include if include and os.path.isfile(os.path.join(include, "Python.h")) else None
-
-
 @functools.lru_cache(maxsize=None)
 def native_target(command):
     """What ``-march=native`` means to this compiler here (part of the cache key), or None.
@@ -283,18 +259,6 @@ def build(source, flags=FLAGS, native=False):
             except CompilerError:  # e.g. an assembler older than this processor's instructions
                 pass
     return _build(source, flags, ".so", lambda key: ())
-
-
-def build_extension(source, headers):
-    """``(path, module name)`` of ``source`` built as a CPython extension with ``headers``.
-
-    The build defines ``SYMGRAD_MODULE`` as the module's name, ``symgrad_`` and the
-    hash: a unique ``PyInit_`` function per module.
-    """
-    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    flags = FLAGS + EXTENSION_FLAGS + ("-I", headers)
-    path = _build(source, flags, suffix, lambda key: (f"-DSYMGRAD_MODULE=symgrad_{key}",))
-    return path, "symgrad_" + os.path.basename(path)[:-len(suffix)]
 
 
 def _build(source, flags, suffix, defines, processor=""):
