@@ -58,8 +58,11 @@ class CompiledFunction(NotebookDisplay):
         self.variables, self.wrt = self.program.variables, self.program.wrt
         self._inputs = set(self.variables)
         self.backend = backend
+        # The unchecked call needs the user's names as parameters, and a backend whose
+        # code reports a hidden overflow itself (else the evaluator confirms each result).
         self._by_keyword = (self.program.params == self.variables  # no input was renamed
-                            and len(self.variables) <= KEYWORD_FAST_PATH)
+                            and len(self.variables) <= KEYWORD_FAST_PATH
+                            and self._backend.checks_overflow)
         self._last_inputs = None
         self._label = _label(expression, len(self.program.forward))
         self._artifacts = {}  # kind -> what the backend printed
@@ -127,7 +130,7 @@ class CompiledFunction(NotebookDisplay):
             except (TypeError, ArithmeticError, ValueError):
                 pass
             else:
-                if math.isfinite(sum(grads, value)) and self._backend.checks_overflow:
+                if math.isfinite(sum(grads, value)):
                     self._last_inputs = inputs
                     return value, dict(zip(self.wrt, grads))
         point = self._bind(args, inputs)
