@@ -51,9 +51,8 @@ class Tape:
             self._slot_of(var(name))
         self.inputs = len(self.initial)
         self.forward = [self._instruction(step.node) for step in program.forward]
-        # The values of + - * /, whose overflow Python does not raise (see overflow_guard).
-        self.guarded = [self.slot[step.node] for step in program.forward
-                        if step.op.name in python.SILENT_OVERFLOW and step.node.depends]
+        # The values whose overflow Python does not raise, as the Python code checks them.
+        self.guarded = [self.slot[step.node] for step in python.guarded_steps(program)]
         self.result = self._slot_of(program.root)
         self.backward = []
         grad_slot = {program.root: 0}  # the seed, even when the result is an input itself
