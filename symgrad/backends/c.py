@@ -28,9 +28,9 @@ import ctypes
 
 from ..core.ir import var
 from ..core.ops import OPS
-from ..core.printer import ATOM, as_factor, contribution, forward_comments, precedence, render
+from ..core.printer import ATOM, contribution, forward_comments, render
 from . import Artifact, Backend, compile_source
-from .c_syntax import comment as _comment, literal
+from .c_syntax import comment as _comment, factor as c_factor, leaf, literal
 from .cbuild import build
 
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value"}
@@ -61,7 +61,7 @@ class CPrinter:
         """A local derivative over named values, or a forward operation over its operands."""
         if root in self.program.names and not root.args:
             return self.program.names[root]
-        return render(root, self.program.names, lambda node: literal(node.value), self.template)
+        return render(root, self.program.names, leaf, self.template)
 
     def forward(self, indent):
         program = self.program
@@ -100,14 +100,8 @@ class CPrinter:
 
     def contribution(self, step):
         names = self.program.names
-
-        def factor(local):
-            if local in names:
-                return names[local]
-            return as_factor(self.inline(local), precedence(
-                local, names, lambda node: literal(node.value), self.template))
-
-        return contribution(step.upstream, step.local, factor)
+        return contribution(step.upstream, step.local,
+                            lambda local: c_factor(local, names, self.template))
 
     def body(self, indent, load_input, gradients):
         program = self.program

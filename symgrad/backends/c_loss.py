@@ -30,9 +30,9 @@ import numpy as np
 from ..core import ir
 from ..core.errors import SymgradError
 from ..core.ops import OPS
-from ..core.printer import as_factor, contribution, precedence, render, to_text
+from ..core.printer import contribution, render, to_text
 from . import Artifact
-from .c_syntax import comment as _comment, literal
+from .c_syntax import comment as _comment, factor as c_factor, leaf
 from .layers import Dense, Map, PlanPrinter, Stack, Vector, plan
 
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values", "step": "sgd_step"}
@@ -138,11 +138,7 @@ class CLossPrinter(PlanPrinter):
         names = self.code if names is None else names
         if node in names:
             return names[node]
-        return render(node, names, self._literal, self.template)
-
-    @staticmethod
-    def _literal(node):
-        return literal(node.value)
+        return render(node, names, leaf, self.template)
 
     def vname(self, vector):
         return self.vector_names.get(vector.name, vector.name)
@@ -335,7 +331,7 @@ class CLossPrinter(PlanPrinter):
     # ---- forward ------------------------------------------------------------------------
     def _forward(self, item):
         if not isinstance(item, Vector):
-            rhs = render(item, self.code, self._literal, self.template)  # from its operands
+            rhs = render(item, self.code, leaf, self.template)  # from its operands
             name = self.names[item]
             self._in_group(f"{name}[s] = {rhs};", self._declare(name, 1))
             return
@@ -418,8 +414,7 @@ class CLossPrinter(PlanPrinter):
 
     def _product(self, grad, local, names=None):
         names = self.code if names is None else names
-        return contribution(grad, local, lambda local: as_factor(
-            self.text(local, names), precedence(local, names, self._literal, self.template)))
+        return contribution(grad, local, lambda local: c_factor(local, names, self.template))
 
     def _backward_scalar(self, node):
         grad, names = f"{self.grads[node]}[s]", self.names

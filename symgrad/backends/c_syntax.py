@@ -3,7 +3,7 @@
 Light on purpose: the backend registry reads ``WORDS`` without loading the C backend.
 """
 
-from ..core.printer import ATOM, UNARY
+from ..core.printer import ATOM, UNARY, as_factor, precedence, render
 
 # Names C code may not use for a variable: C's keywords and keyword macros, every name
 # <math.h>, <fenv.h>, <stdlib.h> and <string.h> define, and the C backend's own names.
@@ -45,3 +45,17 @@ def literal(value):
 def comment(text):
     """``text`` safe inside a // comment (no line splice, no newline)."""
     return text.replace("\\", "/").replace("\n", " ").replace("??", "? ?")
+
+
+def leaf(node):
+    """(text, precedence) of a constant leaf, for ``render``."""
+    return literal(node.value)
+
+
+def factor(node, names, template):
+    """A local derivative over the named values ``names`` as a factor of a product, in C:
+    a name, or the expression, parenthesised unless it binds tightly."""
+    if node in names:
+        return names[node]
+    return as_factor(render(node, names, leaf, template),
+                     precedence(node, names, leaf, template))
