@@ -7,7 +7,7 @@ import pytest
 import symgrad
 from array_cases import PROGRAMS, finite_differences, inputs
 from cases import NEEDS_JAX, use_jax
-from symgrad.arrays.scalarise import gradients_by_array, scalarise
+from symgrad.arrays.scalarise import gradients_by_array, scalar_point, scalarise
 
 NAMES = sorted(PROGRAMS)
 
@@ -31,13 +31,7 @@ def test_the_scalar_compiler_agrees_on_the_program_expanded_element_by_element(n
     ints = {k: v for k, v in values.items() if expression.inputs[k].dtype == "int"}
     scalar_expression, names = scalarise(expression, ints, dims)
     scalar = symgrad.compile(scalar_expression)
-    point = {}
-    for input_name, labels in names.items():
-        if isinstance(labels, str):
-            point[labels] = float(values[input_name])
-        else:
-            for index in np.ndindex(labels.shape):
-                point[labels[index]] = float(values[input_name][index])
+    point = scalar_point(values, names)
     scalar_value, scalar_grads = scalar.value_and_grad(
         **{v: point[v] for v in scalar.variables})
     value, grads = symgrad.compile(expression.text).value_and_grad(**values)

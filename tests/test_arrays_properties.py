@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import symgrad
 from symgrad.arrays.build import parse
-from symgrad.arrays.scalarise import gradients_by_array, scalarise
+from symgrad.arrays.scalarise import gradients_by_array, scalar_point, scalarise
 
 DECLARATIONS = "X: [n, 3]\nv: [3]\nc: [n, 1]\nW: [3, 3]\n"
 LEAVES = {"[n, 3]": ["X"], "[3]": ["v"], "[n, 1]": ["c"], "[]": ["s", "0.5"]}
@@ -58,13 +58,7 @@ def test_random_array_programs_agree_with_the_scalar_compiler(data):
     value, grads = symgrad.compile(text).value_and_grad(**values)
     scalar_expression, names = scalarise(parse(text), {}, {"n": 2})
     scalar = symgrad.compile(scalar_expression)
-    point = {}
-    for name, labels in names.items():
-        if isinstance(labels, str):
-            point[labels] = float(values[name])
-        else:
-            for index in np.ndindex(labels.shape):
-                point[labels[index]] = float(values[name][index])
+    point = scalar_point(values, names)
     expected_value, expected = scalar.value_and_grad(
         **{n: point[n] for n in scalar.variables})
     assert value == pytest.approx(expected_value, rel=1e-12, abs=1e-12), text

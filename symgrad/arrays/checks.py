@@ -94,7 +94,7 @@ def _finite_differences(f, values, grads, h=1e-6):
 
 def _scalarised(f, dims, values, grads):
     from .. import compile as compile_scalar
-    from .scalarise import gradients_by_array, scalarise
+    from .scalarise import gradients_by_array, scalar_point, scalarise
 
     size = sum(np.size(v) for v in values.values())
     if size > SCALAR_LIMIT:
@@ -103,13 +103,7 @@ def _scalarised(f, dims, values, grads):
     ints = {k: v for k, v in values.items() if f.expression.inputs[k].dtype == "int"}
     expression, names = scalarise(f.expression, ints, dims)
     scalar = compile_scalar(expression)
-    point = {}
-    for name, labels in names.items():
-        if isinstance(labels, str):
-            point[labels] = float(values[name])
-        else:
-            for index in np.ndindex(labels.shape):
-                point[labels[index]] = float(values[name][index])
+    point = scalar_point(values, names)
     _, scalar_grads = scalar.value_and_grad(**{v: point[v] for v in scalar.variables})
     expected = gradients_by_array(scalar_grads, names)
     ok, detail = _agree(grads, {k: expected[k] for k in grads}, 1e-12)

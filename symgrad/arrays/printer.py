@@ -6,7 +6,7 @@ rule it applies, the local derivative and the shape, e.g.
 """
 
 from ..backends.artifact import Artifact
-from ..core.ops import OPS, POWER, PRODUCT, SUM, UNARY
+from ..core.ops import OPS, POWER, PRODUCT, UNARY
 from . import shapes
 from .table import ARRAY_OPS
 

@@ -127,6 +127,18 @@ def _scalar(node, args, ints, dims, names):
     raise ValueError(f"cannot expand {op} into scalars")
 
 
+def scalar_point(values, names):
+    """The arrays' elements as the scalar program's inputs: {element name: float}."""
+    point = {}
+    for name, labels in names.items():
+        if isinstance(labels, str):
+            point[labels] = float(values[name])
+        else:
+            for index in np.ndindex(labels.shape):
+                point[labels[index]] = float(values[name][index])
+    return point
+
+
 def gradients_by_array(gradients, names):
     """The scalar compiler's {element name: number} as {input: array}."""
     result = {}
