@@ -13,10 +13,9 @@ import re
 
 from ..arrays import printer, shapes
 from ..arrays.program import INLINE
-from ..core.errors import SymgradError, TooLargeError
 from ..core.printer import format_short
 from . import array_draw, previews
-from .html import HEAD, MAX_OPERATIONS, PAGE, SCRIPT, STYLE, UNKNOWN, _Graph, _Lines
+from .html import HEAD, PAGE, SCRIPT, STYLE, UNKNOWN, _Graph, _Lines, check_page
 
 
 class _ArrayGraph(_Graph):
@@ -52,13 +51,7 @@ def _name(node, names):
 def to_html(f, point):
     """The page for the ``ArrayFunction`` ``f`` at ``point`` ({input: array}), as HTML text."""
     program = f.program
-    if len(program.forward) > MAX_OPERATIONS:
-        raise TooLargeError(f"the program has {len(program.forward):,} operations; a stepping "
-                            f"page draws at most {MAX_OPERATIONS}: use a smaller program")
-    missing = [name for name in program.inputs if name not in point]
-    if missing:
-        raise SymgradError(f"the page needs a value for every input; missing: "
-                           f"{', '.join(missing)}")
+    check_page(len(program.forward), program.inputs, point)
     value, gradients, trace = f.trace(**point)
     graph = _ArrayGraph(program, *array_draw.numbers(f, point, trace))
     steps = _steps(program, f.artifact, graph, point, trace)

@@ -29,15 +29,21 @@ PAD, BOX_HEIGHT, ROW_PITCH, GAP, RADIUS = 6, 26, 46, 90, 14
 UNKNOWN = "?"
 
 
-def to_html(program, point, artifact):
-    """The page for ``program`` at ``point`` ({input: number}) as one string of HTML."""
-    if len(program.forward) > MAX_OPERATIONS:
-        raise TooLargeError(f"the program has {len(program.forward):,} operations; a stepping "
+def check_page(operations, inputs, point):
+    """``TooLargeError`` for a program too large to draw, ``SymgradError`` for an input
+    without a value at ``point``."""
+    if operations > MAX_OPERATIONS:
+        raise TooLargeError(f"the program has {operations:,} operations; a stepping "
                             f"page draws at most {MAX_OPERATIONS}: use a smaller program")
-    missing = [name for name in program.variables if name not in point]
+    missing = [name for name in inputs if name not in point]
     if missing:
         raise SymgradError(f"the page needs a value for every input; missing: "
                            f"{', '.join(missing)}")
+
+
+def to_html(program, point, artifact):
+    """The page for ``program`` at ``point`` ({input: number}) as one string of HTML."""
+    check_page(len(program.forward), program.variables, point)
     try:
         point = {name: float(point[name]) for name in program.variables}
     except (TypeError, ValueError) as error:
