@@ -93,7 +93,7 @@ def _finite_differences(f, values, grads, h=1e-6):
 
 
 def _scalarised(f, dims, values, grads):
-    from .. import compile as compile_scalar
+    from ..compiled import CompiledFunction
     from .scalarise import gradients_by_array, scalar_point, scalarise
 
     size = sum(np.size(v) for v in values.values())
@@ -102,7 +102,7 @@ def _scalarised(f, dims, values, grads):
                 f"{size} elements: too many"), None
     ints = {k: v for k, v in values.items() if f.expression.inputs[k].dtype == "int"}
     expression, names = scalarise(f.expression, ints, dims)
-    scalar = compile_scalar(expression)
+    scalar = CompiledFunction(expression)
     point = scalar_point(values, names)
     _, scalar_grads = scalar.value_and_grad(**{v: point[v] for v in scalar.variables})
     expected = gradients_by_array(scalar_grads, names)
@@ -119,9 +119,10 @@ def _sympy(expression, size):
         import sympy  # noqa: F401
     except ImportError:
         return name, None, "SymPy is not installed"
-    from .. import check
+    from ..compiled import CompiledFunction
+    from ..crosscheck import check
 
-    report = check(expression, points=1, symbolic=False)
+    report = check(CompiledFunction(expression), points=1, symbolic=False)
     return name, report.ok, f"{len(expression.variables)} scalar inputs"
 
 
