@@ -123,6 +123,11 @@ def check(program, points=5, seed=0, at=None, symbolic=True, simplify_seconds=SI
     """
     deadline = time.monotonic() + seconds
     f = program  # a CompiledFunction: symgrad.check compiles text and Expressions first
+    rules = tuple(sorted({n.op for n in ir.topological_order([f.expression.root]) if n.args}))
+    chosen = _points(f, points, seed, at)
+    if not chosen:  # defined nowhere it samples: nothing to compare, nor for SymPy to build
+        rows = [GradientCheck(name, None) for name in f.wrt]
+        return CheckReport(str(f.expression), chosen, rows, rules, seconds)
     symbols = symbols_for(f.variables)
     gradients = f.gradients  # a property that builds them all: read it once
     built = build([f.expression.root, *(gradients[name].root for name in f.wrt)], symbols)
@@ -131,7 +136,6 @@ def check(program, points=5, seed=0, at=None, symbolic=True, simplify_seconds=SI
                                          deadline)
     rows = [GradientCheck(name, None) for name in f.wrt]
     reached = [row for row in rows if row.variable in expected]
-    chosen = _points(f, points, seed, at)
     bar = _progress(len(chosen) * len(reached) + (len(reached) if symbolic else 0))
     try:
         if symbolic and not built.shared:
@@ -143,7 +147,6 @@ def check(program, points=5, seed=0, at=None, symbolic=True, simplify_seconds=SI
     finally:
         if bar is not None:
             bar.close()
-    rules = tuple(sorted({n.op for n in ir.topological_order([f.expression.root]) if n.args}))
     return CheckReport(str(f.expression), chosen, rows, rules, seconds)
 
 

@@ -253,6 +253,14 @@ def test_check_of_a_program_defined_nowhere_it_samples_cannot_check():
     assert status == 2 and "cannot check" in err
 
 
+def test_a_constant_outside_its_domain_is_cannot_check_not_a_sympy_error():
+    # Found by hypothesis: SymPy refuses Max(x, acos(2)) (not comparable), and the check
+    # built it before finding that no point is defined.
+    report = symgrad.check("max(x, acos(2.0))")
+    assert not report.ok and not report.mismatch
+    assert str(report).startswith("cannot check max(x, acos(2))")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_zero_to_a_positive_power_has_derivative_zero_in_the_exponent(backend):
     # 0**y is 0 for every y > 0, so d/dy is 0 there (autograd's test asks the same)
