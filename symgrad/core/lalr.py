@@ -14,6 +14,7 @@ beside this parser on valid and broken programs.
 
 import re
 from collections import namedtuple
+from functools import partial
 
 END = "$END"
 _NO_TOKEN = "_no_token_"  # the scanner's group for a character no terminal matches
@@ -42,13 +43,17 @@ class Rule(namedtuple("Rule", "origin size name keep form splices")):
     """One production: ``size`` symbols reduce to ``origin``, which ``form`` says how to build.
 
     ``name`` is the alias or the origin; ``keep`` the positions of the children
-    kept (None: all); ``splices`` whether a kept child may be an ``_rule``'s.
+    kept, counted from the end (-3 is the first of three; None: all); ``splices``
+    whether a kept child may be an ``_rule``'s.
     ``form`` is "unit" (a ``?rule`` over one symbol: the child passes through),
     "inline" (an ``_rule``: its children join the parent's), "expand1" (a
     ``?rule``: one kept child passes through, more are built) or "build".
     """
 
     __slots__ = ()
+
+
+_token = partial(tuple.__new__, Token)  # without the namedtuple's Python-level __new__
 
 
 class UnexpectedCharacter(Exception):
@@ -81,14 +86,21 @@ class Parser:
     def __init__(self, data):
         self.terminals = [name for name, _ in data["terminals"]]
         self.ignore = frozenset(data["ignore"])
-        self.rules = [Rule(*rule) for rule in data["rules"]]
+        self.rules = [Rule(origin, size, name, keep if keep is None
+                           else tuple(index - size for index in keep), form, splices)
+                      for origin, size, name, keep, form, splices in data["rules"]]
         self.actions = data["actions"]  # per state: symbol -> state to shift to, or ~rule
         self.start, self.end = data["start"], data["end"]
-        # One pattern tries the terminals in Lark's order; the last group catches any
-        # other character, so scanning never skips text.
-        self._scan = re.compile("|".join([f"(?P<{name}>{pattern})"
-                                          for name, pattern in data["terminals"]]
-                                         + [f"(?P<{_NO_TOKEN}>[\\s\\S])"])).finditer
+        # One pattern skips ignored text (spaces, comments), then tries the other
+        # terminals in Lark's order; a last group catches any other character, so
+        # scanning never skips text.  Only ignored text left: a match with no group.
+        skipped = "|".join(pattern for name, pattern in data["terminals"] if name in self.ignore)
+        kept = "|".join([f"(?P<{name}>{pattern})" for name, pattern in data["terminals"]
+                         if name not in self.ignore] + [f"(?P<{_NO_TOKEN}>[\\s\\S])"])
+        self._scan = re.compile(f"(?:{skipped})*(?:{kept})?" if skipped
+                                else f"(?:{kept})?").finditer
+        # (state below, state, lookahead) -> the state after the unit reductions there
+        self._after_units = {}
 
     def expected(self, state):
         """The terminals the parser accepts in ``state``."""
@@ -96,16 +108,15 @@ class Parser:
 
     def lex(self, text, states=None):
         """The tokens of ``text``; ``states`` (the parser's stack) only words errors."""
-        ignore = self.ignore
         for match in self._scan(text):
             kind = match.lastgroup
-            if kind in ignore:
+            if kind is None:  # ignored text at the end
                 continue
             if kind == _NO_TOKEN:
-                pos = match.start()
+                pos = match.start(kind)
                 allowed = self.expected(states[-1]) - {END} if states else set(self.terminals)
                 raise UnexpectedCharacter(text, pos, allowed)
-            yield Token(kind, match.group(), match.start())
+            yield _token((kind, match.group(kind), match.start(kind)))
 
     def parse(self, text, build):
         """Parse ``text``; ``build(rule name, kept children, first token)`` makes each node.
@@ -114,6 +125,7 @@ class Parser:
         ``UnexpectedCharacter`` at the first error.
         """
         actions, rules, end = self.actions, self.rules, self.end
+        after_units = self._after_units
         state = self.start
         states, values, firsts = [state], [], []
         for token in self._tokens_then_end(text, states):
@@ -130,34 +142,42 @@ class Parser:
                     break
                 origin, size, name, keep, form, splices = rules[~action]
                 if form == "unit":  # the value and its first token stay as they are
-                    del states[-1]
-                else:
-                    value, first = self._reduce(values, firsts, size, name, keep, form,
-                                                splices, token, build)
-                    del states[len(states) - size:]
-                    values.append(value)
-                    firsts.append(first)
+                    key = (states[-2], state, kind)
+                    state = after_units.get(key)
+                    if state is None:
+                        state = after_units[key] = self._units(*key)
+                    states[-1] = state
+                    continue
+                if size:
+                    first = firsts[-size]
+                    children = (values[-size:] if keep is None
+                                else [values[i] for i in keep])
+                    del values[-size:], firsts[-size:], states[-size:]
+                else:  # an empty production starts where the lookahead does
+                    children, first = [], token
+                if splices:
+                    children = _join(children)
+                if form == "build":
+                    values.append(build(name, children, first))
+                elif form == "inline":
+                    values.append(children if type(children) is Spliced else Spliced(children))
+                else:  # "expand1": one kept child passes through, more are built
+                    values.append(children[0] if len(children) == 1
+                                  else build(name, children, first))
+                firsts.append(first)
                 state = actions[states[-1]][origin]
                 states.append(state)
                 if state == end and kind == END:
                     return values[-1]
 
-    @staticmethod
-    def _reduce(values, firsts, size, name, keep, form, splices, token, build):
-        """Pop ``size`` values; the value of the rule over them and its first token."""
-        if size:
-            children, first = values[-size:], firsts[-size]
-            del values[-size:], firsts[-size:]
-        else:  # an empty production starts where the lookahead does
-            children, first = [], token
-        kept = children if keep is None else [children[i] for i in keep]
-        if splices:
-            kept = _join(kept)
-        if form == "inline":
-            return (kept if type(kept) is Spliced else Spliced(kept)), first
-        if form == "expand1" and len(kept) == 1:
-            return kept[0], first
-        return build(name, kept, first), first
+    def _units(self, below, state, kind):
+        """The state that a run of unit reductions (``?rule``s over one symbol) at
+        ``state`` with lookahead ``kind`` leads to: each takes the goto of ``below``."""
+        while True:
+            action = self.actions[state].get(kind)
+            if action is None or action >= 0 or self.rules[~action].form != "unit":
+                return state
+            state = self.actions[below][self.rules[~action].origin]
 
     def _tokens_then_end(self, text, states):
         yield from self.lex(text, states)
