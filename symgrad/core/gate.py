@@ -9,7 +9,6 @@ untrusted as text.  Failures are ``GraphError`` with plain words.
 """
 
 import threading
-import weakref
 
 from .errors import GraphError, TooLargeError
 from .ir import MAX_OPERATIONS, Node, apply, const, is_name, topological_order, var
@@ -28,26 +27,18 @@ def admit(root, variables, labels):
     variables = tuple(variables)
     listed = _input_set(variables)
     labels = dict(labels or {})
-    if labels:  # every labelled node must be found below the root: walk all of it
-        order = topological_order([root], operands=_operands)
-    else:
-        order = topological_order([root], operands=lambda node: _unless_within(node, listed))
-    used = []
-    for node in order:
-        _check_node(node)
-        if node.op == "var":
-            used.append(node.value)
-    missing = [name for name in used if name not in listed]
+    # Every labelled node must be found below the root: then walk all of it.
+    nodes = _below(root, listed, everything=bool(labels))
+    missing = sorted({node.value for node in nodes if node.op == "var"} - listed)
     if missing:
         raise GraphError(f"the graph uses {', '.join(missing)}, which the input list lacks")
-    for node in order:
-        _WITHIN[node] = listed
-    reachable = set(order)
+    for node in nodes:
+        node.admitted = listed
     checked = {}
     for node, name in labels.items():
         if not is_name(name):
             raise GraphError(f"not a valid name for a value: {name!r}")
-        if node in reachable and node.args:
+        if node in nodes and node.args:
             checked[node] = name
     return variables, checked
 
@@ -81,23 +72,27 @@ def _input_set(variables):
     return listed
 
 
-# Node -> the (remembered) input set of a graph that was admitted with it: a graph
-# below it needs no second walk for a program with the same inputs.  A program's
-# gradients share most of their nodes; walking each in full was quadratic.
-_WITHIN = weakref.WeakKeyDictionary()
+def _below(root, listed, everything):
+    """The nodes below ``root``, each checked; ``GraphError`` at the first malformed one.
 
-
-def _unless_within(node, listed):
-    """The operands to walk below ``node``: none if it was admitted with ``listed``."""
-    if type(node) is Node and _WITHIN.get(node) is listed:
-        return ()
-    return _operands(node)
-
-
-def _operands(node):
-    if type(node) is not Node:
-        raise GraphError(f"a graph holds nodes, not {type(node).__name__}")
-    return node.args
+    Unless ``everything``, the walk stops at nodes admitted with the (remembered)
+    input set ``listed`` before: a graph below them needs no second walk.  A
+    program's gradients share most of their nodes; walking each in full was
+    quadratic.
+    """
+    nodes, stack = {root}, [root]
+    while stack:
+        node = stack.pop()
+        if node.admitted is listed and not everything:
+            continue
+        _check_node(node)
+        for child in node.args:
+            if type(child) is not Node:
+                raise GraphError(f"a graph holds nodes, not {type(child).__name__}")
+            if child not in nodes:
+                nodes.add(child)
+                stack.append(child)
+    return nodes
 
 
 def _check_node(node):

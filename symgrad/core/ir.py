@@ -35,29 +35,50 @@ class Node:
     over inputs and finite constants), so ``x*0`` may fold to 0 without hiding
     an error (``sqrt(x)*0`` at x = -4 must still raise); ``origin`` (constants
     only, else None) the ``(op name, operands)`` a folded constant was computed
-    from, when its decimal would be unreadable.  Nodes never change.
+    from, when its decimal would be unreadable.  Nodes never change; only the
+    gate notes in ``admitted`` the inputs of the last program it admitted them in.
     """
 
-    __slots__ = ("op", "args", "value", "depends", "total", "origin", "__weakref__")
+    __slots__ = ("op", "args", "value", "depends", "total", "origin", "admitted",
+                 "__weakref__")
 
     def __repr__(self):
         return f"Node({structure(self)})"
 
 
-_NODES = weakref.WeakValueDictionary()
+class _Ref(weakref.ref):
+    """A weak reference to an interned node that knows the node's key."""
+
+    __slots__ = ("key",)
+
+
+# key -> _Ref of the one node with that key.  A plain dict of weak references, where
+# weakref.WeakValueDictionary's Python-level bookkeeping made interning 3x slower.
+_NODES = {}
 # Without the lock two threads could each create "the" node for one key, and a
-# graph would then hold two different x's.
-_LOCK = threading.Lock()
+# graph would then hold two different x's.  Reentrant: a node freed while the lock is
+# held (in this thread) runs _forget at once.
+_LOCK = threading.RLock()
+
+
+def _forget(ref):
+    """Drop a freed node's entry, unless a new node took its key meanwhile."""
+    with _LOCK:
+        if _NODES.get(ref.key) is ref:
+            del _NODES[ref.key]
 
 
 def _intern(key, op, args, value, depends, total, origin=None):
     with _LOCK:
-        node = _NODES.get(key)
+        ref = _NODES.get(key)
+        node = None if ref is None else ref()
         if node is None:
             node = Node()
             node.op, node.args, node.value = op, args, value
             node.depends, node.total, node.origin = depends, total, origin
-            _NODES[key] = node
+            node.admitted = None
+            ref = _NODES[key] = _Ref(node, _forget)
+            ref.key = key
         return node
 
 
