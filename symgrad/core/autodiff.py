@@ -24,6 +24,13 @@ def partial_pattern(op_name, index):
     return ir.topological_order([parse(OPS[op_name].partials[index]).root])
 
 
+@lru_cache(maxsize=None)
+def constant_partial(op_name, index):
+    """The partial as a constant node when it is one (``add``: 1), else None."""
+    pattern = partial_pattern(op_name, index)
+    return pattern[0] if len(pattern) == 1 and pattern[0].op == "const" else None
+
+
 def local_derivative(node, index):
     """d node / d node.args[index], as IR built on the node's own operands."""
     pattern = partial_pattern(node.op, index)
@@ -69,7 +76,7 @@ def chain_rule(root, wrt=None, order=None):
         for index, operand in enumerate(node.args):
             if operand not in needed:
                 continue
-            local = local_derivative(node, index)
+            local = constant_partial(node.op, index) or local_derivative(node, index)
             if local.op == "const" and local.value == 0:
                 continue
             yield node, index, operand, local

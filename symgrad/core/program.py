@@ -76,12 +76,17 @@ class Names:
 
     def temporary(self):
         """The next of t1, t2, ... that nobody uses."""
-        while True:
-            self.counter += 1
-            name = f"t{self.counter}"
-            if name not in self.taken and name not in self.user:
-                self.taken.add(name)
-                return name
+        return self.temporaries(1)[0]
+
+    def temporaries(self, count):
+        """The next ``count`` of t1, t2, ... that nobody uses, made at once."""
+        found = []
+        while len(found) < count:
+            start, self.counter = self.counter + 1, self.counter + count - len(found)
+            found += [name for name in map("t{}".format, range(start, self.counter + 1))
+                      if name not in self.taken and name not in self.user]
+        self.taken.update(found)
+        return found
 
 
 def _implementation_name(name):
@@ -198,25 +203,28 @@ class Program:
                                 f"at most {limit:,} this way (memory grows with each one): split "
                                 f"it into smaller programs{beyond}")
         forward_steps = []
+        unnamed = sum(node not in labels and node is not root for node in forward)
+        temporaries = iter(names.temporaries(unnamed))
         for node in forward:
             if node in labels:
                 name = names.user_name(labels[node])
             elif node is root:
                 name = names.fresh("out")
             else:
-                name = names.temporary()
+                name = next(temporaries)
             node_names[node] = name
             forward_steps.append(_forward_step((node, name, OPS[node.op])))
         # Every input wanted: then a node needs a gradient exactly when it depends on one.
         steps = chain_rule(root, None if listed <= set(wrt) else wrt, nodes)
         grads = {} if root.op == "const" else {root: names.fresh("grad_" + node_names[root])}
-        backward = []
+        backward, fresh = [], names.fresh
         for node, index, operand, local in steps:
-            first = operand not in grads
+            target = grads.get(operand)
+            first = target is None
             if first:
-                grads[operand] = names.fresh("grad_" + node_names[operand])
-            backward.append(_backward_step((node, index, operand, local, grads[operand],
-                                            grads[node], first)))
+                target = grads[operand] = fresh("grad_" + node_names[operand])
+            backward.append(_backward_step((node, index, operand, local, target, grads[node],
+                                            first)))
         # Inputs of wrt that no step reaches: their gradient is 0.
         unreached = tuple(name for name in wrt if var(name) not in grads)
         for node in map(var, unreached):
