@@ -146,26 +146,28 @@ class PythonPrinter(PythonSpelling):
     def compact_forward_lines(self, program, inlinable):
         names, lines = program.names, []
         pending = {}  # inlinable node -> (text, precedence, operations), until its user's line
-        for step in program.forward:
-            node = step.node
-            operands, size = [], 1
+        for node, name, op in program.forward:
+            texts, levels, size = [], [], 1
             for operand in node.args:
                 if operand in pending:
                     text, level, operations = pending.pop(operand)
                     if size + operations <= LINE_OPERATIONS:
-                        operands.append((text, level))
+                        texts.append(text)
+                        levels.append(level)
                         size += operations
                         continue
                     lines.append(f"    {names[operand]} = {text}")  # the line would be too long
                 if operand in names:
-                    operands.append((names[operand], ATOM))
+                    text, level = names[operand], ATOM
                 else:
-                    operands.append(self.literal(operand.value, node.depends))
-            text, level = compose(step.op, self.template(step.op, node), operands)
+                    text, level = self.literal(operand.value, node.depends)
+                texts.append(text)
+                levels.append(level)
+            text, level = compose(op, self.template(op, node), texts, levels)
             if node in inlinable:
                 pending[node] = text, level, size
             else:
-                lines.append(f"    {step.name} = {text}")
+                lines.append(f"    {name} = {text}")
         return lines
 
     def compact_backward_lines(self, program, plan):
@@ -228,7 +230,7 @@ class PythonPrinter(PythonSpelling):
                             else texts.get(a) or self.local_expression(a, names, texts)
                             for a in node.args]
                 op = OPS[node.op]
-                text = compose(op, self.template(op, node), operands)
+                text = compose(op, self.template(op, node), *zip(*operands))
             else:
                 text = self.literal(node.value)
             texts[node] = text

@@ -146,14 +146,13 @@ def _layout(node, names, leaf, template, unfold=False):
     return pieces
 
 
-def compose(op, form, operands):
-    """(text, precedence) of an operation from its operands' (text, precedence), bottom-up.
+def compose(op, form, texts, levels):
+    """(text, precedence) of an operation from its operands' texts and precedences, bottom-up.
 
     ``form`` is the template (``template(op, node)``), or None for the infix symbol.
     The same layout as ``render``, for printers that build text from named parts.
     """
-    texts, levels = zip(*operands)
-    return (_format(op.name, form, levels).format(*texts),
+    return (_format(op.name, form, tuple(levels)).format(*texts),
             ATOM if form is not None else op.precedence)
 
 
