@@ -9,6 +9,7 @@ import random
 import lark
 import pytest
 
+from array_cases import PROGRAMS
 from cases import CORPUS
 from symgrad.core import lalr, tables
 
@@ -34,8 +35,9 @@ def mutations(texts, count, seed=7):
             yield "".join(chars)
 
 
-TEXTS = [text for text, _ in CORPUS] + BROKEN
-TEXTS += list(mutations(TEXTS[:300] + BROKEN, 4))
+ARRAY_TEXTS = [text for text, _ in PROGRAMS.values()]  # declarations, indexing, keywords
+TEXTS = [text for text, _ in CORPUS] + BROKEN + ARRAY_TEXTS
+TEXTS += list(mutations(TEXTS[:300] + BROKEN + ARRAY_TEXTS, 4))
 
 
 @pytest.fixture(scope="module")

@@ -99,8 +99,9 @@ class Parser:
                          if name not in self.ignore] + [f"(?P<{_NO_TOKEN}>[\\s\\S])"])
         self._scan = re.compile(f"(?:{skipped})*(?:{kept})?" if skipped
                                 else f"(?:{kept})?").finditer
-        # (state below, state, lookahead) -> the state after the unit reductions there
-        self._after_units = {}
+        # (state below, state, lookahead) -> the state after the unit reductions there, and
+        # (state below, rule's origin, lookahead) -> the state after the goto and those
+        self._after_units, self._after_goto = {}, {}
 
     def expected(self, state):
         """The terminals the parser accepts in ``state``."""
@@ -125,7 +126,7 @@ class Parser:
         ``UnexpectedCharacter`` at the first error.
         """
         actions, rules, end = self.actions, self.rules, self.end
-        after_units = self._after_units
+        after_units, after_goto = self._after_units, self._after_goto
         state = self.start
         states, values, firsts = [state], [], []
         for token in self._tokens_then_end(text, states):
@@ -165,7 +166,11 @@ class Parser:
                     values.append(children[0] if len(children) == 1
                                   else build(name, children, first))
                 firsts.append(first)
-                state = actions[states[-1]][origin]
+                # The goto, then any unit reductions it leads to: one memoised step.
+                key = (states[-1], origin, kind)
+                state = after_goto.get(key)
+                if state is None:
+                    state = after_goto[key] = self._units(key[0], actions[key[0]][origin], kind)
                 states.append(state)
                 if state == end and kind == END:
                     return values[-1]
