@@ -85,7 +85,8 @@ class CompiledFunction(NotebookDisplay):
         printer = self._backend if backend is None else backends.get(backend)
         key = (printer.name, kind)
         if key not in self._artifacts:
-            self._artifacts[key] = printer.emit(self.program, kind)
+            with paused_collector():  # printing allocates a few objects per step, no cycles
+                self._artifacts[key] = printer.emit(self.program, kind)
         return self._artifacts[key]
 
     @property
@@ -96,7 +97,9 @@ class CompiledFunction(NotebookDisplay):
     def _load(self, kind, backend=None):
         """The compiled ``kind``, printed and loaded now."""
         printer = self._backend if backend is None else backend
-        return printer.load(self.artifact(kind, printer.name), self.program, self._label, self)
+        artifact = self.artifact(kind, printer.name)
+        with paused_collector():
+            return printer.load(artifact, self.program, self._label, self)
 
 
     def __call__(self, /, *args: float, **inputs: float) -> float:

@@ -8,6 +8,7 @@ steps (for code generation) and, on request, one gradient node per input.
 
 from collections import namedtuple
 from functools import lru_cache
+from operator import attrgetter
 
 from . import ir
 from .ops import OPS
@@ -86,7 +87,7 @@ def chain_rule(root, wrt=None, order=None):
 def _needed(order, wrt):
     """Nodes with a wanted input below them."""
     if wrt is None:
-        return {node for node in order if node.depends}
+        return set(filter(attrgetter("depends"), order))
     wanted = set(wrt)
     needed = set()
     for node in order:

@@ -16,6 +16,7 @@ import math
 import numbers
 from collections import namedtuple
 from functools import partial
+from operator import attrgetter
 from types import MappingProxyType
 from collections.abc import Iterable, Mapping
 
@@ -192,7 +193,7 @@ class Program:
         names = Names(set(variables) | set(labels.values()))
         node_names = {var(name): names.user_name(name) for name in variables}
         nodes = tuple(topological_order([root]))
-        forward = [node for node in nodes if node.args]
+        forward = list(filter(attrgetter("args"), nodes))
         beyond = ""
         if limit is None:  # the cap for backends that print source
             limit, beyond = MAX_OPERATIONS, (
@@ -203,7 +204,8 @@ class Program:
                                 f"at most {limit:,} this way (memory grows with each one): split "
                                 f"it into smaller programs{beyond}")
         forward_steps = []
-        unnamed = sum(node not in labels and node is not root for node in forward)
+        # Labels name operations of this graph only (the gate checked): the rest are t1, t2...
+        unnamed = len(forward) - len(labels) - (bool(root.args) and root not in labels)
         temporaries = iter(names.temporaries(unnamed))
         for node in forward:
             if node in labels:
