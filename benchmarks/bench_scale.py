@@ -9,6 +9,11 @@ graph, as far as it finishes within ``--sympy-cap`` seconds.
 
     python benchmarks/bench_scale.py                 # 10^3 .. 10^5, all shapes
     python benchmarks/bench_scale.py --max 1000000   # include 10^6
+    python benchmarks/bench_scale.py --sum-of-x 200000 --shapes   # x + x + ... + x only
+
+``--sum-of-x N`` times the whole route from text to value and gradient, ``import
+symgrad`` included, on ``x + x + ... + x`` with N terms, in ``--repeat`` fresh
+processes: CPU and wall-clock seconds, median and fastest, and the stages.
 """
 
 import argparse
@@ -68,6 +73,42 @@ def measure_symgrad(shape, nodes):
     times["lines"] = f.source.count("\n")
     times["peak_MiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return times
+
+
+def measure_end_to_end(_, terms):
+    """Text to value and gradient for ``x + x + ... + x``: stage and total seconds."""
+    cpu, wall = time.process_time, time.perf_counter
+    text = " + ".join(["x"] * terms)
+    start_cpu, start_wall = cpu(), wall()
+    import symgrad
+
+    marks = [("import", cpu())]
+    f = symgrad.compile(symgrad.parse(text))  # the graph and its program
+    marks.append(("parse+program", cpu()))
+    value, grads = f.value_and_grad(x=0.5)  # prints, compiles and runs the code
+    marks.append(("code+compile+eval", cpu()))
+    assert (value, grads["x"]) == (terms / 2, float(terms))
+    times = {"cpu": cpu() - start_cpu, "wall": wall() - start_wall}
+    last = start_cpu
+    for stage, at in marks:
+        times[stage], last = at - last, at
+    return times
+
+
+def end_to_end(terms, repeat, cap):
+    """Print the median and fastest of ``repeat`` fresh processes running ``measure_end_to_end``."""
+    import statistics
+
+    runs = [run_child("e2e", "x", terms, cap) for _ in range(repeat)]
+    good = [run for run in runs if "cpu" in run]
+    if not good:
+        print(f"x + x + ... + x, {terms:,} terms: {runs[0]}")
+        return
+    print(f"x + x + ... + x, {terms:,} terms, text to value and gradient, "
+          f"{len(good)} fresh processes (seconds: median, fastest)")
+    for key in ("cpu", "wall", "import", "parse+program", "code+compile+eval"):
+        values = [run[key] for run in good]
+        print(f"  {key:18} {statistics.median(values):6.2f}  {min(values):6.2f}")
 
 
 def measure_api(shape, nodes):
@@ -145,23 +186,32 @@ def report(shape, nodes, ours, theirs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max", type=int, default=100_000, help="largest size (nodes)")
-    parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=SHAPES)
+    parser.add_argument("--shapes", nargs="*", default=list(SHAPES), choices=SHAPES,
+                        help="shapes to run (none: only --sum-of-x or --api)")
     parser.add_argument("--cap", type=float, default=300, help="seconds per symgrad run")
     parser.add_argument("--sympy-cap", type=float, default=60, help="seconds per SymPy run")
     parser.add_argument("--api", type=int, default=0, metavar="NODES",
                         help="also build a graph of NODES operations through the API and run it "
                              "on backend='tape' (e.g. 1000000)")
+    parser.add_argument("--sum-of-x", type=int, default=0, metavar="TERMS",
+                        help="also time x + x + ... + x from text to value and gradient "
+                             "(e.g. 200000)")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh processes for --sum-of-x")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         kind, shape, nodes = args.child
-        measure = {"symgrad": measure_symgrad, "sympy": measure_sympy, "api": measure_api}[kind]
+        measure = {"symgrad": measure_symgrad, "sympy": measure_sympy, "api": measure_api,
+                   "e2e": measure_end_to_end}[kind]
         print(json.dumps(measure(shape, int(nodes))))
         return 0
     sizes = [n for n in (1_000, 10_000, 100_000, 1_000_000) if n <= args.max]
-    print("CPU time per node in microseconds; total = parse + code + compile + one evaluation")
-    print(f"{'shape':7} {'nodes':>8} {'total':>10} {'us/node':>8} {'parse':>7} {'backw.':>7} "
-          f"{'code+c.':>7} {'eval':>6} {'peak MiB':>8}   {'sympy':>10} {'ratio':>7}")
+    if args.shapes:
+        print("CPU time per node in microseconds; total = parse + code + compile + one "
+              "evaluation")
+        print(f"{'shape':7} {'nodes':>8} {'total':>10} {'us/node':>8} {'parse':>7} "
+              f"{'backw.':>7} {'code+c.':>7} {'eval':>6} {'peak MiB':>8}   {'sympy':>10} "
+              f"{'ratio':>7}")
     for shape in args.shapes:
         per_node, sympy_done = {}, True
         for nodes in sizes:
@@ -178,6 +228,9 @@ def main(argv=None):
         print(f"\nthrough the API, {args.api:,} operations on backend='tape': " + (
             f"build {api['build']:.1f} s, compile {api['compile']:.1f} s, one evaluation "
             f"{api['eval']:.2f} s, peak {api['peak_MiB']:.0f} MiB" if "build" in api else str(api)))
+    if args.sum_of_x:
+        print()
+        end_to_end(args.sum_of_x, args.repeat, args.cap)
     return 0
 
 
