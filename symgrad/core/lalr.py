@@ -15,6 +15,7 @@ beside this parser on valid and broken programs.
 import re
 from collections import namedtuple
 from functools import partial
+from itertools import chain
 
 END = "$END"
 _NO_TOKEN = "_no_token_"  # the scanner's group for a character no terminal matches
@@ -129,7 +130,7 @@ class Parser:
         after_units, after_goto = self._after_units, self._after_goto
         state = self.start
         states, values, firsts = [state], [], []
-        for token in self._tokens_then_end(text, states):
+        for token in chain(self.lex(text, states), [Token(END, "", len(text))]):
             kind = token.type
             while True:
                 action = actions[state].get(kind)
@@ -183,10 +184,6 @@ class Parser:
             if action is None or action >= 0 or self.rules[~action].form != "unit":
                 return state
             state = self.actions[below][self.rules[~action].origin]
-
-    def _tokens_then_end(self, text, states):
-        yield from self.lex(text, states)
-        yield Token(END, "", len(text))
 
 
 def _join(children):
