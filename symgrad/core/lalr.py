@@ -92,14 +92,24 @@ class Parser:
                       for origin, size, name, keep, form, splices in data["rules"]]
         self.actions = data["actions"]  # per state: symbol -> state to shift to, or ~rule
         self.start, self.end = data["start"], data["end"]
-        # One pattern skips ignored text (spaces, comments), then tries the other
-        # terminals in Lark's order; a last group catches any other character, so
-        # scanning never skips text.  Only ignored text left: a match with no group.
+        terminals = [(name, pattern) for name, pattern in data["terminals"]
+                     if name not in self.ignore]
         skipped = "|".join(pattern for name, pattern in data["terminals"] if name in self.ignore)
-        kept = "|".join([f"(?P<{name}>{pattern})" for name, pattern in data["terminals"]
-                         if name not in self.ignore] + [f"(?P<{_NO_TOKEN}>[\\s\\S])"])
-        self._scan = re.compile(f"(?:{skipped})*(?:{kept})?" if skipped
-                                else f"(?:{kept})?").finditer
+        # One pattern skips ignored text (spaces, comments), then takes one token: the
+        # other terminals in Lark's order, or any other character (so scanning never
+        # skips text).  Only ignored text left: a match with no token.  Its alternatives
+        # hold no named groups, so the regex engine skips those that cannot start with
+        # the next character at once; a token's terminal is found from its text
+        # (``_kind``), once per distinct text.
+        token = "|".join([pattern for _, pattern in terminals] + ["[\\s\\S]"])
+        self._scan = re.compile(f"(?:{skipped})*({token})?" if skipped
+                                else f"({token})?").finditer
+        self._kind = re.compile("|".join([f"(?P<{name}>{pattern})" for name, pattern
+                                          in terminals] + [f"(?P<{_NO_TOKEN}>[\\s\\S])"])).match
+        for name, pattern in terminals:
+            if not _context_free(pattern):
+                raise ValueError(f"terminal {name} looks around or is anchored ({pattern}): "
+                                 "its text alone could not tell which terminal it is")
         # (state below, state, lookahead) -> the state after the unit reductions there, and
         # (state below, rule's origin, lookahead) -> the state after the goto and those
         self._after_units, self._after_goto = {}, {}
@@ -109,16 +119,25 @@ class Parser:
         return {symbol for symbol in self.actions[state] if symbol.isupper()}
 
     def lex(self, text, states=None):
-        """The tokens of ``text``; ``states`` (the parser's stack) only words errors."""
+        """The tokens of ``text``; ``states`` (the parser's stack) only words errors.
+
+        The terminal of a token's text is the first, in Lark's order, that matches
+        it alone: one that failed where the token was found cannot match a prefix of
+        it either, for terminals that neither look around nor are anchored.
+        """
+        kinds = {}  # token text -> its terminal
         for match in self._scan(text):
-            kind = match.lastgroup
-            if kind is None:  # ignored text at the end
+            word = match.group(1)
+            if word is None:  # ignored text at the end
                 continue
+            kind = kinds.get(word)
+            if kind is None:
+                kind = kinds[word] = self._kind(word).lastgroup
             if kind == _NO_TOKEN:
-                pos = match.start(kind)
+                pos = match.start(1)
                 allowed = self.expected(states[-1]) - {END} if states else set(self.terminals)
                 raise UnexpectedCharacter(text, pos, allowed)
-            yield _token((kind, match.group(kind), match.start(kind)))
+            yield _token((kind, word, match.start(1)))
 
     def parse(self, text, build):
         """Parse ``text``; ``build(rule name, kept children, first token)`` makes each node.
@@ -184,6 +203,14 @@ class Parser:
             if action is None or action >= 0 or self.rules[~action].form != "unit":
                 return state
             state = self.actions[below][self.rules[~action].origin]
+
+
+def _context_free(pattern):
+    """Whether a terminal's regex matches the same text wherever it is: no lookaround,
+    anchor or word boundary (escapes and character-class negations aside)."""
+    plain = re.sub(r"\\.|\[\^", "", pattern)
+    return not (re.search(r"\(\?(?:=|!|<[=!])|[$^]", plain)
+                or re.search(r"\\[bBAZz]", pattern))
 
 
 def _join(children):
