@@ -1,8 +1,7 @@
-"""Building generated C into a shared library or a CPython extension, cached per user on disk.
+"""Building generated C into a shared library, cached per user on disk.
 
 The file's name is a sha256 of the source, the compiler's version and the
-flags (for an extension, also Python's extension suffix, which names its ABI),
-so a cached file is only ever reused for the same code.  Trust: every
+flags, so a cached file is only ever reused for the same code.  Trust: every
 directory from / down to the cache must be the user's or root's and writable
 by nobody else (a sticky directory such as /tmp aside); what symgrad creates
 is 0700 whatever the umask.  The cache directory is opened once, component by
@@ -255,41 +254,41 @@ def build(source, flags=FLAGS, native=False):
         target = native_target(tuple(compiler()))
         if target is not None:
             try:
-                return _build(source, flags + NATIVE_FLAGS, ".so", lambda key: (), target)
+                return _build(source, flags + NATIVE_FLAGS, target)
             except CompilerError:  # e.g. an assembler older than this processor's instructions
                 pass
-    return _build(source, flags, ".so", lambda key: ())
+    return _build(source, flags)
 
 
-def _build(source, flags, suffix, defines, processor=""):
-    """Compile ``source`` with ``flags`` and ``defines(key)`` into ``<key><suffix>``, once.
+def _build(source, flags, processor=""):
+    """Compile ``source`` with ``flags`` into ``<key>.so``, once.
 
-    The key hashes the compiler's version, the flags, the suffix, the source and
-    ``processor`` (what ``-march=native`` means here, for a build with it).  The
-    path returned goes through the cache's directory handle where the system has one.
+    The key hashes the compiler's version, the flags, the source and ``processor``
+    (what ``-march=native`` means here, for a build with it).  The path returned
+    goes through the cache's directory handle where the system has one.
     """
     command = compiler()
     flags = _sized(flags, source)
-    parts = [version(tuple(command)), " ".join(flags), suffix, source]
+    parts = [version(tuple(command)), " ".join(flags), ".so", source]  # ".so": keys as before
     if processor:
         parts.append(processor)
     key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
     directory, fd = _cache()
     where = _where(fd)
-    name = f"{key}{suffix}"
+    name = f"{key}.so"
     if _safe_file(directory, fd, name):
         _touch(fd, name)
         return f"{where}/{name}" if where else str(directory / name)
     stem = f".build-{os.getpid()}-{threading.get_ident()}-{key}"
-    c_name, so_name = stem + ".c", stem + suffix
+    c_name, so_name = stem + ".c", stem + ".so"
     try:
         file = os.open(c_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                        | getattr(os, "O_NOFOLLOW", 0), 0o600, dir_fd=fd)
         with os.fdopen(file, "w", encoding="utf-8") as stream:
             stream.write(source)
         base = where or str(directory)
-        _compile([*command, *flags, *defines(key), "-o", f"{base}/{so_name}",
-                  f"{base}/{c_name}", "-lm"], fd if where else None, source)
+        _compile([*command, *flags, "-o", f"{base}/{so_name}", f"{base}/{c_name}", "-lm"],
+                 fd if where else None, source)
         try:
             os.chmod(so_name, 0o700, dir_fd=fd)  # whatever the umask
         except FileNotFoundError:
