@@ -258,8 +258,8 @@ class LayerPlan:
                                  draft.bias, allocate.fresh(f"W{layers}"),
                                  allocate.fresh(f"b{layers}"))
                 items.append(item)
-                for index, node in enumerate(item.rows):
-                    self.names.setdefault(node, f"{item.name}[{index}]")
+            for index, node in enumerate(item.rows):
+                self.names.setdefault(node, f"{item.name}[{index}]")
             frozen[draft] = item
         self.row_of = {node: (frozen[vector], index)
                        for node, (vector, index) in self.row_of.items()}
