@@ -33,7 +33,7 @@ from ..core.ops import OPS
 from ..core.printer import contribution, render, to_text
 from . import Artifact
 from .c_syntax import comment as _comment, factor as c_factor, leaf
-from .layers import Dense, Map, PlanPrinter, Stack, Vector, plan
+from .layers import Dense, LayerPlan, Map, PlanPrinter, Stack, Vector
 
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values", "step": "sgd_step"}
 SIZES = "symgrad_loss_sizes"  # exported: {parameters, inputs per sample, targets per sample}
@@ -52,7 +52,7 @@ def emit(loss, kind="loss"):
     """The artifact of the batch loss (``kind="loss"``), its gradient step ("step", in the
     same source) or its per-sample values ("loss_values")."""
     printed = "loss_values" if kind == "loss_values" else "loss"
-    printer = CLossPrinter(plan(loss))
+    printer = CLossPrinter(LayerPlan(loss))
     source = printer.emit(printed)
     params = {"loss": ("P", "X", "Y", "n", "l2", "G", "mean"),
               "step": ("P", "X", "Y", "n", "l2", "rate", "G", "mean"),
@@ -426,13 +426,8 @@ class CLossPrinter(PlanPrinter):
                     f"{names.get(step.local) or to_text(step.local, names, limit=60)}")
             self._accumulate(step.operand, self._product(grad, step.local), note)
 
-    def _backward_vector(self, vector):
-        if isinstance(vector, Stack) and vector.name in self.grads:
-            grad, rows = self.grads[vector.name], len(vector.rows)
-            for index, node in enumerate(vector.rows):
-                self._accumulate(node, _at(grad, rows, index))
-            return
-        super()._backward_vector(vector)
+    def _row(self, array, rows, index):
+        return _at(array, rows, index)
 
     def _backward_map(self, vector, grad):
         """Every row's step is the same rule: the first row's local, printed over row r."""
