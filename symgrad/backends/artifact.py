@@ -1,8 +1,7 @@
 """What a backend prints: an artifact, read by loaders and views instead of its text.
 
-Nothing parses generated code back: the entry point, its parameters and
-outputs, and which source line each program step became are recorded while
-printing.
+Nothing parses generated code back: what it defines and where each step is are
+recorded while printing.
 """
 
 from collections import namedtuple
