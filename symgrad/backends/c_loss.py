@@ -131,8 +131,8 @@ class CLossPrinter(PlanPrinter):
         self.spell, self.constants = CSpelling(), []  # constants: the index arrays K0, K1...
         signature = layers.signature
         self.sizes = (len(self.param), len(signature.inputs), len(signature.targets))
-        # Where each dense item's weights and biases are (see _parts), and their copies.
-        self.where, self.copies = {}, {}
+        # How to read each dense item's weights and biases (see _parts), and their copies.
+        self.ref, self.copies = {}, {}
         # In the code, a value is its block array at sample s: t1[s], t6[s], x[2*s + 1].
         self.code = {node: text for node, text in self.names.items() if node in self.param}
         for array, names in (("x", signature.inputs), ("y", signature.targets)):
@@ -166,7 +166,7 @@ class CLossPrinter(PlanPrinter):
 
     def _parts(self, vector, gradients):
         """C declarations of a dense item's weights and biases (and their gradients' if
-        ``gradients``); how to index them by r, c."""
+        ``gradients``); ``ref`` says how to read either, and its gradient, at r, c."""
         lines = []
         for label, name, indices in (("W", vector.weights_name, vector.weights),
                                      ("b", vector.bias_name, vector.bias)):
@@ -179,7 +179,7 @@ class CLossPrinter(PlanPrinter):
                 self.constants.append(indices.ravel())
                 index = f"K{k}[{columns}*r + c]" if label == "W" else f"K{k}[r]"
                 lines.append(f"    // {name}: P at the index array K{k} ({rows}x{columns})")
-                self.where[vector, label] = ("P", "G", index)
+                self.ref[vector, label] = (f"P[{index}]", f"G[{index}]")
                 continue
             start, stride = found
             row = "r" if stride == 1 else f"{stride}*r"
@@ -189,13 +189,8 @@ class CLossPrinter(PlanPrinter):
             lines.append(f"    const double *{name} = P + {start};  // {rows}x{columns}, {where}")
             if gradients:
                 lines.append(f"    double *grad_{name} = G + {start};")
-            self.where[vector, label] = (name, f"grad_{name}", index)
+            self.ref[vector, label] = (f"{name}[{index}]", f"grad_{name}[{index}]")
         return lines
-
-    def _ref(self, vector, label, gradient=False):
-        """A weight (``label`` "W") or bias ("b") of row r, column c; or its gradient."""
-        value, grad, index = self.where[vector, label]
-        return f"{grad if gradient else value}[{index}]"
 
     def _copies(self, dense):
         """The transposed copies the forward pass reads: how many doubles, and their lines."""
@@ -208,13 +203,13 @@ class CLossPrinter(PlanPrinter):
             declarations.append(f"    double *{copy} = T + {offset};  // {at} = {weights} row r, "
                                 "column c")
             offset += rows * terms
-            body = [f"for (int c = 0; c < {terms}; c++) {at} = {self._ref(vector, 'W')};"]
+            body = [f"for (int c = 0; c < {terms}; c++) {at} = {self.ref[vector, 'W'][0]};"]
             if vector.bias is not None:
                 bias = self.copies[vector, "b"] = self.allocate.fresh(vector.bias_name + "T")
                 declarations.append(f"    double *{bias} = T + {offset};  // {bias}[r] = "
                                     f"{vector.bias_name} row r")
                 offset += rows
-                body.insert(0, f"{bias}[r] = {self._ref(vector, 'b')};")
+                body.insert(0, f"{bias}[r] = {self.ref[vector, 'b'][0]};")
             loops += [f"    for (int r = 0; r < {rows}; r++) {{"] + \
                 [f"        {line}" for line in body] + ["    }"]
         if not offset:
@@ -230,7 +225,7 @@ class CLossPrinter(PlanPrinter):
         dense = [item for item in items if isinstance(item, Dense)]
         setup = [line for vector in dense for line in self._parts(vector, gradients)]
         copied, copies = self._copies(dense)
-        self.lines, self.group = ["        // forward pass"], None
+        self.lines, self.declarations, self.group = ["        // forward pass"], [], []
         for item in items:
             self._forward(item)
         if gradients:
@@ -267,23 +262,18 @@ class CLossPrinter(PlanPrinter):
 
     # ---- loops over the block's samples ----------------------------------------------
     def _in_group(self, line, declaration=None):
-        """A line inside the current loop over the block's samples (opened if need be)."""
-        if self.group is None:
-            self.group = ([], [])
+        """A line inside the open loop over the block's samples."""
         if declaration is not None:
-            self.group[0].append(declaration)
-        self.group[1].append(line)
+            self.declarations.append(declaration)
+        self.group.append(line)
 
     def _flush(self):
-        """Close the current loop over samples: its declarations, then the loop."""
-        if self.group is None:
-            return
-        declarations, lines = self.group
-        self.group = None
-        self.lines += [f"        {line}" for line in _joined(declarations)]
-        self.lines.append("        for (int s = 0; s < m; s++) {")
-        self.lines += [f"            {line}" for line in lines]
-        self.lines.append("        }")
+        """The open loop over samples, after the declarations waiting."""
+        self.lines += [f"        {line}" for line in _joined(self.declarations)]
+        if self.group:
+            self.lines += ["        for (int s = 0; s < m; s++) {",
+                           *(f"            {line}" for line in self.group), "        }"]
+        self.declarations, self.group = [], []
 
     def _loop(self, declaration, loops):
         """Declaration and loops of one vector item, after the open loop over samples."""
@@ -339,11 +329,7 @@ class CLossPrinter(PlanPrinter):
         if vector.name in self.grads:
             return self.grads[vector.name], True
         name = self.grads[vector.name] = self._grad_name(self._vname(vector))
-        declaration = self._declare(name, len(vector.rows), zero)
-        if self.group is not None:
-            self.group[0].append(declaration)
-        else:
-            self.lines.append(f"        {declaration}")
+        self.declarations.append(self._declare(name, len(vector.rows), zero))
         return name, False
 
     def _accumulate(self, node, contribution, note=""):
@@ -355,8 +341,6 @@ class CLossPrinter(PlanPrinter):
             self._in_group(f"G[{self.param[node]}] += {contribution};{note}")
         elif node in self.row_of:
             vector, index = self.row_of[node]
-            if self.group is None:
-                self.group = ([], [])
             name, _ = self._vector_grad(vector)
             self._in_group(f"{_at(name, len(vector.rows), index)} += {contribution};{note}")
         elif node in self.grads:
@@ -408,9 +392,9 @@ class CLossPrinter(PlanPrinter):
         self.lines.append(f"        // {self._dense_rule(vector, f'{weights}·{src}{bias}')}")
         loop = [f"for (int r = 0; r < {rows}; r++)", "    for (int s = 0; s < m; s++) {"]
         if vector.bias is not None:
-            loop.append(f"        {self._ref(vector, 'b', True)} += {g};"
+            loop.append(f"        {self.ref[vector, 'b'][1]} += {g};"
                         f"  // add: d {name}/d {vector.bias_name} = 1")
-        loop += [f"        for (int c = 0; c < {terms}; c++) {self._ref(vector, 'W', True)} += "
+        loop += [f"        for (int c = 0; c < {terms}; c++) {self.ref[vector, 'W'][1]} += "
                  f"{g} * {_at(src, terms, 'c')};  // mul: d {name}/d {weights} = {src}", "    }"]
         self._loop(None, loop)
         if any(r in self.needs for r in source.rows):
@@ -419,17 +403,15 @@ class CLossPrinter(PlanPrinter):
                 f"for (int r = 0; r < {rows}; r++)",
                 "    for (int s = 0; s < m; s++)",
                 f"        for (int c = 0; c < {terms}; c++) {_at(target, terms, 'c')} += "
-                f"{self._ref(vector, 'W')} * {g};  // mul: d {name}/d {src} = {weights}"])
+                f"{self.ref[vector, 'W'][0]} * {g};  // mul: d {name}/d {src} = {weights}"])
 
 
 def load(library, kind):
-    """The built ``kind``, called with one sample per row: ``f(P, X, Y)``.
+    """The built ``kind``: ``loss(P, X, Y, l2) -> (value, G)``, ``step(P, X, Y, l2, rate) ->
+    value`` (before the update, made in place) or ``loss_values(P, X, Y) -> V``.
 
-    ``X`` is (batch, inputs) and ``Y`` (batch,) or (batch, targets), as the user
-    passes them: the C reads them as they are.  ``loss`` takes the L2 weight too,
-    ``f(P, X, Y, l2) -> (value, G)``, and ``step`` updates ``P`` in place,
-    ``f(P, X, Y, l2, rate) -> value`` (the loss before).  Shapes are checked
-    here: the C trusts them.
+    ``X`` is (batch, inputs) and ``Y`` (batch,) or (batch, targets), as the user passes
+    them: the C reads them as they are.  Shapes are checked here: the C trusts them.
     """
     import ctypes
 
