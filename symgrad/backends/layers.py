@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core import ir
-from ..core.ops import OPS
 from ..core.printer import to_text
 from ..core.program import Names
 
@@ -113,30 +112,22 @@ class LayerPlan:
 
     def _affine(self, node):
         """(weights, inputs, bias, chain nodes) of ``b + w0*v0 + ...``, or None."""
-        terms, chain = [], []
-        while node.op == "add":
-            term = self._term(node.args[1])
-            if term is None:
-                return None
-            terms.append((term, node.args[1]))
+        chain, operands = [], []
+        while node.op == "add" and (not chain or self.uses[node] == 1):
             chain.append(node)
-            left = node.args[0]
-            if left.op == "add" and self.uses[left] == 1:
-                node = left
-                continue
-            term = self._term(left)
-            if term is None:
-                return None
-            terms.append((term, left))
-            break
-        else:
+            operands.append(node.args[1])
+            node = node.args[0]
+        if not chain:
             return None
-        terms.reverse()
-        bias = [t[0] for t, _ in terms if t[1] is None]
-        weights = [t for t, _ in terms if t[1] is not None]
+        operands = [node, *reversed(operands)]
+        terms = [self._term(operand) for operand in operands]
+        if None in terms:
+            return None
+        bias = [index for index, v in terms if v is None]
+        weights = [(index, v) for index, v in terms if v is not None]
         if len(bias) > 1 or not weights:
             return None
-        products = [n for (_, v), n in terms if v is not None and self.uses[n] == 1]
+        products = [n for n, (_, v) in zip(operands, terms) if v is not None and self.uses[n] == 1]
         return ([w for w, _ in weights], tuple(v for _, v in weights),
                 bias[0] if bias else None, chain + products)
 
@@ -198,7 +189,7 @@ class LayerPlan:
     def _name(self):
         """Names in evaluation order from the program's allocator: t1, t2, ..., out, W1,
         b1, ...; ``names`` says where each value is (a row of a vector: ``t2[3]``)."""
-        self._allocate = allocate = Names({"P", "X", "Y", "K", "G", "n", "value"})
+        self.allocate = allocate = Names({"P", "X", "Y", "K", "G", "n", "value"})
         self.names.update((node, f"P[{index}]") for node, index in self.param.items())
         layers = 0
         for item in [self.vectors[0], *self.items]:
@@ -214,10 +205,6 @@ class LayerPlan:
                 item.bias_name = allocate.fresh(f"b{layers}")
             for index, node in enumerate(item.rows):
                 self.names.setdefault(node, f"{item.name}[{index}]")
-
-    def names_in_use(self):
-        """A copy of the plan's allocator, for a printer to take more names from."""
-        return copy.deepcopy(self._allocate)
 
 
 def regular(indices):
@@ -245,7 +232,8 @@ class PlanPrinter:
     def __init__(self, layers):
         self.plan, self.steps, self.needs = layers, layers.steps, layers.needs
         self.row_of, self.param, self.root = layers.row_of, layers.param, layers.root
-        self.names, self.allocate, self.grads = dict(layers.names), layers.names_in_use(), {}
+        self.names, self.grads = dict(layers.names), {}
+        self.allocate = copy.deepcopy(layers.allocate)  # the plan's names, and the printer's
 
     def _grad_name(self, name):
         return self.allocate.fresh("grad_" + name.split("[")[0])
@@ -281,8 +269,7 @@ class PlanPrinter:
 
     def _step_note(self, node, step, names):
         """The comment of one backward step: its operator, and its local derivative."""
-        return (f"{OPS[node.op].name}: d {names[node]}/d {names[step.operand]} = "
-                f"{plain(step.local, names)}")
+        return f"{node.op}: d {names[node]}/d {names[step.operand]} = {plain(step.local, names)}"
 
     def _vname(self, vector):
         """The name of a vector in the code."""
