@@ -88,11 +88,10 @@ def version(command):
 
 @functools.lru_cache(maxsize=None)
 def native_target(command):
-    """What ``-march=native`` means to this compiler here (part of the cache key), or None.
+    """What ``-march=native`` means to this compiler here, or None where it refuses the flag.
 
     The compiler's own expansion (``-###``: GCC's ``-march=icelake-client -mavx2 ...``,
-    Clang's ``-target-cpu``): a cache shared by two machines keeps a library per
-    processor.  None where the compiler refuses the flag.
+    Clang's ``-target-cpu``) is part of the cache key: a library per processor.
     """
     try:
         done = subprocess.run([*command, *NATIVE_FLAGS, "-###", "-x", "c", "-c", os.devnull,
@@ -135,12 +134,8 @@ def _still_at(fd, path):
 
 
 def _open_private(path):
-    """A directory fd of ``path``, each component opened without following links.
-
-    Missing directories are created 0700.  A component anyone but the user or
-    root may write (a sticky directory such as /tmp aside) is refused: whoever can
-    write it could swap what lies below.
-    """
+    """A directory fd of ``path``, each component opened without following links and
+    checked: whoever else can write one could swap what lies below."""
     start = os.path.realpath(path.parent.parent)  # the user's own choice may hold links
     parts = [*Path(start).parts[1:], path.parent.name, path.name]
     fd, shown = os.open("/", os.O_RDONLY | os.O_DIRECTORY), Path("/")
@@ -197,10 +192,8 @@ def _refused(path, problem):
 
 
 def _safe_file(directory, fd, name):
-    """Whether ``name`` in the cache is a regular file of ours that only we can write.
-
-    Never follows a link, and never waits on a FIFO planted at the name.
-    """
+    """Whether ``name`` in the cache is a regular file of ours that only we can write;
+    never follows a link, nor waits on a FIFO planted at the name."""
     try:
         file = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
     except FileNotFoundError:
@@ -219,10 +212,8 @@ def _safe_file(directory, fd, name):
 
 
 def build(source, flags=FLAGS, native=False):
-    """The path of a shared library compiled from ``source``: cached, else built now.
-
-    With ``native``, for this machine's processor where the compiler supports it.
-    """
+    """The path of a shared library compiled from ``source``: cached, else built now; with
+    ``native``, for this machine's processor where the compiler supports it."""
     if native:
         target = native_target(tuple(compiler()))
         if target is not None:
@@ -234,12 +225,8 @@ def build(source, flags=FLAGS, native=False):
 
 
 def _build(source, flags, processor=""):
-    """Compile ``source`` with ``flags`` into ``<key>.so``, once.
-
-    The key hashes the compiler's version, the flags, the source and ``processor``
-    (what ``-march=native`` means here, for a build with it).  The path returned
-    goes through the cache's directory handle where the system has /proc.
-    """
+    """Compile ``source`` with ``flags`` into ``<key>.so`` in the cache, once; ``processor``
+    (what ``-march=native`` means here) goes into the key of a build with it."""
     command = compiler()
     flags = _sized(flags, source)
     parts = [version(tuple(command)), " ".join(flags), ".so", source]  # ".so": keys as before
@@ -295,12 +282,8 @@ def _timeout():
 
 
 def _compile(arguments, fd, source):
-    """Run the compiler, which reaches the cache through ``fd``; CompilerError if it fails
-    or takes longer than the time limit.
-
-    The compiler runs in its own process group, so a time limit stops its
-    subprocesses (cc1, as, ld) too.
-    """
+    """Run the compiler (it reaches the cache through ``fd``); CompilerError if it fails or
+    passes the time limit, which stops its process group: cc1, as and ld too."""
     limit, lines = _timeout(), source.count("\n")
     if lines > LARGE_SOURCE and sys.stderr is not None and sys.stderr.isatty():
         print(f"symgrad: compiling {lines:,} lines of C (may take a minute; "
