@@ -15,6 +15,7 @@ for the exact ``EvaluationError``.
 
 import array
 import ctypes
+from string import Template
 
 from ..core.ir import var
 from ..core.printer import ATOM, contribution, forward_comments
@@ -25,13 +26,20 @@ from .cbuild import build
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value"}
 LOSS_KINDS = ("loss", "loss_values", "step")  # printed by c_loss from the layer plan
 COMMENTED_SIZE = 20_000  # as in the Python backend: beyond this, no comments
-EXCEPTIONS = "FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID"
-STATUS = [f"int symgrad_status = fetestexcept({EXCEPTIONS});",
-          "return (symgrad_status & FE_OVERFLOW ? 1 : 0) | (symgrad_status & FE_DIVBYZERO ? 2 : 0)"
-          "\n        | (symgrad_status & FE_INVALID ? 4 : 0);"]
 # Clearing the flags rewrites the x87 environment too (about 100 ns, most of a neuron's
 # call); reading them costs a few ns, and they are almost always clear already.
-CLEAR = f"if (fetestexcept({EXCEPTIONS}))\n        feclearexcept({EXCEPTIONS});"
+SCALAR = Template("""\
+// Returns the floating-point exceptions raised: 1 overflow, 2 division by zero, 4 invalid.
+int $name(const double *symgrad_in, double *symgrad_out)
+{
+    if (fetestexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID))
+        feclearexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);
+$body
+    int symgrad_status = fetestexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);
+    return (symgrad_status & FE_OVERFLOW ? 1 : 0) | (symgrad_status & FE_DIVBYZERO ? 2 : 0)
+        | (symgrad_status & FE_INVALID ? 4 : 0);
+}
+""")
 
 
 class CPrinter(CSpelling):
@@ -42,57 +50,50 @@ class CPrinter(CSpelling):
         self.program = program
         self.commented = len(program.forward) <= COMMENTED_SIZE
 
-    def forward(self, indent):
+    def forward(self):
         program = self.program
         comments = forward_comments(program) if self.commented else {}
-        lines = [f"{indent}// forward pass"]
+        lines = [f"    const double {name} = symgrad_in[{index}];"
+                 for index, name in enumerate(program.params)] + ["    // forward pass"]
         for step in program.forward:
             note = comments.get(step.node)
-            lines.append(f"{indent}const double {step.name} = "
-                         f"{self.render(step.node, program.names)};"
+            lines.append(f"    const double {step.name} = {self.render(step.node, program.names)};"
                          + (f"  // {_comment(note)}" if note else ""))
         return lines
 
-    def backward(self, indent):
+    def backward(self):
         program, names = self.program, self.program.names
-        lines = [f"{indent}// backward pass: the chain rule, from the output back to the inputs"]
+        lines = ["    // backward pass: the chain rule, from the output back to the inputs"]
         if program.seed is not None:
-            lines.append(f"{indent}double {program.seed} = 1.0;")
+            lines.append(f"    double {program.seed} = 1.0;")
         current = None
         for step in program.backward:
             if step.node is not current and self.commented:
                 current = step.node
-                lines.append(f"{indent}// {_comment(program.statement(step.node))}")
+                lines.append(f"    // {_comment(program.statement(step.node))}")
             rhs = contribution(step.upstream, step.local,
                                lambda local: self.factor(local, names))
             head = f"double {step.target} =" if step.first else f"{step.target} +="
             note = f"  // {_comment(program.rule(step))}" if self.commented else ""
-            lines.append(f"{indent}{head} {rhs};{note}")
+            lines.append(f"    {head} {rhs};{note}")
         for name in program.unreached:
-            lines.append(f"{indent}double {program.grads[var(name)]} = 0.0;  // {name} does not "
+            lines.append(f"    double {program.grads[var(name)]} = 0.0;  // {name} does not "
                          "affect the value")
         return lines
 
 
 def _scalar(program, kind):
     """``int f(const double *symgrad_in, double *symgrad_out)``: out[0] value, then gradients."""
-    printer, gradients, indent = CPrinter(program), kind == "value_and_grad", "    "
-    body = [f"{indent}const double {name} = symgrad_in[{index}];"
-            for index, name in enumerate(program.params)] + printer.forward(indent)
-    if gradients:
-        body += printer.backward(indent)
+    printer, gradients = CPrinter(program), kind == "value_and_grad"
+    body = printer.forward() + (printer.backward() if gradients else [])
     value = program.names.get(program.root) or _constant(program.root.value)
     outputs = (value, *program.grad_names()) if gradients else (value,)
-    stores = [f"{indent}symgrad_out[{i}] = {name};" for i, name in enumerate(outputs)]
+    body += [f"    symgrad_out[{i}] = {name};" for i, name in enumerate(outputs)]
     head = printer.head("value and gradient" if gradients else "value", program,
-                        ("fenv.h", "math.h"))
-    lines = head + ([""] if printer.used else []) + [
-        "// Returns the floating-point exceptions raised: 1 overflow, 2 division by zero,"
-        " 4 invalid.",
-        f"int {FUNCTION_NAMES[kind]}(const double *symgrad_in, double *symgrad_out)", "{",
-        f"{indent}{CLEAR}"] + body + stores + [indent + line for line in STATUS] + ["}"]
-    return Artifact("\n".join(lines) + "\n", FUNCTION_NAMES[kind], tuple(program.params),
-                    outputs, {}, kind, "c")
+                        ("fenv.h", "math.h")) + ([""] if printer.used else [])
+    source = "\n".join(head) + "\n" + SCALAR.substitute(name=FUNCTION_NAMES[kind],
+                                                         body="\n".join(body))
+    return Artifact(source, FUNCTION_NAMES[kind], tuple(program.params), outputs, {}, kind, "c")
 
 
 def _constant(value):
