@@ -22,7 +22,3 @@ class Artifact(namedtuple("Artifact", "source entry params outputs lines kind la
     """
 
     __slots__ = ()
-
-    def line_of(self, key):
-        """The source line of a step, or None if it printed none."""
-        return self.lines.get(key)
