@@ -102,13 +102,14 @@ def _at(name, rows, index):
     return f"{name}[s]" if rows == 1 else f"{name}[{rows}*s + {index}]"
 
 
-def _joined(declarations, width=100):
-    """Declarations of plain ``double name[BLOCK]`` arrays joined, a line up to ``width``."""
+def _joined(declarations):
+    """Declarations of plain ``double name[BLOCK]`` arrays joined, lines of up to 100
+    characters once indented."""
     plain = [d[len("double "):-1] for d in declarations
              if d.startswith("double ") and d.endswith("[BLOCK];")]
     lines, line = [d for d in declarations if d[len("double "):-1] not in plain], ""
     for name in plain:
-        if line and len(line) + len(name) + 3 > width - 8:
+        if line and len(line) + len(name) + 3 > 92:
             lines.append(line + ";")
             line = ""
         line = f"{line}, {name}" if line else f"double {name}"

@@ -211,24 +211,24 @@ def _safe_file(directory, fd, name):
     return True
 
 
-def build(source, flags=FLAGS, native=False):
+def build(source, native=False):
     """The path of a shared library compiled from ``source``: cached, else built now; with
     ``native``, for this machine's processor where the compiler supports it."""
     if native:
         target = native_target(tuple(compiler()))
         if target is not None:
             try:
-                return _build(source, flags + NATIVE_FLAGS, target)
+                return _build(source, target)
             except CompilerError:  # e.g. an assembler older than this processor's instructions
                 pass
-    return _build(source, flags)
+    return _build(source)
 
 
-def _build(source, flags, processor=""):
-    """Compile ``source`` with ``flags`` into ``<key>.so`` in the cache, once; ``processor``
-    (what ``-march=native`` means here) goes into the key of a build with it."""
+def _build(source, processor=""):
+    """Compile ``source`` into ``<key>.so`` in the cache, once; for ``processor`` (what
+    ``-march=native`` means here, part of the key), with NATIVE_FLAGS."""
     command = compiler()
-    flags = _sized(flags, source)
+    flags = _sized(FLAGS + (NATIVE_FLAGS if processor else ()), source)
     parts = [version(tuple(command)), " ".join(flags), ".so", source]  # ".so": keys as before
     if processor:
         parts.append(processor)
