@@ -88,11 +88,8 @@ EXTRAS = {"numpy": "batch", "jax": "jax", "jaxlib": "jax"}
 
 
 def register(name, module, words=()):
-    """Make ``backend=name`` load ``module``'s ``BACKEND``; its code reserves ``words``.
-
-    Every program's names avoid the words of every registered backend, so one
-    program prints on all of them.
-    """
+    """Make ``backend=name`` load ``module``'s ``BACKEND``; its code reserves ``words``, which
+    every program's names avoid, so one program prints on every backend."""
     MODULES[name] = module
     reserve(words)
 

@@ -222,12 +222,9 @@ def plain(node, names):
 
 
 class PlanPrinter:
-    """What every loss printer shares: the plan's tables, gradient names, the walk of the
-    backward pass over the items and the words of its comments.
-
-    A printer defines ``_accumulate``, ``_backward_scalar``, ``_backward_map`` and
-    ``_backward_dense``; ``_row`` and ``_vname`` where its arrays are not ``name[row]``.
-    """
+    """What every loss printer shares: the plan's tables, gradient names, the backward walk
+    over the items and the words of its comments.  A printer defines ``_accumulate`` and
+    ``_backward_*``; ``_row`` and ``_vname`` where its arrays are not ``name[row]``."""
 
     def __init__(self, layers):
         self.plan, self.steps, self.needs = layers, layers.steps, layers.needs
@@ -259,11 +256,8 @@ class PlanPrinter:
                 self._backward_scalar(item)
 
     def _map_step(self, vector):
-        """(row, its backward step) standing for every row of a lifted map; None if none has one.
-
-        Every row applies the same operator, so one row's local derivative, printed
-        over the whole arrays, is every row's.
-        """
+        """(row, its backward step) standing for every row of a lifted map (they apply one
+        operator: one row's local derivative over whole arrays is every row's), or None."""
         rows = [r for r in vector.rows if r in self.steps]
         return (rows[0], self.steps[rows[0]][0]) if rows else None
 

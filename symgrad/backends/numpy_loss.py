@@ -21,11 +21,8 @@ FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values"}
 
 
 def emit(loss, kind="loss", functional=False):
-    """The artifact of the batch loss (``kind="loss"``) or its per-sample values
-    ("loss_values"), from a ``LossProgram``.
-
-    ``functional`` prints no in-place update (``G = G.at[...].add(...)``), for JAX.
-    """
+    """The artifact of the batch loss (``kind="loss"``) or its per-sample values ("loss_values");
+    ``functional``: no in-place update (``G = G.at[...].add(...)``), for JAX."""
     return LossPrinter(LayerPlan(loss), functional).emit(kind)
 
 
@@ -125,10 +122,8 @@ class LossPrinter(PlanPrinter):
             self._add_to(node, self.names[node], contribution, note)
 
     def _add_to(self, key, name, contribution, note):
-        """The gradient ``grads[key]`` is ``contribution``, or grows by it after the first.
-
-        Never += on a NumPy gradient: it may be the very array another one names.
-        """
+        """``grads[key]`` is ``contribution``, or grows by it after the first: never by +=,
+        since a NumPy gradient may be the very array another one names."""
         note = f"  # {note}" if note else ""
         if key in self.grads:
             grad = self.grads[key]
