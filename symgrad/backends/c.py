@@ -86,7 +86,10 @@ def _scalar(program, kind):
     """``int f(const double *symgrad_in, double *symgrad_out)``: out[0] value, then gradients."""
     printer, gradients = CPrinter(program), kind == "value_and_grad"
     body = printer.forward() + (printer.backward() if gradients else [])
-    value = program.names.get(program.root) or _constant(program.root.value)
+    value = program.names.get(program.root)
+    if value is None:  # a constant result, parenthesised when negative
+        text, precedence = literal(program.root.value)
+        value = text if precedence == ATOM else f"({text})"
     outputs = (value, *program.grad_names()) if gradients else (value,)
     body += [f"    symgrad_out[{i}] = {name};" for i, name in enumerate(outputs)]
     head = printer.head("value and gradient" if gradients else "value", program,
@@ -94,12 +97,6 @@ def _scalar(program, kind):
     source = "\n".join(head) + "\n" + SCALAR.substitute(name=FUNCTION_NAMES[kind],
                                                          body="\n".join(body))
     return Artifact(source, FUNCTION_NAMES[kind], tuple(program.params), outputs, {}, kind, "c")
-
-
-def _constant(value):
-    """A constant result as an operand: parenthesised when negative."""
-    text, precedence = literal(value)
-    return text if precedence == ATOM else f"({text})"
 
 
 class CBackend(Backend):

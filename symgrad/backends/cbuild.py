@@ -272,19 +272,14 @@ def _sized(flags, source):
     return tuple("-O1" if flag == "-O2" else flag for flag in flags)
 
 
-def _timeout():
-    """The compiler's time limit in seconds, from ``SYMGRAD_CC_TIMEOUT`` if it is a number."""
-    try:
-        limit = float(os.environ.get("SYMGRAD_CC_TIMEOUT", TIMEOUT))
-    except ValueError:
-        return TIMEOUT
-    return limit if limit > 0 else TIMEOUT
-
-
 def _compile(arguments, fd, source):
     """Run the compiler (it reaches the cache through ``fd``); CompilerError if it fails or
     passes the time limit, which stops its process group: cc1, as and ld too."""
-    limit, lines = _timeout(), source.count("\n")
+    try:  # SYMGRAD_CC_TIMEOUT, where it is a positive number
+        limit = float(os.environ.get("SYMGRAD_CC_TIMEOUT", TIMEOUT))
+    except ValueError:
+        limit = TIMEOUT
+    limit, lines = limit if limit > 0 else TIMEOUT, source.count("\n")
     if lines > LARGE_SOURCE and sys.stderr is not None and sys.stderr.isatty():
         print(f"symgrad: compiling {lines:,} lines of C (may take a minute; "
               f"time limit {limit:g} s)...", file=sys.stderr, flush=True)

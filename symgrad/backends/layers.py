@@ -91,7 +91,10 @@ class LayerPlan:
         self._lift_maps()
         for dense in [v for v in self.vectors if isinstance(v, Dense)]:
             dense.source = self._vector_of(dense.inputs, dense.position)
-        self.items = self._ordered()
+        covered = set(self.row_of) | self.absorbed
+        order = [(v.position, 0, v) for v in self.vectors if not isinstance(v, Input)]
+        order += [(self.position[n], 1, n) for n in self.order if n.args and n not in covered]
+        self.items = [item for *_, item in sorted(order, key=lambda entry: entry[:2])]
         self._name()
 
     def _add(self, vector):
@@ -178,13 +181,6 @@ class LayerPlan:
                         continue
                     work.append(self._add(Map(rows, min(self.position[r] for r in rows),
                                               source=vector, op=op)))
-
-    def _ordered(self):
-        covered = set(self.row_of) | self.absorbed
-        items = [(v.position, 0, v) for v in self.vectors if not isinstance(v, Input)]
-        items += [(self.position[n], 1, n) for n in self.order if n.args and n not in covered]
-        items.sort(key=lambda item: (item[0], item[1]))
-        return [item[2] for item in items]
 
     def _name(self):
         """Names in evaluation order from the program's allocator: t1, t2, ..., out, W1,
