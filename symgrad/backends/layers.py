@@ -237,18 +237,17 @@ class PlanPrinter:
     def _backward_items(self, items):
         """The backward pass over the plan's items, from the last back to the first."""
         for item in reversed(items):
-            if isinstance(item, Vector):
-                grad = self.grads.get(item.name)
-                if grad is None or isinstance(item, Input):
-                    continue
-                if isinstance(item, Stack):
-                    for index, node in enumerate(item.rows):
-                        self._accumulate(node, self._row(grad, len(item.rows), index))
-                elif isinstance(item, Map):
-                    self._backward_map(item, grad)
-                else:
-                    self._backward_dense(item, grad)
-            elif item in self.grads:
+            grad = self.grads.get(item.name if isinstance(item, Vector) else item)
+            if grad is None:
+                continue
+            if isinstance(item, Stack):
+                for index, node in enumerate(item.rows):
+                    self._accumulate(node, self._row(grad, len(item.rows), index))
+            elif isinstance(item, Map):
+                self._backward_map(item, grad)
+            elif isinstance(item, Dense):
+                self._backward_dense(item, grad)
+            else:
                 self._backward_scalar(item)
 
     def _map_step(self, vector):
