@@ -95,6 +95,35 @@ def test_arbitrary_models_and_losses_fall_back_to_scalar_lines_correctly():
     np.testing.assert_allclose(grad, _finite_differences(loss, params), rtol=1e-5, atol=1e-8)
 
 
+class InputsAgain(Module):
+    """Inputs used past the first layer: stacked with hidden values into the next layer's
+    inputs, and in a product of their own."""
+
+    def __init__(self):
+        self.first, self.second = MLP(2, [3]), MLP(4, [1])
+
+    def __call__(self, x):
+        hidden = [h.tanh() for h in self.first(x)]
+        return self.second(hidden + [x[0]]) + x[0] * x[1]
+
+    def parameters(self):
+        return self.first.parameters() + self.second.parameters()
+
+
+def test_inputs_used_past_the_first_layer_are_read_from_x():
+    # They were named after the stack holding them (t4 = np.stack([..., t4[3]])) or not
+    # at all, so such a loss failed on the NumPy backend.
+    random.seed(6)
+    model = InputsAgain()
+    loss = compile_loss(model, svm, n_inputs=2, l2=1e-3)
+    assert loss.route == "scalars" and "X[0] * X[1]" in loss.source
+    params = loss.parameters()
+    value, grad = loss(params, X, Y)
+    expected_value, expected_grad = _engine_loss(model, svm, X, Y, 1e-3)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-14)
+
+
 def test_parameters_round_trip_through_the_model():
     model = _model(4, [3, 1])
     loss = compile_loss(model, svm, n_inputs=2)

@@ -1,11 +1,10 @@
 """Backends: each one prints a ``Program`` as an ``Artifact`` for one target and loads it.
 
-A backend is an instance of ``Backend`` (below), the ``BACKEND`` of its module,
-registered here by name with the words its code reserves.  It reads the
-program's steps and names and prints them through the printer core
-(``symgrad.core.printer``); it never walks the IR on its own or derives
-anything.  Every optional capability is an attribute of ``Backend`` with its
-default, so callers read it instead of probing.  Modules load only when used.
+A backend is a ``Backend`` (below), the ``BACKEND`` of its module, registered here
+by name with the words its code reserves.  It prints the program's steps and names
+through the printer core (``symgrad.core.printer``), never deriving anything
+itself.  Every optional capability is an attribute of ``Backend`` with its default,
+so callers read it instead of probing.  Modules load only when used.
 """
 
 import importlib
@@ -82,16 +81,15 @@ class Backend:
         return float(value)
 
 
-# name -> the module whose BACKEND it is
-MODULES = {}
+MODULES = {}  # name -> the module whose BACKEND it is
+_serial = itertools.count(1)
+# The optional packages backends import, and the extra of symgrad that installs each.
+EXTRAS = {"numpy": "batch", "jax": "jax", "jaxlib": "jax"}
 
 
 def register(name, module, words=()):
-    """Make ``backend=name`` load ``module``'s ``BACKEND``; its code reserves ``words``.
-
-    Every program's names avoid the words of every registered backend, so one
-    program prints on all of them.
-    """
+    """Make ``backend=name`` load ``module``'s ``BACKEND``; its code reserves ``words``, which
+    every program's names avoid, so one program prints on every backend."""
     MODULES[name] = module
     reserve(words)
 
@@ -101,12 +99,6 @@ register("numpy", f"{__name__}.numpy", PYTHON_WORDS)
 register("c", f"{__name__}.c", C_WORDS)
 register("tape", f"{__name__}.tape")
 register("jax", f"{__name__}.jax", PYTHON_WORDS)
-
-_serial = itertools.count(1)
-
-
-# The optional packages backends import, and the extra of symgrad that installs each.
-EXTRAS = {"numpy": "batch", "jax": "jax", "jaxlib": "jax"}
 
 
 def get(name):
@@ -138,17 +130,14 @@ def for_kind(name, kind):
 
 
 def compile_source(artifact, label, owner, globals_):
-    """Compile a Python ``artifact`` and return its entry function.
+    """The entry function of a Python ``artifact`` (code a backend printed), compiled.
 
-    Only code a backend printed from a program reaches this.  The source is
-    registered in ``linecache`` under a fake file name while ``owner`` lives, so
+    Its source is in ``linecache`` under a made-up file name while ``owner`` lives, so
     tracebacks, ``pdb`` and ``inspect.getsource`` show it.
     """
-    source = artifact.source
-    filename = f"<symgrad {next(_serial)}: {label}>"
-    code = compile(source, filename, "exec")
+    source, filename = artifact.source, f"<symgrad {next(_serial)}: {label}>"
     namespace = dict(globals_)
-    exec(code, namespace)  # printed from a program that passed the gate
+    exec(compile(source, filename, "exec"), namespace)  # code of a program that passed the gate
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     weakref.finalize(owner, linecache.cache.pop, filename, None)
     return namespace[artifact.entry]

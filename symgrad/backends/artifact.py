@@ -1,8 +1,7 @@
 """What a backend prints: an artifact, read by loaders and views instead of its text.
 
-Nothing parses generated code back: the entry point, its parameters and
-outputs, and which source line each program step became are recorded while
-printing.
+Nothing parses generated code back: what it defines and where each step is are
+recorded while printing.
 """
 
 from collections import namedtuple
@@ -23,7 +22,3 @@ class Artifact(namedtuple("Artifact", "source entry params outputs lines kind la
     """
 
     __slots__ = ()
-
-    def line_of(self, key):
-        """The source line of a step, or None if it printed none."""
-        return self.lines.get(key)

@@ -5,17 +5,7 @@ value and gradients in one array of doubles; a small Python function with the
 program's own parameters calls them, so keywords bind as on the Python
 backend.  Compiled losses (``c_loss``) run a whole batch, layer by layer, in
 one call.  Batches (``f.batch``) run on the NumPy backend: the same program,
-printed for NumPy.
-
-Adding a backend, with this one as the example: give each ``Op`` row a template
-column for the target (here ``c``, plus ``c_helper`` for the few operators C
-lacks), print ``program.forward`` one line per step and ``program.backward``
-one chain-rule line per step under the program's own names (the printer core,
-``symgrad.core.printer``, writes the contribution and its parentheses), and
-return an ``Artifact``; ``load`` turns it into a callable with the Python
-backend's calling convention.  Register the module and the words its code
-reserves in ``symgrad.backends``; ``CompiledFunction`` needs nothing else.
-The build (``cbuild``) caches the shared library on disk.
+printed for NumPy.  The build (``cbuild``) caches the shared library on disk.
 
 Domain errors: the C functions report any floating-point exception (overflow,
 division by zero, invalid) they raised; the scalar functions then raise
@@ -25,132 +15,88 @@ for the exact ``EvaluationError``.
 
 import array
 import ctypes
+from string import Template
 
 from ..core.ir import var
-from ..core.ops import OPS
-from ..core.printer import ATOM, contribution, forward_comments, render
+from ..core.printer import ATOM, contribution, forward_comments
 from . import Artifact, Backend, compile_source
-from .c_syntax import comment as _comment, factor as c_factor, leaf, literal
+from .c_syntax import CSpelling, comment as _comment, literal
 from .cbuild import build
 
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value"}
 LOSS_KINDS = ("loss", "loss_values", "step")  # printed by c_loss from the layer plan
 COMMENTED_SIZE = 20_000  # as in the Python backend: beyond this, no comments
+# Clearing the flags rewrites the x87 environment too (about 100 ns, most of a neuron's
+# call); reading them costs a few ns, and they are almost always clear already.
+SCALAR = Template("""\
+// Returns the floating-point exceptions raised: 1 overflow, 2 division by zero, 4 invalid.
+int $name(const double *symgrad_in, double *symgrad_out)
+{
+    if (fetestexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID))
+        feclearexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);
+$body
+    int symgrad_status = fetestexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);
+    return (symgrad_status & FE_OVERFLOW ? 1 : 0) | (symgrad_status & FE_DIVBYZERO ? 2 : 0)
+        | (symgrad_status & FE_INVALID ? 4 : 0);
+}
+""")
 
 
-class CPrinter:
-    """Prints one program's C, noting which helper functions the text calls."""
+class CPrinter(CSpelling):
+    """Prints one program's C: the forward pass, then the backward pass."""
 
     def __init__(self, program):
+        super().__init__()
         self.program = program
-        self.used = set()  # operators whose c_helper the text needs
+        self.commented = len(program.forward) <= COMMENTED_SIZE
 
-    def template(self, op, node):
-        if op.c_helper is not None:
-            self.used.add(op.name)
-        return op.c
-
-    def atom(self, node):
-        names = self.program.names
-        if node in names:
-            return names[node]
-        text, precedence = literal(node.value)
-        return text if precedence == ATOM else f"({text})"
-
-    def inline(self, root):
-        """A local derivative over named values, or a forward operation over its operands."""
-        if root in self.program.names and not root.args:
-            return self.program.names[root]
-        return render(root, self.program.names, leaf, self.template)
-
-    def forward(self, indent):
+    def forward(self):
         program = self.program
-        commented = len(program.forward) <= COMMENTED_SIZE
-        comments = forward_comments(program) if commented else {}
-        lines = []
+        comments = forward_comments(program) if self.commented else {}
+        lines = [f"    const double {name} = symgrad_in[{index}];"
+                 for index, name in enumerate(program.params)] + ["    // forward pass"]
         for step in program.forward:
-            node = step.node
-            rhs = self.inline(node)  # names[node] is skipped: render starts at its root
-            note = comments.get(node)
-            lines.append(f"{indent}const double {step.name} = {rhs};"
+            note = comments.get(step.node)
+            lines.append(f"    const double {step.name} = {self.render(step.node, program.names)};"
                          + (f"  // {_comment(note)}" if note else ""))
         return lines
 
-    def backward(self, indent):
-        program = self.program
-        commented = len(program.forward) <= COMMENTED_SIZE
-        lines = [f"{indent}// backward pass: the chain rule, from the output back to the inputs"]
+    def backward(self):
+        program, names = self.program, self.program.names
+        lines = ["    // backward pass: the chain rule, from the output back to the inputs"]
         if program.seed is not None:
-            lines.append(f"{indent}double {program.seed} = 1.0;")
+            lines.append(f"    double {program.seed} = 1.0;")
         current = None
         for step in program.backward:
-            if step.node is not current and commented:
+            if step.node is not current and self.commented:
                 current = step.node
-                lines.append(f"{indent}// {_comment(program.statement(step.node))}")
-            rhs = self.contribution(step)
+                lines.append(f"    // {_comment(program.statement(step.node))}")
+            rhs = contribution(step.upstream, step.local,
+                               lambda local: self.factor(local, names))
             head = f"double {step.target} =" if step.first else f"{step.target} +="
-            note = ""
-            if commented:
-                note = f"  // {_comment(program.rule(step))}"
-            lines.append(f"{indent}{head} {rhs};{note}")
+            note = f"  // {_comment(program.rule(step))}" if self.commented else ""
+            lines.append(f"    {head} {rhs};{note}")
         for name in program.unreached:
-            lines.append(f"{indent}double {program.grads[var(name)]} = 0.0;  // {name} does not "
+            lines.append(f"    double {program.grads[var(name)]} = 0.0;  // {name} does not "
                          "affect the value")
         return lines
-
-    def contribution(self, step):
-        names = self.program.names
-        return contribution(step.upstream, step.local,
-                            lambda local: c_factor(local, names, self.template))
-
-    def body(self, indent, load_input, gradients):
-        program = self.program
-        lines = [f"{indent}const double {name} = {load_input(index)};"
-                 for index, name in enumerate(program.params)]
-        lines.append(f"{indent}// forward pass")
-        lines += self.forward(indent)
-        if gradients:
-            lines += self.backward(indent)
-        return lines
-
-    def preamble(self, what):
-        helpers = [OPS[name].c_helper for name in sorted(self.used)]
-        label = _comment(self.program.describe(self.program.root, 60))
-        return ([f"// symgrad: {what} of {label}", "#include <fenv.h>", "#include <math.h>", ""]
-                + helpers + ([""] if helpers else []))
-
-
-STATUS = ["int symgrad_status = fetestexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);",
-          "return (symgrad_status & FE_OVERFLOW ? 1 : 0) | (symgrad_status & FE_DIVBYZERO ? 2 : 0)"
-          "\n        | (symgrad_status & FE_INVALID ? 4 : 0);"]
-# Clearing the flags rewrites the x87 environment too (about 100 ns, most of a neuron's
-# call); reading them costs a few ns, and they are almost always clear already.
-CLEAR = ("if (fetestexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID))"
-         "\n        feclearexcept(FE_OVERFLOW | FE_DIVBYZERO | FE_INVALID);")
 
 
 def _scalar(program, kind):
     """``int f(const double *symgrad_in, double *symgrad_out)``: out[0] value, then gradients."""
-    printer = CPrinter(program)
-    gradients = kind == "value_and_grad"
-    indent = "    "
-    body = printer.body(indent, lambda i: f"symgrad_in[{i}]", gradients)
-    value = printer.atom(program.root)
-    stores = [f"{indent}symgrad_out[0] = {value};"]
-    if gradients:
-        stores += [f"{indent}symgrad_out[{i + 1}] = {name};"
-                   for i, name in enumerate(program.grad_names())]
-    what = "value and gradient" if gradients else "value"
-    lines = printer.preamble(what) + [
-        "// Returns the floating-point exceptions raised: 1 overflow, 2 division by zero,"
-        " 4 invalid.",
-        f"int {FUNCTION_NAMES[kind]}(const double *symgrad_in, double *symgrad_out)", "{",
-        f"{indent}{CLEAR}"] + body + stores + [indent + line for line in STATUS] + ["}"]
+    printer, gradients = CPrinter(program), kind == "value_and_grad"
+    body = printer.forward() + (printer.backward() if gradients else [])
+    value = program.names.get(program.root)
+    if value is None:  # a constant result, parenthesised when negative
+        text, precedence = literal(program.root.value)
+        value = text if precedence == ATOM else f"({text})"
     outputs = (value, *program.grad_names()) if gradients else (value,)
-    return Artifact("\n".join(lines) + "\n", FUNCTION_NAMES[kind], tuple(program.params),
-                    outputs, {}, kind, "c")
-
-
+    body += [f"    symgrad_out[{i}] = {name};" for i, name in enumerate(outputs)]
+    head = printer.head("value and gradient" if gradients else "value", program,
+                        ("fenv.h", "math.h")) + ([""] if printer.used else [])
+    source = "\n".join(head) + "\n" + SCALAR.substitute(name=FUNCTION_NAMES[kind],
+                                                         body="\n".join(body))
+    return Artifact(source, FUNCTION_NAMES[kind], tuple(program.params), outputs, {}, kind, "c")
 
 
 class CBackend(Backend):

@@ -1,47 +1,86 @@
 """The C backend's compiled losses: a loss program's layer plan printed as one C function.
 
 ``loss_and_grad(P, X, Y, n, l2, G, mean)`` writes the mean loss over ``n``
-samples plus ``l2 * sum(P[k]^2)`` into ``*mean`` and its flat gradient into
-``G``, with no Python between layers; ``sgd_step`` does that and then
-``P -= rate * G``.  Samples go through in blocks of ``BLOCK``: per block,
-every item of the plan forward, then backward, adding into ``G``.  A block's
-arrays are sample-major (``t2[16*s + r]``: row ``r`` of sample ``s``), so
-every loop over a layer's rows or columns runs over contiguous memory, a fixed
-number of times: the compiler vectorises it without reordering any sum.  A
-weight row is read once per block, not once per sample.  The forward pass
-reads each layer's weights column by column from a transposed copy made once
-per call (``W2T``); the backward pass reads them in ``P``'s own rows.
-Arrays ``X``, ``Y`` are sample-major too: ``X[i*NX + k]`` is input ``k`` of
-sample ``i``, ``Y[i*NY + j]`` its target ``j``.  ``loss_values(P, X, Y, n,
-V)`` writes the value per sample into ``V``.  Each returns 0, or 1 when the
-copies of the weights cannot be allocated.
-
-The text reads like the NumPy loss (``numpy_loss``): the same names from the
-plan (``t1``, ``W1``, ``grad_t2``), the same rule comments.  Scalar items and
-lifted operators print through the table's ``c`` templates, one loop over the
-block's samples for a run of scalar items; a dense item is ``b + w0*v0 +
-w1*v1 + ...`` per row, summed in that order (micrograd's), and its backward
-steps (``add``: 1; ``mul``: ``y`` and ``x``) loops adding into ``G`` and into
-the source's gradient, over the samples in order.
+samples plus ``l2 * sum(P[k]^2)`` into ``*mean`` and its gradient into ``G``;
+``sgd_step`` then does ``P -= rate * G``; ``loss_values(P, X, Y, n, V)`` writes
+the value per sample into ``V``.  Samples go through in blocks: per block, every
+item of the plan forward, then backward.  A block's arrays are sample-major
+(``t2[16*s + r]``: row ``r`` of sample ``s``), so every loop over a layer's rows
+or columns runs over contiguous memory a fixed number of times: the compiler
+vectorises it without reordering any sum.  The forward pass reads each layer's
+weights column by column from a transposed copy made once per call (``W2T``);
+the backward pass reads them in ``P``'s own rows.  Names and comments are the
+NumPy loss's; a dense item's sums run in micrograd's order, ``b + w0*v0 + ...``.
 """
+
+from string import Template
 
 import numpy as np
 
 from ..core import ir
 from ..core.errors import SymgradError
 from ..core.ops import OPS
-from ..core.printer import contribution, render, to_text
+from ..core.printer import contribution, to_text
 from . import Artifact
-from .c_syntax import comment as _comment, factor as c_factor, leaf
-from .layers import Dense, Map, PlanPrinter, Stack, Vector, plan
+from .c_syntax import CSpelling, comment as _comment
+from .layers import Dense, Input, LayerPlan, Map, PlanPrinter, Stack, Vector, regular
 
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values", "step": "sgd_step"}
+PARAMS = {"loss": ("P", "X", "Y", "n", "l2", "G", "mean"),
+          "step": ("P", "X", "Y", "n", "l2", "rate", "G", "mean"),
+          "loss_values": ("P", "X", "Y", "n", "V")}
 SIZES = "symgrad_loss_sizes"  # exported: {parameters, inputs per sample, targets per sample}
 # Samples per block: at most this many, fewer where one sample's arrays are large, so a
 # block's arrays (on the stack) stay within BLOCK_DOUBLES, 128 KB.  Measured on the moons
 # model: blocks of 4 to 32 samples within the noise of each other.
 MAX_BLOCK = 16
 BLOCK_DOUBLES = 16384
+HEAD = Template("""\
+$declarations
+enum { BLOCK = $block };  // samples per block
+
+// P: the flat parameters; X[i*NX + k]: input k of sample i (sample-major);
+// Y[i*NY + j]: target j of sample i.  Returns 0, or 1 when out of memory.
+""")
+LOSS = Template("""\
+// Writes the mean loss over the n samples plus l2 * sum(P[k]^2) into *mean,
+// its gradient by P into G ($n doubles).
+int loss_and_grad(const double *restrict P, const double *restrict X, const double *restrict Y,
+                  int n, double l2, double *restrict G, double *restrict mean)
+{
+    memset(G, 0, $n * sizeof(double));
+    double value = 0.0;
+$body
+    double squares = 0.0;  // the L2 term: d/dP[k] l2*P[k]^2 = 2*l2*P[k]
+    if (l2 != 0.0)
+        for (int k = 0; k < $n; k++) {
+            squares += P[k] * P[k];
+            G[k] += 2.0 * l2 * P[k];
+        }
+    *mean = value / n + l2 * squares;
+    return 0;
+}
+
+// One step of gradient descent: the loss and gradient at P (into *mean and G),
+// then P -= rate * G.
+int sgd_step(double *restrict P, const double *restrict X, const double *restrict Y, int n,
+             double l2, double rate, double *restrict G, double *restrict mean)
+{
+    if (loss_and_grad(P, X, Y, n, l2, G, mean) != 0) return 1;
+    for (int k = 0; k < $n; k++) P[k] -= rate * G[k];
+    return 0;
+}
+""")
+VALUES = Template("""\
+// Writes the value of each of the n samples into V.
+int loss_values(const double *restrict P, const double *restrict X, const double *restrict Y,
+                int n, double *restrict V)
+{
+$body
+    return 0;
+}
+""")
+BACKWARD = "        // backward pass: the chain rule, from the mean back to P"
 
 
 class LossShapeError(SymgradError, ValueError):
@@ -51,25 +90,11 @@ class LossShapeError(SymgradError, ValueError):
 def emit(loss, kind="loss"):
     """The artifact of the batch loss (``kind="loss"``), its gradient step ("step", in the
     same source) or its per-sample values ("loss_values")."""
-    printed = "loss_values" if kind == "loss_values" else "loss"
-    printer = CLossPrinter(plan(loss))
-    source = printer.emit(printed)
-    params = {"loss": ("P", "X", "Y", "n", "l2", "G", "mean"),
-              "step": ("P", "X", "Y", "n", "l2", "rate", "G", "mean"),
-              "loss_values": ("P", "X", "Y", "n", "V")}[kind]
+    printer = CLossPrinter(LayerPlan(loss))
+    source = printer.emit("loss_values" if kind == "loss_values" else "loss")
     outputs = ("V",) if kind == "loss_values" else ("mean", "G")
-    return Artifact(source, FUNCTION_NAMES[kind], params, outputs, printer.sections, kind, "c")
-
-
-def _layout(indices):
-    """(start, row stride) when ``indices`` is ``start + stride*row + column``, else None."""
-    rows, columns = indices.shape
-    start = int(indices[0, 0])
-    stride = int(indices[1, 0] - start) if rows > 1 else columns
-    expected = start + stride * np.arange(rows)[:, None] + np.arange(columns)[None, :]
-    if stride >= 1 and np.array_equal(indices, expected):
-        return start, stride
-    return None
+    return Artifact(source, FUNCTION_NAMES[kind], PARAMS[kind], outputs, printer.sections,
+                    kind, "c")
 
 
 def _at(name, rows, index):
@@ -77,71 +102,62 @@ def _at(name, rows, index):
     return f"{name}[s]" if rows == 1 else f"{name}[{rows}*s + {index}]"
 
 
-def _joined(declarations, width=100):
-    """Declarations of plain ``double name[BLOCK]`` arrays joined, a line up to ``width``."""
+def _joined(declarations):
+    """Declarations of plain ``double name[BLOCK]`` arrays joined, lines of up to 100
+    characters once indented."""
     plain = [d[len("double "):-1] for d in declarations
              if d.startswith("double ") and d.endswith("[BLOCK];")]
     lines, line = [d for d in declarations if d[len("double "):-1] not in plain], ""
     for name in plain:
-        if line and len(line) + len(name) + 3 > width - 8:
+        if line and len(line) + len(name) + 3 > 92:
             lines.append(line + ";")
             line = ""
         line = f"{line}, {name}" if line else f"double {name}"
     return lines + ([line + ";"] if line else [])
 
 
+def _block_start(array, whole, count, index):
+    """The line pointing ``array`` at the block's first sample in ``whole``."""
+    if count == 1:
+        return f"        const double *{array} = {whole} + i;  // sample s: {array}[s]"
+    return (f"        const double *{array} = {whole} + (long)i * {count};"
+            f"  // sample s: {array}[{count}*s + {index}]")
+
+
 class CLossPrinter(PlanPrinter):
     """C text of a ``LayerPlan``: per block of samples, the forward items, then the backward."""
 
     def __init__(self, layers):
-        self.plan, self.program = layers, layers.program
-        self.steps, self.needs = layers.steps, layers.needs
-        self.row_of, self.param, self.root = layers.row_of, layers.param, layers.root
-        self.used, self.constants = set(), []
-        self.allocate = layers.names_in_use()
-        self.names = dict(layers.names)  # plain names, for comments: t1, t6[0], W2
+        super().__init__(layers)
+        self.spell, self.constants = CSpelling(), []  # constants: the index arrays K0, K1...
         signature = layers.signature
-        self.n_params = len(self.param)
-        self.n_inputs = len(signature.inputs)
-        targets = signature.targets
-        self.n_targets = len(targets)
-        # Where each dense item's weights and biases are (see _parts), and their copies.
-        self.where, self.copies = {}, {}
+        self.sizes = (len(self.param), len(signature.inputs), len(signature.targets))
+        # How to read each dense item's weights and biases (see _parts), and their copies.
+        self.ref, self.copies = {}, {}
         # In the code, a value is its block array at sample s: t1[s], t6[s], x[2*s + 1].
         self.code = {node: text for node, text in self.names.items() if node in self.param}
-        for k, name in enumerate(signature.inputs):
-            self.names[ir.var(name)] = f"x[{k}]"
-            self.code[ir.var(name)] = _at("x", self.n_inputs, k)
-        for j, name in enumerate(targets):
-            self.names[ir.var(name)] = f"y[{j}]"
-            self.code[ir.var(name)] = _at("y", self.n_targets, j)
+        for array, names in (("x", signature.inputs), ("y", signature.targets)):
+            for k, name in enumerate(names):
+                self.names[ir.var(name)] = f"{array}[{k}]"
+                self.code[ir.var(name)] = _at(array, len(names), k)
         for item in layers.items:
-            if isinstance(item, Vector):
-                rows = len(item.rows)
-                for index, node in enumerate(item.rows):
-                    if self.row_of.get(node, (None,))[0] is item:
-                        self.code[node] = _at(item.name, rows, index)
-            else:
+            if not isinstance(item, Vector):
                 self.code[item] = f"{self.names[item]}[s]"
-        self.vector_names = {"X": "x"}
-        self.sections, self.backward_at = {}, 0  # see _module
-        self.per_sample = 0  # doubles in one sample's block arrays
-
-    # ---- text helpers ----------------------------------------------------------------
-    def template(self, op, node):
-        if op.c_helper is not None:
-            self.used.add(op.name)
-        return op.c
+                continue
+            for index, node in enumerate(item.rows):
+                if self.row_of.get(node, (None,))[0] is item:
+                    self.code[node] = _at(item.name, len(item.rows), index)
+        self.sections, self.per_sample = {}, 0  # per_sample: doubles in a sample's arrays
 
     def text(self, node, names=None):
         """A node over the C names: a forward operation, or a local derivative."""
-        names = self.code if names is None else names
-        if node in names:
-            return names[node]
-        return render(node, names, leaf, self.template)
+        return self.spell.text(node, self.code if names is None else names)
 
-    def vname(self, vector):
-        return self.vector_names.get(vector.name, vector.name)
+    def _vname(self, vector):
+        return "x" if isinstance(vector, Input) else vector.name
+
+    def _row(self, array, rows, index):
+        return _at(array, rows, index)
 
     def _declare(self, name, rows, zero=False):
         """A block array: ``rows`` doubles per sample."""
@@ -151,40 +167,34 @@ class CLossPrinter(PlanPrinter):
 
     def _parts(self, vector, gradients):
         """C declarations of a dense item's weights and biases (and their gradients' if
-        ``gradients``); how to index them by r, c."""
+        ``gradients``); ``ref`` says how to read either, and its gradient, at r, c."""
         lines = []
-        for label, indices in (("W", vector.weights), ("b", vector.bias)):
+        for label, name, indices in (("W", vector.weights_name, vector.weights),
+                                     ("b", vector.bias_name, vector.bias)):
             if indices is None:
                 continue
-            name = vector.weights_name if label == "W" else vector.bias_name
             rows, columns = indices.shape
-            found = _layout(indices)
-            if found is not None:
-                start, stride = found
-                row = "r" if stride == 1 else f"{stride}*r"
-                index = f"{row} + c" if label == "W" else row
-                where = f"row r, column c at {name}[{index}]" if label == "W" \
-                    else f"row r at {name}[{index}]"
-                lines.append(f"    const double *{name} = P + {start};  // {rows}x{columns}, "
-                             f"{where}")
-                if gradients:
-                    lines.append(f"    double *grad_{name} = G + {start};")
-                self.where[vector, label] = (name, f"grad_{name}", index)
-            else:  # another layout: an index array written into the source
+            found = regular(indices)
+            if found is None:  # an index array written into the source
                 k = len(self.constants)
                 self.constants.append(indices.ravel())
                 index = f"K{k}[{columns}*r + c]" if label == "W" else f"K{k}[r]"
                 lines.append(f"    // {name}: P at the index array K{k} ({rows}x{columns})")
-                self.where[vector, label] = ("P", "G", index)
+                self.ref[vector, label] = (f"P[{index}]", f"G[{index}]")
+                continue
+            start, stride = found
+            row = "r" if stride == 1 else f"{stride}*r"
+            index = f"{row} + c" if label == "W" else row
+            where = f"row r, column c at {name}[{index}]" if label == "W" \
+                else f"row r at {name}[{index}]"
+            lines.append(f"    const double *{name} = P + {start};  // {rows}x{columns}, {where}")
+            if gradients:
+                lines.append(f"    double *grad_{name} = G + {start};")
+            self.ref[vector, label] = (f"{name}[{index}]", f"grad_{name}[{index}]")
         return lines
 
-    def _ref(self, vector, label, gradient=False):
-        """A weight (``label`` "W") or bias ("b") of row r, column c; or its gradient."""
-        value, grad, index = self.where[vector, label]
-        return f"{grad if gradient else value}[{index}]"
-
     def _copies(self, dense):
-        """The transposed copies the forward pass reads: declarations, then the copy loop."""
+        """The transposed copies the forward pass reads: how many doubles, and their lines."""
         declarations, loops, offset = [], [], 0
         for vector in dense:
             rows, terms = len(vector.rows), len(vector.source.rows)
@@ -194,132 +204,77 @@ class CLossPrinter(PlanPrinter):
             declarations.append(f"    double *{copy} = T + {offset};  // {at} = {weights} row r, "
                                 "column c")
             offset += rows * terms
-            body = [f"for (int c = 0; c < {terms}; c++) {at} = {self._ref(vector, 'W')};"]
+            body = [f"for (int c = 0; c < {terms}; c++) {at} = {self.ref[vector, 'W'][0]};"]
             if vector.bias is not None:
                 bias = self.copies[vector, "b"] = self.allocate.fresh(vector.bias_name + "T")
                 declarations.append(f"    double *{bias} = T + {offset};  // {bias}[r] = "
                                     f"{vector.bias_name} row r")
                 offset += rows
-                body.insert(0, f"{bias}[r] = {self._ref(vector, 'b')};")
+                body.insert(0, f"{bias}[r] = {self.ref[vector, 'b'][0]};")
             loops += [f"    for (int r = 0; r < {rows}; r++) {{"] + \
                 [f"        {line}" for line in body] + ["    }"]
-        return offset, declarations, loops
+        if not offset:
+            return 0, []
+        return offset, ["    // The forward pass reads each layer's weights column by column: "
+                        "copies, made once.", f"    double *T = malloc({offset} * sizeof(double));",
+                        "    if (T == NULL) return 1;"] + declarations + loops
+
     # ---- the function ------------------------------------------------------------------
     def emit(self, kind):
         gradients = kind == "loss"
         items = self.plan.items
         dense = [item for item in items if isinstance(item, Dense)]
-        setup = []
-        for vector in dense:
-            setup += self._parts(vector, gradients)
-        copied, declarations, copies = self._copies(dense)
-        self.lines, self.group, self.grads = [], None, {}
-        self.lines.append("        // forward pass")
+        setup = [line for vector in dense for line in self._parts(vector, gradients)]
+        copied, copies = self._copies(dense)
+        self.lines, self.declarations, self.group = ["        // forward pass"], [], []
         for item in items:
             self._forward(item)
         if gradients:
             self._in_group(f"value += {self.text(self.root)};  // the sum; the mean is value / n")
             self._flush()
-            self.backward_at = len(self.lines)
-            self.lines.append("        // backward pass: the chain rule, from the mean back to P")
+            self.lines.append(BACKWARD)
             self._accumulate(self.root, "1.0 / n", "d value/d out = 1/n")
             self._backward_items(items)
         else:
             self._in_group(f"V[i + s] = {self.text(self.root)};")
         self._flush()
-        if copied:
-            setup += ["    // The forward pass reads each layer's weights column by column: "
-                      "copies, made once.",
-                      f"    double *T = malloc({copied} * sizeof(double));",
-                      "    if (T == NULL) return 1;"] + declarations + copies
-        return self._module(kind, setup, self.lines, copied)
-
-    def _module(self, kind, setup, body, copied):
-        helpers = [OPS[name].c_helper for name in sorted(self.used)]
-        label = _comment(self.program.describe(self.root, 60))
-        arrays = [f"static const int K{k}[{len(a)}] = {{{', '.join(map(str, a.tolist()))}}};"
-                  for k, a in enumerate(self.constants)]
-        sizes = (self.n_params, self.n_inputs, self.n_targets)
-        block = max(1, min(MAX_BLOCK, BLOCK_DOUBLES // max(1, self.per_sample)))
-        head = [f"// symgrad: compiled loss of {label}",
-                "#include <math.h>", "#include <stdlib.h>", "#include <string.h>", ""] + \
-            helpers + [
-                f"const int {SIZES}[3] = {{{', '.join(map(str, sizes))}}};"
-                "  // parameters, inputs and targets per sample"] + arrays + [
-                f"enum {{ BLOCK = {block} }};  // samples per block", ""]
-        doc = ["// P: the flat parameters; X[i*NX + k]: input k of sample i (sample-major);",
-               "// Y[i*NY + j]: target j of sample i.  Returns 0, or 1 when out of memory."]
-        per_block = [
+        n_params, n_inputs, n_targets = self.sizes
+        body = setup + copies + [
+            "    for (int i = 0; i < n; i += BLOCK) {",
             "        const int m = n - i < BLOCK ? n - i : BLOCK;  // samples in this block",
-            f"        const double *x = X + (long)i * {self.n_inputs};"
-            f"  // sample s: x[{self.n_inputs}*s + k]" if self.n_inputs > 1 else
-            "        const double *x = X + i;  // sample s: x[s]",
-            f"        const double *y = Y + (long)i * {self.n_targets};"
-            f"  // sample s: y[{self.n_targets}*s + j]" if self.n_targets > 1 else
-            "        const double *y = Y + i;  // sample s: y[s]"]
-        free = ["    free(T);"] if copied else []
-        n = self.n_params
-        if kind == "loss":
-            lines = doc + [
-                "// Writes the mean loss over the n samples plus l2 * sum(P[k]^2) into *mean,",
-                f"// its gradient by P into G ({n} doubles).",
-                "int loss_and_grad(const double *restrict P, const double *restrict X, "
-                "const double *restrict Y,",
-                "                  int n, double l2, double *restrict G, double *restrict mean)",
-                "{", f"    memset(G, 0, {n} * sizeof(double));", "    double value = 0.0;"]
-            tail = free + [
-                "    double squares = 0.0;  // the L2 term: d/dP[k] l2*P[k]^2 = 2*l2*P[k]",
-                "    if (l2 != 0.0)",
-                f"        for (int k = 0; k < {n}; k++) {{",
-                "            squares += P[k] * P[k];",
-                "            G[k] += 2.0 * l2 * P[k];",
-                "        }",
-                "    *mean = value / n + l2 * squares;", "    return 0;", "}", "",
-                "// One step of gradient descent: the loss and gradient at P (into *mean and G),",
-                "// then P -= rate * G.",
-                "int sgd_step(double *restrict P, const double *restrict X, "
-                "const double *restrict Y, int n,",
-                "             double l2, double rate, double *restrict G, "
-                "double *restrict mean)",
-                "{",
-                "    if (loss_and_grad(P, X, Y, n, l2, G, mean) != 0) return 1;",
-                f"    for (int k = 0; k < {n}; k++) P[k] -= rate * G[k];",
-                "    return 0;", "}"]
-        else:
-            lines = doc + ["// Writes the value of each of the n samples into V.",
-                           "int loss_values(const double *restrict P, const double *restrict X,"
-                           " const double *restrict Y,", "                int n, double "
-                           "*restrict V)", "{"]
-            tail = free + ["    return 0;", "}"]
-        lines += setup + ["    for (int i = 0; i < n; i += BLOCK) {"] + per_block
-        body_start = len(head) + len(lines)  # 0-based, in the whole text
-        lines += body + ["    }"] + tail
-        if kind == "loss":  # the lines where the forward pass, the backward pass, the rest begin
-            brace = len(head) + len(doc) + 4  # 0-based: the "{" opening loss_and_grad
-            mean = len(head) + len(lines) - len(tail) + len(free) + 6  # 0-based: "*mean = ..."
-            self.sections = {"forward": brace + 1, "backward": body_start + self.backward_at + 1,
-                             "end": mean + 2}
-        return "\n".join(head + lines) + "\n"
+            _block_start("x", "X", n_inputs, "k"), _block_start("y", "Y", n_targets, "j"),
+            *self.lines, "    }"] + (["    free(T);"] if copied else [])
+        block = max(1, min(MAX_BLOCK, BLOCK_DOUBLES // max(1, self.per_sample)))
+        declarations = self.spell.head("compiled loss", self.plan.program,
+                                       ("math.h", "stdlib.h", "string.h")) + [
+            f"const int {SIZES}[3] = {{{', '.join(map(str, self.sizes))}}};"
+            "  // parameters, inputs and targets per sample"] + [
+            f"static const int K{k}[{len(a)}] = {{{', '.join(map(str, a.tolist()))}}};"
+            for k, a in enumerate(self.constants)]
+        function = LOSS if gradients else VALUES
+        source = (HEAD.substitute(declarations="\n".join(declarations), block=block)
+                  + function.substitute(n=n_params, body="\n".join(body)))
+        if gradients:  # the lines where the forward pass, the backward pass, the rest begin
+            lines = source.splitlines()
+            self.sections = {"forward": lines.index("{") + 1,
+                             "backward": lines.index(BACKWARD) + 1,
+                             "end": lines.index("    *mean = value / n + l2 * squares;") + 2}
+        return source
 
     # ---- loops over the block's samples ----------------------------------------------
     def _in_group(self, line, declaration=None):
-        """A line inside the current loop over the block's samples (opened if need be)."""
-        if self.group is None:
-            self.group = ([], [])
+        """A line inside the open loop over the block's samples."""
         if declaration is not None:
-            self.group[0].append(declaration)
-        self.group[1].append(line)
+            self.declarations.append(declaration)
+        self.group.append(line)
 
     def _flush(self):
-        """Close the current loop over samples: its declarations, then the loop."""
-        if self.group is None:
-            return
-        declarations, lines = self.group
-        self.group = None
-        self.lines += [f"        {line}" for line in _joined(declarations)]
-        self.lines.append("        for (int s = 0; s < m; s++) {")
-        self.lines += [f"            {line}" for line in lines]
-        self.lines.append("        }")
+        """The open loop over samples, after the declarations waiting."""
+        self.lines += [f"        {line}" for line in _joined(self.declarations)]
+        if self.group:
+            self.lines += ["        for (int s = 0; s < m; s++) {",
+                           *(f"            {line}" for line in self.group), "        }"]
+        self.declarations, self.group = [], []
 
     def _loop(self, declaration, loops):
         """Declaration and loops of one vector item, after the open loop over samples."""
@@ -331,40 +286,32 @@ class CLossPrinter(PlanPrinter):
     # ---- forward ------------------------------------------------------------------------
     def _forward(self, item):
         if not isinstance(item, Vector):
-            rhs = render(item, self.code, leaf, self.template)  # from its operands
             name = self.names[item]
-            self._in_group(f"{name}[s] = {rhs};", self._declare(name, 1))
+            self._in_group(f"{name}[s] = {self.spell.render(item, self.code)};",
+                           self._declare(name, 1))
             return
-        name, rows = self.vname(item), len(item.rows)
+        name, rows = self._vname(item), len(item.rows)
         declaration = self._declare(name, rows)
         if isinstance(item, Stack):
-            values = [f"{_at(name, rows, j)} = {self.text(node)};"
-                      for j, node in enumerate(item.rows)]
-            self._in_group(f"// {name}: {rows} values stacked as rows", declaration)
-            for line in values:
-                self._in_group(line)
+            self._in_group(f"// {name}: {self._describe(item)}", declaration)
+            for j, node in enumerate(item.rows):
+                self._in_group(f"{_at(name, rows, j)} = {self.text(node)};")
             return
-        source = self.vname(item.source)
-        terms = len(item.source.rows)
+        source, terms = self._vname(item.source), len(item.source.rows)
         if isinstance(item, Map):
             row = item.rows[0]
             op = self.text(row, {row.args[0]: _at(source, rows, "r")})
-            self._loop(f"{declaration}  // {item.op}({source}) row by row",
+            self._loop(f"{declaration}  // {self._describe(item)}",
                        ["for (int s = 0; s < m; s++)",
                         f"    for (int r = 0; r < {rows}; r++) {_at(name, rows, 'r')} = {op};"])
             return
-        weights, copy = item.weights_name, self.copies[item, "W"]
-        start = "b + " if item.bias is not None else ""
-        bias = f"{self.copies[item, 'b']}[r]" if item.bias is not None else "0.0"
-        plural = "s" if rows > 1 else ""
-        note = (f"  // {rows} row{plural} of {start}w·{source}, {terms} terms each ({weights}), "
-                "per sample")
+        copy, bias = self.copies[item, "W"], self.copies.get((item, "b"))
+        note = f"  // {self._describe(item)} ({item.weights_name}), per sample"
         inputs = _at(source, terms, "c")
         if rows == 1:  # one sum per sample
-            bias = f"{self.copies[item, 'b']}[0]" if item.bias is not None else "0.0"
             self._loop(declaration + note, [
                 "for (int s = 0; s < m; s++) {",
-                f"    double sum = {bias};",
+                f"    double sum = {f'{bias}[0]' if bias else '0.0'};",
                 f"    for (int c = 0; c < {terms}; c++) sum += {copy}[c] * {inputs};",
                 f"    {name}[s] = sum;", "}"])
             return
@@ -372,25 +319,18 @@ class CLossPrinter(PlanPrinter):
         out = _at(name, rows, "r")
         self._loop(declaration + note, [
             "for (int s = 0; s < m; s++)",
-            f"    for (int r = 0; r < {rows}; r++) {out} = {bias};",
+            f"    for (int r = 0; r < {rows}; r++) {out} = {f'{bias}[r]' if bias else '0.0'};",
             f"for (int c = 0; c < {terms}; c++)",
             "    for (int s = 0; s < m; s++)",
             f"        for (int r = 0; r < {rows}; r++) {out} += {copy}[{rows}*c + r] * {inputs};"])
 
     # ---- backward -----------------------------------------------------------------------
-    def _grad_name(self, name):
-        return self.allocate.fresh("grad_" + name.split("[")[0])
-
     def _vector_grad(self, vector, zero=True):
         """The gradient array of ``vector``: (name, declared before)."""
         if vector.name in self.grads:
             return self.grads[vector.name], True
-        name = self.grads[vector.name] = self._grad_name(self.vname(vector))
-        declaration = self._declare(name, len(vector.rows), zero)
-        if self.group is not None:
-            self.group[0].append(declaration)
-        else:
-            self.lines.append(f"        {declaration}")
+        name = self.grads[vector.name] = self._grad_name(self._vname(vector))
+        self.declarations.append(self._declare(name, len(vector.rows), zero))
         return name, False
 
     def _accumulate(self, node, contribution, note=""):
@@ -402,8 +342,6 @@ class CLossPrinter(PlanPrinter):
             self._in_group(f"G[{self.param[node]}] += {contribution};{note}")
         elif node in self.row_of:
             vector, index = self.row_of[node]
-            if self.group is None:
-                self.group = ([], [])
             name, _ = self._vector_grad(vector)
             self._in_group(f"{_at(name, len(vector.rows), index)} += {contribution};{note}")
         elif node in self.grads:
@@ -414,48 +352,32 @@ class CLossPrinter(PlanPrinter):
 
     def _product(self, grad, local, names=None):
         names = self.code if names is None else names
-        return contribution(grad, local, lambda local: c_factor(local, names, self.template))
+        return contribution(grad, local, lambda local: self.spell.factor(local, names))
 
     def _backward_scalar(self, node):
-        grad, names = f"{self.grads[node]}[s]", self.names
-        op = OPS[node.op]
-        self._in_group(f"// {names[node]} = {_comment(to_text(node, names))}  "
-                       f"[{_comment(op.rule)}]")
+        names, rule = self.names, _comment(OPS[node.op].rule)
+        self._in_group(f"// {names[node]} = {_comment(to_text(node, names))}  [{rule}]")
         for step in self.steps.get(node, ()):
-            note = (f"{op.name}: d {names[node]}/d {names[step.operand]} = "
-                    f"{names.get(step.local) or to_text(step.local, names, limit=60)}")
-            self._accumulate(step.operand, self._product(grad, step.local), note)
-
-    def _backward_vector(self, vector):
-        if isinstance(vector, Stack) and vector.name in self.grads:
-            grad, rows = self.grads[vector.name], len(vector.rows)
-            for index, node in enumerate(vector.rows):
-                self._accumulate(node, _at(grad, rows, index))
-            return
-        super()._backward_vector(vector)
+            self._accumulate(step.operand, self._product(f"{self.grads[node]}[s]", step.local),
+                             self._step_note(node, step, names))
 
     def _backward_map(self, vector, grad):
         """Every row's step is the same rule: the first row's local, printed over row r."""
-        source, op = vector.source, OPS[vector.op]
         found = self._map_step(vector)
         if found is None:
             return  # no parameter below the source: nothing to pass on
         row, step = found
-        local = step.local
-        name, src = self.vname(vector), self.vname(source)
-        rows = len(vector.rows)
-        names = {**self.code, row: _at(name, rows, "r"), row.args[0]: _at(src, rows, "r")}
+        name, src, rows = self._vname(vector), self._vname(vector.source), len(vector.rows)
         self._flush()
-        self.lines.append(f"        // {name} = {op.name}({src}), row by row  "
-                          f"[{_comment(op.rule)}]")
-        target, declared = self._vector_grad(source, zero=False)
-        sign = "+=" if declared else "="
-        plain = {**self.names, row: name, row.args[0]: src}  # for the comment: no [r]
-        note = f"{op.name}: d {name}/d {src} = {plain.get(local) or to_text(local, plain, 60)}"
-        product = self._product(_at(grad, rows, "r"), local, names)
+        self.lines.append(f"        // {name} = {vector.op}({src}), row by row  "
+                          f"[{_comment(OPS[vector.op].rule)}]")
+        target, declared = self._vector_grad(vector.source, zero=False)
+        note = self._step_note(row, step, {**self.names, row: name, row.args[0]: src})
+        names = {**self.code, row: _at(name, rows, "r"), row.args[0]: _at(src, rows, "r")}
+        product = self._product(_at(grad, rows, "r"), step.local, names)
         self._loop(None, ["for (int s = 0; s < m; s++)",
                           f"    for (int r = 0; r < {rows}; r++) {_at(target, rows, 'r')} "
-                          f"{sign} {product};  // {_comment(note)}"])
+                          f"{'+=' if declared else '='} {product};  // {_comment(note)}"])
 
     def _backward_dense(self, vector, grad):
         """The add and mul steps of every row's chain b + w0*v0 + ..., as loops.
@@ -463,18 +385,17 @@ class CLossPrinter(PlanPrinter):
         Row by row, the samples in order: a weight row's gradient is read once per block.
         """
         source, weights = vector.source, vector.weights_name
-        name, src = self.vname(vector), self.vname(source)
+        name, src = self._vname(vector), self._vname(source)
         rows, terms = len(vector.rows), len(source.rows)
         g = _at(grad, rows, "r")
+        bias = f" + {vector.bias_name}" if vector.bias is not None else ""
         self._flush()
-        self.lines.append(f"        // {name} = {weights}·{src}"
-                          f"{' + ' + vector.bias_name if vector.bias is not None else ''}  "
-                          "[each row is b + w0*v0 + w1*v1 + ...: d/db = 1, d/dw = v, d/dv = w]")
+        self.lines.append(f"        // {self._dense_rule(vector, f'{weights}·{src}{bias}')}")
         loop = [f"for (int r = 0; r < {rows}; r++)", "    for (int s = 0; s < m; s++) {"]
         if vector.bias is not None:
-            loop.append(f"        {self._ref(vector, 'b', True)} += {g};"
+            loop.append(f"        {self.ref[vector, 'b'][1]} += {g};"
                         f"  // add: d {name}/d {vector.bias_name} = 1")
-        loop += [f"        for (int c = 0; c < {terms}; c++) {self._ref(vector, 'W', True)} += "
+        loop += [f"        for (int c = 0; c < {terms}; c++) {self.ref[vector, 'W'][1]} += "
                  f"{g} * {_at(src, terms, 'c')};  // mul: d {name}/d {weights} = {src}", "    }"]
         self._loop(None, loop)
         if any(r in self.needs for r in source.rows):
@@ -483,17 +404,15 @@ class CLossPrinter(PlanPrinter):
                 f"for (int r = 0; r < {rows}; r++)",
                 "    for (int s = 0; s < m; s++)",
                 f"        for (int c = 0; c < {terms}; c++) {_at(target, terms, 'c')} += "
-                f"{self._ref(vector, 'W')} * {g};  // mul: d {name}/d {src} = {weights}"])
+                f"{self.ref[vector, 'W'][0]} * {g};  // mul: d {name}/d {src} = {weights}"])
 
 
 def load(library, kind):
-    """The built ``kind``, called with one sample per row: ``f(P, X, Y)``.
+    """The built ``kind``: ``loss(P, X, Y, l2) -> (value, G)``, ``step(P, X, Y, l2, rate) ->
+    value`` (before the update, made in place) or ``loss_values(P, X, Y) -> V``.
 
-    ``X`` is (batch, inputs) and ``Y`` (batch,) or (batch, targets), as the user
-    passes them: the C reads them as they are.  ``loss`` takes the L2 weight too,
-    ``f(P, X, Y, l2) -> (value, G)``, and ``step`` updates ``P`` in place,
-    ``f(P, X, Y, l2, rate) -> value`` (the loss before).  Shapes are checked
-    here: the C trusts them.
+    ``X`` is (batch, inputs) and ``Y`` (batch,) or (batch, targets), as the user passes
+    them: the C reads them as they are.  Shapes are checked here: the C trusts them.
     """
     import ctypes
 

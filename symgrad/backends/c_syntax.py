@@ -3,6 +3,7 @@
 Light on purpose: the backend registry reads ``WORDS`` without loading the C backend.
 """
 
+from ..core.ops import OPS
 from ..core.printer import ATOM, UNARY, as_factor, precedence, render
 
 # Names C code may not use for a variable: C's keywords and keyword macros, every name
@@ -52,10 +53,33 @@ def leaf(node):
     return literal(node.value)
 
 
-def factor(node, names, template):
-    """A local derivative over the named values ``names`` as a factor of a product, in C:
-    a name, or the expression, parenthesised unless it binds tightly."""
-    if node in names:
-        return names[node]
-    return as_factor(render(node, names, leaf, template),
-                     precedence(node, names, leaf, template))
+class CSpelling:
+    """C text of nodes over named values; notes which helper functions (``c_helper``) it calls."""
+
+    def __init__(self):
+        self.used = set()
+
+    def template(self, op, node):
+        if op.c_helper is not None:
+            self.used.add(op.name)
+        return op.c
+
+    def render(self, node, names):
+        """The operation of ``node`` over the named values (``node``'s own name aside)."""
+        return render(node, names, leaf, self.template)
+
+    def text(self, node, names):
+        """``node``'s name, or its operation over the named values."""
+        return names[node] if node in names else self.render(node, names)
+
+    def factor(self, node, names):
+        """``text`` as a factor of a product: parenthesised unless it binds tightly."""
+        if node in names:
+            return names[node]
+        return as_factor(self.render(node, names), precedence(node, names, leaf, self.template))
+
+    def head(self, what, program, headers):
+        """A generated file's first lines: what it is, its #includes, the helpers it calls."""
+        return ([f"// symgrad: {what} of {comment(program.describe(program.root, 60))}"]
+                + [f"#include <{header}>" for header in headers] + [""]
+                + [OPS[name].c_helper for name in sorted(self.used)])

@@ -1,21 +1,14 @@
 """The JAX backend: the NumPy backend's code run on ``jax.numpy``, jit-compiled by XLA.
 
-Every template of the NumPy column of the operator table has the same name and
-meaning in ``jax.numpy``, so this backend prints exactly what the NumPy backend
-prints (scalar functions, batches, and losses through ``numpy_loss.LossPrinter``
-in its functional mode: ``G = G.at[K].add(...)``, since JAX arrays are
-immutable) and runs it with the generated code's global ``np`` bound to
-``jax.numpy``.  The functions are pure, so ``jax.jit``, ``jax.vmap`` and
-sharded inputs work on them; the gradient is still symgrad's own backward pass,
-never ``jax.grad``.
-
-Scalar functions and batches, which symgrad calls itself, compute in float64 (JAX's
-x64 mode for the call), so their numbers and their non-finite results are the
-other backends'; scalar functions return Python floats (a result that is not
-finite is diagnosed by ``CompiledFunction`` through ``Program.evaluate``, since JAX
-never raises on a domain error).  Losses follow JAX's precision, float64 once
-``jax.config.update("jax_enable_x64", True)`` has run, float32 otherwise, and
-return JAX arrays, so ``jax.jit(loss)(P, X, y)`` works.  Imported only when ``backend="jax"`` is used.
+Every template of the operator table's NumPy column means the same in ``jax.numpy``,
+so this backend prints what the NumPy backend prints (losses in its functional mode:
+``G = G.at[K].add(...)``, JAX arrays being immutable) with the code's global ``np``
+bound to ``jax.numpy``.  The functions are pure, so ``jax.jit``, ``jax.vmap`` and
+sharded inputs work on them; the gradient is still symgrad's own backward pass.
+Scalar functions and batches, which symgrad calls itself, compute in float64 (the
+other backends' numbers); scalar functions return Python floats (``CompiledFunction``
+diagnoses a result that is not finite, since JAX never raises on a domain error).
+Losses follow JAX's precision and return JAX arrays, so ``jax.jit(loss)`` works.
 """
 
 import warnings
@@ -59,19 +52,16 @@ class JaxBackend(NumpyBackend):
                 with jax.enable_x64(True):
                     value, grads = jax.device_get(function(*args, **inputs))
                 return float(value), tuple(float(g) for g in grads)
-
             return value_and_grad
         if artifact.kind == "value":
             def value(*args, **inputs):
                 with jax.enable_x64(True):
                     return float(function(*args, **inputs))
-
             return value
         if artifact.kind == "batch":
             def batch(*arrays):
                 with jax.enable_x64(True):
                     return function(*arrays)
-
             return batch
         return function
 

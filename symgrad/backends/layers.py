@@ -2,53 +2,42 @@
 
 A neural network's scalar graph is full of isomorphic nodes: every neuron of a
 layer computes ``b + w0*v0 + w1*v1 + ...`` over the same inputs ``v``.
-``LayerPlan`` reads a loss ``Program``, finds such affine chains, stacks the ones
-that share inputs into one *dense* item (one row per neuron: a matrix product),
-lifts unary operators applied to every row of a stack (``relu`` of a layer) into
-one *map* item, and leaves every other step as a scalar item over one value per
-sample.  Items come in evaluation order, named by the program's allocator
-(``t1, t2, ...``, the result ``out``, layer weights ``W1``, biases ``b1``).  A
-backend's loss printer (NumPy, JAX, C) prints the plan: dense items as matrix
-products, everything else from the program's own steps.
+``LayerPlan`` finds such affine chains, stacks the ones that share inputs into
+one *dense* item (one row per neuron: a matrix product), lifts unary operators
+applied to every row of a stack (``relu`` of a layer) into one *map* item, and
+leaves every other step a scalar item over one value per sample.  Items come in
+evaluation order, named by the program's allocator (``t1, t2, ...``, the result
+``out``, layer weights ``W1``, biases ``b1``).  ``numpy_loss`` and ``c_loss``
+print the plan: dense items as matrix products, the rest from the program's steps.
 
-The loss program's inputs follow one convention: parameters ``p0, p1, ...``,
-one sample's inputs ``x0, x1, ...`` and the target ``y`` (or several targets
-``y0, y1, ...``: a one-hot class, a vector); it is differentiated with respect
-to the parameters.  A batch's targets are named ``Y`` (one per sample) or
-``Y[j]`` (target ``j`` of every sample).
+A loss program's inputs are the parameters ``p0, p1, ...`` (its wrt), one
+sample's inputs ``x0, x1, ...`` (rows of ``X``) and its target ``y`` (``Y``) or
+targets ``y0, y1, ...`` (``Y[j]``: a one-hot class, a vector).
 """
 
 import copy
-from collections import namedtuple
+from collections import Counter, namedtuple
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..core import ir
+from ..core.printer import to_text
 from ..core.program import Names
 
-
-class LossSignature(namedtuple("LossSignature", "params inputs targets")):
-    """The names of a loss program's inputs by role: parameters (its wrt), one sample's
-    inputs, and its targets."""
-
-    __slots__ = ()
+# The names of a loss program's inputs by role: parameters, one sample's inputs, targets.
+LossSignature = namedtuple("LossSignature", "params inputs targets")
+# What a backend prints a compiled loss from: the per-sample program and its signature.
+LossProgram = namedtuple("LossProgram", "program signature")
 
 
-class LossProgram(namedtuple("LossProgram", "program signature")):
-    """What a backend prints a compiled loss from: the per-sample program and its signature."""
-
-    __slots__ = ()
-
-
-# The plan's items.  Frozen: printers keep their own tables (names, text) keyed by item.
-
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Vector:
-    """Rows of scalar nodes held as one (rows, batch) array called ``name``."""
+    """Rows of scalar nodes held as one (rows, batch) array; named once the plan is ordered."""
 
-    name: str
     rows: tuple
+    position: float  # where it comes in the program's order
+    name: str = ""
 
 
 class Input(Vector):
@@ -59,76 +48,56 @@ class Stack(Vector):
     """Scalar values stacked as rows; each row keeps its own name."""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Dense(Vector):
     """``W @ source + b``: one row per neuron ``b + w0*v0 + w1*v1 + ...``."""
 
-    source: Vector
-    weights: object  # index array of P, shape (rows, len(source.rows))
-    bias: object  # index array of P, shape (rows, 1), or None
-    weights_name: str  # W1, W2, ...
-    bias_name: str
+    inputs: tuple = ()  # the rows of the source, a vector found once maps are lifted
+    weights: object = None  # index array of P, shape (rows, len(inputs))
+    bias: object = None  # index array of P, shape (rows, 1), or None
+    source: Vector = None
+    weights_name: str = ""  # W1, W2, ...
+    bias_name: str = ""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Map(Vector):
     """One unary operator applied to every row of ``source``."""
 
-    source: Vector
-    op: str
-
-
-class _Draft:
-    """A vector while the plan is being found: its kind, fields and place in the order."""
-
-    def __init__(self, rows, kind, source=None, op="", weights=None, bias=None, position=0,
-                 inputs=None):
-        self.rows, self.kind, self.source, self.op = rows, kind, source, op
-        self.weights, self.bias, self.position, self.inputs = weights, bias, position, inputs
-
-
-def plan(loss):
-    """The ``LayerPlan`` of a ``LossProgram``."""
-    return LayerPlan(loss.program, loss.signature)
+    source: Vector = None
+    op: str = ""
 
 
 class LayerPlan:
-    """Items of a loss program in evaluation order; see the module docstring."""
+    """The items of a ``LossProgram`` in evaluation order; see the module docstring."""
 
-    def __init__(self, program, signature):
-        self.program, self.signature = program, signature
-        self.root = program.root
-        self.order = program.nodes
+    def __init__(self, loss):
+        self.program, self.signature = program, signature = loss
+        self.root, self.order = program.root, program.nodes
         self.position = {node: i for i, node in enumerate(self.order)}
         self.param = {ir.var(name): i for i, name in enumerate(signature.params)}
-        targets = signature.targets
-        self.uses = {}
-        for node in self.order:
-            for arg in node.args:
-                self.uses[arg] = self.uses.get(arg, 0) + 1
+        self.uses = Counter(arg for node in self.order for arg in node.args)
         self.steps = {}  # node -> its backward steps, in the program's order
         for step in program.backward:
             self.steps.setdefault(step.node, []).append(step)
         # Nodes with a parameter below: the program passes them a gradient.
         self.needs = {step.operand for step in program.backward} | {self.root}
-        self.targets = tuple(ir.var(name) for name in targets)
-        if list(targets) == ["y"]:
-            self.names = {ir.var("y"): "Y"}
-        else:
-            self.names = {ir.var(name): f"Y[{j}]" for j, name in enumerate(targets)}
-        self.vectors, self.row_of = [], {}
-        inputs = tuple(ir.var(name) for name in signature.inputs)
-        self._add_vector(_Draft(inputs, "input", position=-1))
-        self.absorbed = set()
+        self.targets = tuple(ir.var(name) for name in signature.targets)
+        self.names = ({self.targets[0]: "Y"} if list(signature.targets) == ["y"]
+                      else {node: f"Y[{j}]" for j, node in enumerate(self.targets)})
+        self.vectors, self.row_of, self.absorbed = [], {}, set()
+        self._add(Input(tuple(ir.var(name) for name in signature.inputs), -1, "X"))
         self._find_dense()
         self._lift_maps()
-        for vector in [v for v in self.vectors if v.kind == "dense"]:
-            vector.source = self._vector_of(vector.inputs, vector.position)
-        drafts = self._items()
-        self.items = self._freeze(drafts)
+        for dense in [v for v in self.vectors if isinstance(v, Dense)]:
+            dense.source = self._vector_of(dense.inputs, dense.position)
+        covered = set(self.row_of) | self.absorbed
+        order = [(v.position, 0, v) for v in self.vectors if not isinstance(v, Input)]
+        order += [(self.position[n], 1, n) for n in self.order if n.args and n not in covered]
+        self.items = [item for *_, item in sorted(order, key=lambda entry: entry[:2])]
+        self._name()
 
-    # ---- analysis -------------------------------------------------------------
-    def _add_vector(self, vector):
+    def _add(self, vector):
         self.vectors.append(vector)
         for index, node in enumerate(vector.rows):
             self.row_of.setdefault(node, (vector, index))
@@ -146,30 +115,22 @@ class LayerPlan:
 
     def _affine(self, node):
         """(weights, inputs, bias, chain nodes) of ``b + w0*v0 + ...``, or None."""
-        terms, chain = [], []
-        while node.op == "add":
-            term = self._term(node.args[1])
-            if term is None:
-                return None
-            terms.append((term, node.args[1]))
+        chain, operands = [], []
+        while node.op == "add" and (not chain or self.uses[node] == 1):
             chain.append(node)
-            left = node.args[0]
-            if left.op == "add" and self.uses[left] == 1:
-                node = left
-                continue
-            term = self._term(left)
-            if term is None:
-                return None
-            terms.append((term, left))
-            break
-        else:
+            operands.append(node.args[1])
+            node = node.args[0]
+        if not chain:
             return None
-        terms.reverse()
-        bias = [t[0] for t, _ in terms if t[1] is None]
-        weights = [t for t, _ in terms if t[1] is not None]
+        operands = [node, *reversed(operands)]
+        terms = [self._term(operand) for operand in operands]
+        if None in terms:
+            return None
+        bias = [index for index, v in terms if v is None]
+        weights = [(index, v) for index, v in terms if v is not None]
         if len(bias) > 1 or not weights:
             return None
-        products = [n for (_, v), n in terms if v is not None and self.uses[n] == 1]
+        products = [n for n, (_, v) in zip(operands, terms) if v is not None and self.uses[n] == 1]
         return ([w for w, _ in weights], tuple(v for _, v in weights),
                 bias[0] if bias else None, chain + products)
 
@@ -190,15 +151,15 @@ class LayerPlan:
             self.absorbed.update(n for n in internal if n not in rows)
             weights = np.array([m[1] for m in members], dtype=np.intp)
             bias = None if no_bias else np.array([[m[2]] for m in members], dtype=np.intp)
-            self._add_vector(_Draft(rows, "dense", weights=weights, bias=bias, inputs=inputs,
-                                    position=self.position[rows[0]]))
+            self._add(Dense(rows, self.position[rows[0]], inputs=inputs, weights=weights,
+                            bias=bias))
 
     def _vector_of(self, nodes, position):
         for vector in self.vectors:
             if vector.rows == nodes:
                 return vector
-        stack = _Draft(nodes, "stack", position=position - 0.5)
-        self.vectors.append(stack)  # its rows keep their own names
+        stack = Stack(nodes, position - 0.5)
+        self.vectors.append(stack)  # not in row_of: its rows keep their own names
         return stack
 
     def _lift_maps(self):
@@ -206,7 +167,7 @@ class LayerPlan:
         for node in self.order:
             if len(node.args) == 1:
                 users.setdefault(node.args[0], []).append(node)
-        work = [v for v in self.vectors if v.kind == "dense"]
+        work = [v for v in self.vectors if isinstance(v, Dense)]
         while work:
             vector = work.pop()
             by_op = {}
@@ -218,92 +179,104 @@ class LayerPlan:
                     rows = tuple(mapped[r] for r in vector.rows)
                     if any(r in self.row_of for r in rows):
                         continue
-                    work.append(self._add_vector(_Draft(
-                        rows, "map", vector, op=op,
-                        position=min(self.position[r] for r in rows))))
+                    work.append(self._add(Map(rows, min(self.position[r] for r in rows),
+                                              source=vector, op=op)))
 
-    # ---- order and names -----------------------------------------------------------
-    def _items(self):
-        covered = set(self.row_of) | self.absorbed
-        items = [(v.position, 0, v) for v in self.vectors if v.kind != "input"]
-        items += [(self.position[n], 1, n) for n in self.order
-                  if n.args and n not in covered]
-        items.sort(key=lambda item: (item[0], item[1]))
-        return [item[2] for item in items]
-
-    def _freeze(self, drafts):
-        """The items, frozen and named in evaluation order from the program's allocator:
-        t1, t2, ..., out, W1, b1, ...; ``names`` and ``row_of`` say where each value is."""
-        allocate = Names({"P", "X", "Y", "K", "G", "n", "value"})
-        for node in self.param:
-            self.names[node] = f"P[{self.param[node]}]"
-        frozen, items, layers = {}, [], 0
-        for draft in [v for v in self.vectors if v.kind == "input"] + drafts:
-            if not isinstance(draft, _Draft):
-                self.names[draft] = allocate.fresh("out") if draft is self.root \
-                    else allocate.temporary()
-                items.append(draft)
+    def _name(self):
+        """Names in evaluation order from the program's allocator: t1, t2, ..., out, W1,
+        b1, ...; ``names`` says where each value is (a row of a vector: ``t2[3]``)."""
+        self.allocate = allocate = Names({"P", "X", "Y", "K", "G", "n", "value"})
+        self.names.update((node, f"P[{index}]") for node, index in self.param.items())
+        layers = 0
+        for item in [self.vectors[0], *self.items]:
+            if not isinstance(item, Vector):
+                self.names[item] = (allocate.fresh("out") if item is self.root
+                                    else allocate.temporary())
                 continue
-            if draft.kind == "input":
-                item = Input("X", draft.rows)
-            else:
-                name = allocate.temporary()
-                if draft.kind == "stack":
-                    item = Stack(name, draft.rows)
-                elif draft.kind == "map":
-                    item = Map(name, draft.rows, frozen[draft.source], draft.op)
-                else:
-                    layers += 1
-                    item = Dense(name, draft.rows, frozen[draft.source], draft.weights,
-                                 draft.bias, allocate.fresh(f"W{layers}"),
-                                 allocate.fresh(f"b{layers}"))
-                items.append(item)
-                for index, node in enumerate(item.rows):
-                    self.names.setdefault(node, f"{item.name}[{index}]")
-            frozen[draft] = item
-        self.row_of = {node: (frozen[vector], index)
-                       for node, (vector, index) in self.row_of.items()}
-        self._allocate = allocate
-        return items
+            if not isinstance(item, Input):
+                item.name = allocate.temporary()
+            if isinstance(item, Dense):
+                layers += 1
+                item.weights_name = allocate.fresh(f"W{layers}")
+                item.bias_name = allocate.fresh(f"b{layers}")
+            for index, node in enumerate(item.rows):
+                self.names.setdefault(node, f"{item.name}[{index}]")
 
-    def names_in_use(self):
-        """A copy of the plan's allocator, for a printer to take more names from."""
-        return copy.deepcopy(self._allocate)
+
+def regular(indices):
+    """(start, row stride) when the index matrix is ``start + stride*row + column``, else None."""
+    rows, columns = indices.shape
+    start = int(indices[0, 0])
+    stride = int(indices[1, 0] - start) if rows > 1 else columns
+    expected = start + stride * np.arange(rows)[:, None] + np.arange(columns)[None, :]
+    return (start, stride) if stride >= 1 and np.array_equal(indices, expected) else None
+
+
+def plain(node, names):
+    """A node over the plain names (``t2[3]``, ``W1``), for comments."""
+    return names[node] if node in names else to_text(node, names, limit=60)
 
 
 class PlanPrinter:
-    """What every loss printer shares: the walk of a plan's items in the backward pass.
+    """What every loss printer shares: the plan's tables, gradient names, the backward walk
+    over the items and the words of its comments.  A printer defines ``_accumulate`` and
+    ``_backward_*``; ``_row`` and ``_vname`` where its arrays are not ``name[row]``."""
 
-    A printer over a ``LayerPlan`` (``self.plan``, ``self.steps``, ``self.grads``)
-    defines ``_accumulate``, ``_backward_scalar``, ``_backward_map`` and
-    ``_backward_dense``; this dispatch and the choice of a map's step are written once.
-    """
+    def __init__(self, layers):
+        self.plan, self.steps, self.needs = layers, layers.steps, layers.needs
+        self.row_of, self.param, self.root = layers.row_of, layers.param, layers.root
+        self.names, self.grads = dict(layers.names), {}
+        self.allocate = copy.deepcopy(layers.allocate)  # the plan's names, and the printer's
+
+    def _grad_name(self, name):
+        return self.allocate.fresh("grad_" + name.split("[")[0])
+
+    def _row(self, array, rows, index):
+        return f"{array}[{index}]"
 
     def _backward_items(self, items):
         """The backward pass over the plan's items, from the last back to the first."""
         for item in reversed(items):
-            if isinstance(item, Vector):
-                self._backward_vector(item)
-            elif item in self.grads:
+            grad = self.grads.get(item.name if isinstance(item, Vector) else item)
+            if grad is None:
+                continue
+            if isinstance(item, Stack):
+                for index, node in enumerate(item.rows):
+                    self._accumulate(node, self._row(grad, len(item.rows), index))
+            elif isinstance(item, Map):
+                self._backward_map(item, grad)
+            elif isinstance(item, Dense):
+                self._backward_dense(item, grad)
+            else:
                 self._backward_scalar(item)
 
-    def _backward_vector(self, vector):
-        grad = self.grads.get(vector.name)
-        if grad is None or isinstance(vector, Input):
-            return
-        if isinstance(vector, Stack):
-            for index, node in enumerate(vector.rows):
-                self._accumulate(node, f"{grad}[{index}]")
-        elif isinstance(vector, Map):
-            self._backward_map(vector, grad)
-        else:
-            self._backward_dense(vector, grad)
-
     def _map_step(self, vector):
-        """(row, its backward step) standing for every row of a lifted map; None if none has one.
-
-        Every row applies the same operator, so one row's local derivative, printed
-        over the whole arrays, is every row's.
-        """
+        """(row, its backward step) standing for every row of a lifted map (they apply one
+        operator: one row's local derivative over whole arrays is every row's), or None."""
         rows = [r for r in vector.rows if r in self.steps]
         return (rows[0], self.steps[rows[0]][0]) if rows else None
+
+    def _step_note(self, node, step, names):
+        """The comment of one backward step: its operator, and its local derivative."""
+        return f"{node.op}: d {names[node]}/d {names[step.operand]} = {plain(step.local, names)}"
+
+    def _vname(self, vector):
+        """The name of a vector in the code."""
+        return vector.name
+
+    def _describe(self, vector):
+        """What each row of ``vector`` holds: the comment of its forward line."""
+        rows = len(vector.rows)
+        if isinstance(vector, Stack):
+            return f"{rows} values stacked as rows"
+        source = self._vname(vector.source)
+        if isinstance(vector, Map):
+            return f"{vector.op}({source}) row by row"
+        terms, bias = len(vector.source.rows), "b + " if vector.bias is not None else ""
+        return (f"{rows} row{'s' if rows > 1 else ''} of {bias}w·{source}, "
+                f"{terms} term{'s' if terms > 1 else ''} each")
+
+    def _dense_rule(self, vector, forward):
+        """The comment above a dense item's backward steps."""
+        return (f"{vector.name} = {forward}  [each row is b + w0*v0 + w1*v1 + ...: "
+                "d/db = 1, d/dw = v, d/dv = w]")

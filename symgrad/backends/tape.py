@@ -1,13 +1,11 @@
 """The tape backend: a program too large to compile, run as a list of instructions.
 
-CPython's ``compile`` needs about 6 KiB and 25 µs per generated line, so beyond
-a few hundred thousand operations printing source stops paying.  This backend
-turns the same Program into slot-numbered instructions instead (forward: one
-operator call per step; backward: each step's local derivative, then
-``grad[target] (+)= grad[upstream] * local``) and runs them in one loop.  Nothing
-is compiled; the operators are the table's scalar functions.  Errors keep their
-meaning: a step that fails raises, and ``CompiledFunction`` asks
-``Program.evaluate`` where and why, as for every backend.
+CPython's ``compile`` needs about 6 KiB and 25 µs per generated line, so beyond a few
+hundred thousand operations printing source stops paying.  This backend turns the same
+Program into slot-numbered instructions (forward: one operator call per step; backward:
+each step's local derivative, then ``grad[target] (+)= grad[upstream] * local``), run in
+one loop by the table's scalar functions.  A step that fails raises, and
+``CompiledFunction`` asks ``Program.evaluate`` where and why, as for every backend.
 """
 
 from ..core.ir import topological_order, var
