@@ -217,3 +217,20 @@ def test_losses_may_use_the_calculator_functions(backend):
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(grad, loss_finite_differences(compiled, params, X, Y),
                                rtol=1e-5, atol=1e-7)
+
+
+def test_the_loss_plan_is_frozen_for_its_printers():
+    """Printers keep their own tables: an item of the plan cannot be written."""
+    import dataclasses
+
+    from symgrad.backends.layers import LayerPlan, LossProgram, Vector
+
+    model = MLP(2, [3, 1])
+    loss = compile_loss(model, lambda score, y: (1 + -y * score).relu(), n_inputs=2,
+                        backend="c")
+    plan = LayerPlan(LossProgram(loss.program, loss.signature))
+    vectors = [item for item in plan.items if isinstance(item, Vector)]
+    assert vectors
+    for item in vectors:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            item.name = "changed"

@@ -31,9 +31,13 @@ LossSignature = namedtuple("LossSignature", "params inputs targets")
 LossProgram = namedtuple("LossProgram", "program signature")
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Vector:
-    """Rows of scalar nodes held as one (rows, batch) array; named once the plan is ordered."""
+    """Rows of scalar nodes held as one (rows, batch) array; named once the plan is ordered.
+
+    Items are frozen: the plan completes them while it is built (``_settle``), and
+    printers keep their own tables.
+    """
 
     rows: tuple
     position: float  # where it comes in the program's order
@@ -48,7 +52,7 @@ class Stack(Vector):
     """Scalar values stacked as rows; each row keeps its own name."""
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Dense(Vector):
     """``W @ source + b``: one row per neuron ``b + w0*v0 + w1*v1 + ...``."""
 
@@ -60,7 +64,7 @@ class Dense(Vector):
     bias_name: str = ""
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Map(Vector):
     """One unary operator applied to every row of ``source``."""
 
@@ -90,7 +94,7 @@ class LayerPlan:
         self._find_dense()
         self._lift_maps()
         for dense in [v for v in self.vectors if isinstance(v, Dense)]:
-            dense.source = self._vector_of(dense.inputs, dense.position)
+            _settle(dense, source=self._vector_of(dense.inputs, dense.position))
         covered = set(self.row_of) | self.absorbed
         order = [(v.position, 0, v) for v in self.vectors if not isinstance(v, Input)]
         order += [(self.position[n], 1, n) for n in self.order if n.args and n not in covered]
@@ -194,13 +198,19 @@ class LayerPlan:
                                     else allocate.temporary())
                 continue
             if not isinstance(item, Input):
-                item.name = allocate.temporary()
+                _settle(item, name=allocate.temporary())
             if isinstance(item, Dense):
                 layers += 1
-                item.weights_name = allocate.fresh(f"W{layers}")
-                item.bias_name = allocate.fresh(f"b{layers}")
+                _settle(item, weights_name=allocate.fresh(f"W{layers}"),
+                        bias_name=allocate.fresh(f"b{layers}"))
             for index, node in enumerate(item.rows):
                 self.names.setdefault(node, f"{item.name}[{index}]")
+
+
+def _settle(item, **fields):
+    """Complete a frozen item while its plan is being built."""
+    for name, value in fields.items():
+        object.__setattr__(item, name, value)
 
 
 def regular(indices):
