@@ -172,7 +172,7 @@ def _derivatives(built, value, wrt, deadline=math.inf):
         for name, x in wrt.items():
             if time.monotonic() > deadline:
                 break
-            expected[name] = sympy.diff(value, x)
+            expected[name] = _sign_derivatives_zero(sympy.diff(value, x))
         return expected, ()
     definitions, expected = list(built.definitions), {}
     for name, x in wrt.items():
@@ -197,7 +197,21 @@ def _chain_rule(formula, x, derivative):
     for t in symbols:
         if t in derivative and derivative[t] != 0:
             total += sympy.diff(formula, t) * derivative[t]
-    return total
+    return _sign_derivatives_zero(total)
+
+
+def _sign_derivatives_zero(expression):
+    """``expression`` with SymPy's unevaluated derivatives of ``sign`` as 0.
+
+    SymPy leaves d/dx sign(u) unevaluated where u may be complex (``cbrt(acos(x))``
+    is ``Abs(acos(x))**(1/3)*sign(acos(x))``), and then cannot put a number in for
+    u.  sign is constant wherever it is differentiable: 0, symgrad's convention too.
+    """
+    if not expression.has(sympy.Derivative):
+        return expression
+    return expression.replace(
+        lambda part: isinstance(part, sympy.Derivative) and isinstance(part.expr, sympy.sign),
+        lambda part: sympy.S.Zero)
 
 
 def _prove(rows, expected, ours, seconds, bar):

@@ -10,7 +10,7 @@ import os
 import re
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import symgrad
@@ -99,6 +99,8 @@ def _apply_value(op, args):
 
 @FUZZ
 @given(programs())
+@example("cbrt(acos(x))")  # SymPy left d/dx sign(acos(x)) unevaluated, then failed on it
+@example("h = acos(x); cbrt(h)*h")
 def test_random_programs_agree_with_sympy_and_finite_differences(text):
     f = symgrad.compile(text)
     report = symgrad.check(f, points=2, symbolic=False)
