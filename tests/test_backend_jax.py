@@ -19,7 +19,7 @@ import pytest
 
 import symgrad
 from symgrad.backends import get
-from symgrad.backends.layers import LossProgram
+from symgrad.core.loss_plan import LossProgram
 from symgrad.core.ops import FUNCTIONS
 from symgrad.core.program import Program
 from symgrad.losses import compile_loss

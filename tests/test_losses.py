@@ -223,7 +223,7 @@ def test_the_loss_plan_is_frozen_for_its_printers():
     """Printers keep their own tables: an item of the plan cannot be written."""
     import dataclasses
 
-    from symgrad.backends.layers import LayerPlan, LossProgram, Vector
+    from symgrad.core.loss_plan import LayerPlan, LossProgram, Vector
 
     model = MLP(2, [3, 1])
     loss = compile_loss(model, lambda score, y: (1 + -y * score).relu(), n_inputs=2,

@@ -23,7 +23,8 @@ from ..core.ops import OPS
 from ..core.printer import contribution, to_text
 from . import Artifact
 from .c_syntax import CSpelling, comment as _comment
-from .layers import Dense, Input, LayerPlan, Map, PlanPrinter, Stack, Vector, regular
+from ..core.loss_plan import Dense, Input, LayerPlan, Map, Stack, Vector, regular
+from .loss_printer import PlanPrinter
 
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values", "step": "sgd_step"}
 PARAMS = {"loss": ("P", "X", "Y", "n", "l2", "G", "mean"),

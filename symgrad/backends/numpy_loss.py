@@ -14,7 +14,8 @@ from ..core import ir
 from ..core.printer import contribution, to_text
 from ..core.pyspell import PythonSpelling
 from . import Artifact
-from .layers import Dense, LayerPlan, PlanPrinter, Stack, Vector, regular
+from ..core.loss_plan import Dense, LayerPlan, Stack, Vector, regular
+from .loss_printer import PlanPrinter
 
 NUMPY = PythonSpelling("numpy", "np")
 FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values"}

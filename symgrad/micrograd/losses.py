@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .. import backends
-from ..backends.layers import LossProgram, LossSignature
+from ..core.loss_plan import LossProgram, LossSignature
 from ..core.errors import SymgradError
 from ..core.expression import Expression
 from ..core.ir import paused_collector
