@@ -14,11 +14,13 @@ graph, as far as it finishes within ``--sympy-cap`` seconds.
 
 ``--sum-of-x N`` times the whole route from text to value and gradient, ``import
 symgrad`` included, on ``x + x + ... + x`` with N terms, in ``--repeat`` fresh
-processes: CPU and wall-clock seconds, median and fastest, and the stages.
+processes: CPU and wall-clock seconds, median and fastest, and the stages;
+``--baseline DIR`` times another checkout's symgrad in runs interleaved with these.
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -94,20 +96,33 @@ def measure_end_to_end(_, terms):
     return times
 
 
-def end_to_end(terms, repeat, cap):
-    """Print the median and fastest of ``repeat`` fresh processes running ``measure_end_to_end``."""
+def end_to_end(terms, repeat, cap, baseline=None):
+    """Print the median and fastest of ``repeat`` fresh processes running
+    ``measure_end_to_end``; with ``baseline`` (another checkout's directory), its runs
+    interleaved with ours, and the ratio of the medians."""
     import statistics
 
-    runs = [run_child("e2e", "x", terms, cap) for _ in range(repeat)]
-    good = [run for run in runs if "cpu" in run]
-    if not good:
-        print(f"x + x + ... + x, {terms:,} terms: {runs[0]}")
-        return
-    print(f"x + x + ... + x, {terms:,} terms, text to value and gradient, "
-          f"{len(good)} fresh processes (seconds: median, fastest)")
-    for key in ("cpu", "wall", "import", "parse+program", "code+compile+eval"):
-        values = [run[key] for run in good]
-        print(f"  {key:18} {statistics.median(values):6.2f}  {min(values):6.2f}")
+    systems = {"symgrad": None} if baseline is None else {"symgrad": None, "baseline": baseline}
+    runs = {name: [] for name in systems}
+    for _ in range(repeat):
+        for name, path in systems.items():
+            runs[name].append(run_child("e2e", "x", terms, cap, path))
+    print(f"x + x + ... + x, {terms:,} terms, text to value and gradient, {repeat} fresh "
+          "processes each (seconds: median, fastest)")
+    medians = {}
+    for name, results in runs.items():
+        good = [run for run in results if "cpu" in run]
+        if not good:
+            print(f"  {name}: {results[0]}")
+            continue
+        where = "" if systems[name] is None else f" ({systems[name]})"
+        print(f"  {name}{where}")
+        for key in ("cpu", "wall", "import", "parse+program", "code+compile+eval"):
+            values = [run[key] for run in good]
+            print(f"    {key:18} {statistics.median(values):6.2f}  {min(values):6.2f}")
+        medians[name] = statistics.median(run["cpu"] for run in good)
+    if len(medians) == 2:
+        print(f"  symgrad / baseline, median CPU time: {medians['symgrad'] / medians['baseline']:.2f}")
 
 
 def measure_api(shape, nodes):
@@ -155,11 +170,12 @@ def measure_sympy(shape, nodes):
     return {"sympy": time.process_time() - start}
 
 
-def run_child(kind, shape, nodes, cap):
-    """Run one measurement in a subprocess; None if it exceeds ``cap`` seconds or fails."""
+def run_child(kind, shape, nodes, cap, path=None):
+    """Run one measurement in a subprocess (importing symgrad from ``path`` if given)."""
     command = [sys.executable, __file__, "--child", kind, shape, str(nodes)]
+    env = None if path is None else {**os.environ, "PYTHONPATH": path}
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=cap)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=cap, env=env)
     except subprocess.TimeoutExpired:
         return {"timeout": cap}
     if done.returncode != 0:
@@ -198,6 +214,9 @@ def main(argv=None):
                         help="also time x + x + ... + x from text to value and gradient "
                              "(e.g. 200000)")
     parser.add_argument("--repeat", type=int, default=5, help="fresh processes for --sum-of-x")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="with --sum-of-x, also time the symgrad of another checkout "
+                             "(e.g. a git worktree of an older commit), runs interleaved")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -233,7 +252,7 @@ def main(argv=None):
             else str(api)))
     if args.sum_of_x:
         print()
-        end_to_end(args.sum_of_x, args.repeat, args.cap)
+        end_to_end(args.sum_of_x, args.repeat, args.cap, args.baseline)
     return 0
 
 
