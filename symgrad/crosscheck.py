@@ -88,7 +88,8 @@ class CheckReport:
                     "gradient defined; give a point of its domain to check at")
         verdict = ("MISMATCH" if not self.ok else "all gradients agree" if self.complete
                    else "no mismatch in the part checked")
-        lines = [f"check of {self.expression} at {len(self.points)} points: {verdict}"]
+        count = len(self.points)
+        lines = [f"check of {self.expression} at {count} point{'s' * (count != 1)}: {verdict}"]
         if not self.complete:
             every = sum(row.points == len(self.points) for row in self.rows)
             some = sum(0 < row.points < len(self.points) for row in self.rows)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import symgrad
+from cases import NEEDS_JAX
 from symgrad.arrays.compiled import ArrayFunction
 
 MLP = """X: [n, 3]
@@ -238,3 +239,15 @@ def test_each_name_of_the_program_keeps_its_own_gradient():
                         "sum(tanh(A))")
     assert "    grad_B = grad_A  # add: d A/d B = 1.0  (n, 3)\n" in f.source
     assert "grad_t1" not in f.source and "grad_W = X.T @ grad_B" in f.source
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("jax", marks=NEEDS_JAX)])
+def test_a_scalar_input_divides_by_zero_as_ieee_arrays_do(backend):
+    """X / a at a = 0: inf and its gradients, as NumPy and JAX give for arrays; the scalar
+    input's own arithmetic (1.0 / a) was Python's, which raised ZeroDivisionError."""
+    f = symgrad.compile("X: [n, 3]\nsum(X / a)", backend=backend)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value, grads = f.value_and_grad(X=np.ones((2, 3)), a=0.0)
+    assert value == np.inf and np.all(grads["X"] == np.inf) and grads["a"] == -np.inf
+    value, grads = f.value_and_grad(X=np.ones((2, 3)), a=2.0)
+    assert value == 3.0 and grads["a"] == -1.5

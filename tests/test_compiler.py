@@ -211,3 +211,7 @@ def test_both_calling_paths_give_the_same_floats(point):
     assert value == pytest.approx(x * math.exp(y) + y * y, rel=1e-15)
     assert grad == pytest.approx({"x": math.exp(y), "y": x * math.exp(y) + 2 * y}, rel=1e-15)
     assert f.last_point == [x, y]
+
+
+def test_a_check_at_one_point_says_point():
+    assert str(symgrad.check("x*y", points=1)).startswith("check of x*y at 1 point: ")

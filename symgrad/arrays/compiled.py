@@ -195,8 +195,8 @@ def _owned(gradient):
 def _checked(name, node, value, dims):
     """``value`` as the array ``node`` declares, binding its dimensions in ``dims``."""
     if node.shape == () and node.dtype == "float":
-        try:
-            return float(value)
+        try:  # NumPy's float, so a scalar's arithmetic follows IEEE as the arrays' does
+            return np.float64(float(value))  # (1.0 / a at a = 0 is inf, not ZeroDivisionError)
         except (TypeError, ValueError):
             raise TypeError(f"{name} is a scalar input; got {type(value).__name__}") from None
     array = value if hasattr(value, "dtype") and hasattr(value, "shape") else np.asarray(value)
