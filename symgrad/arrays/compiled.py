@@ -12,24 +12,13 @@ import numpy as np
 
 from ..backends import compile_source
 from ..core.errors import EvaluationError, SymgradError
-from ..core.ops import array_helpers
 from ..views.hooks import NotebookDisplay
 from . import graph, printer, shapes
 from .build import ArrayExpression, parse
 from .program import ArrayProgram
-from .runtime import helpers
+from .runtime import namespace
 
 BACKENDS = ("numpy", "jax")
-
-
-def _namespace(backend):
-    if backend == "numpy":
-        return {"__builtins__": {}, "np": np, **array_helpers(np),
-                **helpers(np, functional=False)}
-    import jax.numpy as jnp
-
-    return {"__builtins__": {"__import__": __import__}, "np": jnp, **array_helpers(jnp),
-            **helpers(jnp, functional=True)}
 
 
 class ArrayFunction(NotebookDisplay):
@@ -51,11 +40,11 @@ class ArrayFunction(NotebookDisplay):
         self.variables = self.inputs
         self.artifact = printer.function(self.program, "value_and_grad")
         self.source = self.artifact.source
-        namespace = _namespace(backend)
+        globals_ = namespace(backend)
         label = "array program"
-        self._generated = compile_source(self.artifact, label, self, namespace)
+        self._generated = compile_source(self.artifact, label, self, globals_)
         value = printer.function(self.program, "value")
-        self._value_generated = compile_source(value, label, self, namespace)
+        self._value_generated = compile_source(value, label, self, globals_)
         self._run, self._value = self._generated, self._value_generated
         if backend == "jax":
             import jax
@@ -155,7 +144,7 @@ class ArrayFunction(NotebookDisplay):
         if self._trace is None:
             artifact = printer.function(self.program, "trace")
             self._trace = compile_source(artifact, "array program trace", self,
-                                         _namespace("numpy"))
+                                         namespace("numpy"))
         args, dims = self.bind(inputs)
         self._check_indices(args, dims)
         value, grads, steps = self._trace(*args)

@@ -1,5 +1,20 @@
 """The few functions generated array code calls by name, for NumPy and for jax.numpy."""
 
+from ..core.ops import array_helpers
+
+
+def namespace(backend):
+    """The globals generated array code runs in on ``backend`` ("numpy" or "jax")."""
+    if backend == "numpy":
+        import numpy as np
+
+        return {"__builtins__": {}, "np": np, **array_helpers(np),
+                **helpers(np, functional=False)}
+    import jax.numpy as jnp
+
+    return {"__builtins__": {"__import__": __import__}, "np": jnp, **array_helpers(jnp),
+            **helpers(jnp, functional=True)}
+
 
 def helpers(xp, functional):
     """{name: function} over the array module ``xp``; ``functional`` for JAX (no in-place)."""

@@ -23,7 +23,7 @@ from collections import namedtuple
 
 from ..arrays import graph, printer
 from ..arrays.build import parse
-from ..arrays.compiled import _namespace
+from ..arrays.runtime import namespace
 from ..arrays.program import ArrayProgram
 from ..backends import compile_source
 from ..backends.artifact import Artifact
@@ -213,7 +213,7 @@ class ArrayLoss:
         return "\n".join(lines + [f"    {line}" for line in body]) + "\n"
 
     def _load(self, artifact, label, owner):
-        function = compile_source(artifact, label, owner, _namespace(self.backend))
+        function = compile_source(artifact, label, owner, namespace(self.backend))
         if self.backend == "jax":
             import jax
 
