@@ -23,7 +23,8 @@ SIGNATURES = {
     "value_and_grad": "f(*inputs) -> (value, (gradient per wrt input))",
     "value": "f(*inputs) -> value",
     "batch": "f(*arrays) -> (values, (gradients per wrt input)), arrays of one shape",
-    # Losses are printed from a layers.LossProgram: the per-sample program and its signature.
+    # Losses are printed from a core.loss_plan.LossProgram: the per-sample program and its
+    # signature.
     "loss": "f(P, X, Y, l2) -> (mean value over the rows + l2*sum(P**2), gradient by P); "
             "one sample per row of X and Y",
     "loss_values": "f(P, X, Y) -> the value per sample (row)",
