@@ -23,7 +23,7 @@ from . import SIGNATURES, Artifact, Backend, compile_source
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
                   "batch": "value_and_grad_batch", "hvp": "hvp", "jvp": "jvp"}
 # Beyond this many operations nobody reads the code line by line: it is compact
-# (no comments, a quarter of the lines), which more than halves compiling it.
+# (no comments, a fraction of the lines), which more than halves compiling it.
 COMMENTED_SIZE = 20_000
 
 
