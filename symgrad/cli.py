@@ -85,7 +85,8 @@ def build_parser():
                         help="differentiate only with respect to these inputs, e.g. a,c")
     parser.add_argument("--simplify", action="store_true",
                         help="also print the derivatives simplified by SymPy (with the "
-                             "default output or --json)")
+                             "default output or --json; with --hessian, the second "
+                             "derivatives)")
     parser.add_argument("--check", action="store_true",
                         help="cross-check with SymPy and finite differences at random points "
                              "(and at --at); exit status 1 on a mismatch")
@@ -446,12 +447,18 @@ def print_derivatives(f, simplify):
     for name, text in f.derivatives.items():
         print_formula(f"∂/∂{name}", text)
     if simplify:
-        print("simplified by SymPy:")
-        for name, (text, note) in simplified(f).items():
-            if note and text == f.derivatives[name]:
-                print(f"  ∂/∂{name}: {note}")
-            else:
-                print(f"  ∂/∂{name} = {text}" + (f"\n    ({note})" if note else ""))
+        print_simplified({f"∂/∂{name}": text for name, text in f.derivatives.items()},
+                         simplified(first_derivatives(f), f.variables))
+
+
+def print_simplified(texts, results):
+    """SymPy's forms under the derivatives ``texts`` ({label: text}), or why not."""
+    print("simplified by SymPy:")
+    for label, (text, note) in results.items():
+        if note and text == texts[label]:
+            print(f"  {label}: {note}")
+        else:
+            print(f"  {label} = {text}" + (f"\n    ({note})" if note else ""))
 
 
 def print_formula(label, text):
@@ -471,8 +478,22 @@ def print_program(f):
     print("\n".join(f.program.echo()))
 
 
-def simplified(f):
-    """{input: (text, note)}: SymPy's simplified derivative, or as built and a note why not.
+def first_derivatives(f):
+    """{label: (the derivative's IR, its text)} of d/d(each input)."""
+    return {f"∂/∂{name}": (f.gradients[name].root, text) for name, text in f.derivatives.items()}
+
+
+def second_derivatives(f, pairs):
+    """{label: (the second derivative's IR, its text)} of each (a, b) in ``pairs``."""
+    from .core.higher import second_derivative_nodes
+
+    nodes, texts = second_derivative_nodes(f.expression, f.wrt), f.second_derivatives
+    return {hessian_label(a, b): (nodes[a][b], texts[a][b]) for a, b in pairs}
+
+
+def simplified(derivatives, variables):
+    """{label: (text, note)}: SymPy's simplified form of each of ``derivatives`` ({label:
+    (IR, text)}), or its text as built and a note why not.
 
     Built from the IR (never from text).  ``simplify`` gets SIMPLIFY_SECONDS in
     all; a graph too large or deep for SymPy keeps symgrad's own text.
@@ -483,19 +504,19 @@ def simplified(f):
     from .core.sympy_bridge import build, symbols_for
     from .crosscheck import SIMPLIFY_LIMIT
 
-    names = list(f.gradients)
-    built = build([f.gradients[name].root for name in names], symbols_for(f.variables))
+    labels = list(derivatives)
+    built = build([derivatives[label][0] for label in labels], symbols_for(variables))
     if built.shared:
-        return {name: (f.derivatives[name], "not simplified: too large or deep for SymPy; "
-                       "symgrad's derivative as above") for name in names}
-    result = {name: (str(e), "not simplified: too large for SymPy's simplify")
-              for name, e in zip(names, built.expressions)}
-    small = [(name, e) for name, e in zip(names, built.expressions)
+        return {label: (derivatives[label][1], "not simplified: too large or deep for SymPy; "
+                        "symgrad's derivative as above") for label in labels}
+    result = {label: (str(e), "not simplified: too large for SymPy's simplify")
+              for label, e in zip(labels, built.expressions)}
+    small = [(label, e) for label, e in zip(labels, built.expressions)
              if sympy.count_ops(e) <= SIMPLIFY_LIMIT]
     done = simplify_within([e for _, e in small], SIMPLIFY_SECONDS)
-    for (name, expression), simpler in zip(small, done):
-        result[name] = ((str(expression), f"not simplified within {SIMPLIFY_SECONDS:g} s")
-                        if simpler is None else (str(simpler), None))
+    for (label, expression), simpler in zip(small, done):
+        result[label] = ((str(expression), f"not simplified within {SIMPLIFY_SECONDS:g} s")
+                         if simpler is None else (str(simpler), None))
     return result
 
 
@@ -523,12 +544,17 @@ def print_json(f, point, simplify):
         value, gradient = f.value_and_grad(**point)
         result["value"], result["gradient"] = value, gradient
     if simplify:
-        result["simplified"] = {}
-        for name, (text, note) in simplified(f).items():
-            result["simplified"][name] = text
-            if note:
-                print(f"symgrad: ∂/∂{name} {note}", file=sys.stderr)
+        forms = simplified(first_derivatives(f), f.variables)
+        result["simplified"] = {name: forms[f"∂/∂{name}"][0] for name in f.derivatives}
+        warn_unsimplified(forms)
     print(to_json(result, point))
+
+
+def warn_unsimplified(forms):
+    """On stderr, why a derivative in --json's "simplified" is symgrad's own."""
+    for label, (_, note) in forms.items():
+        if note:
+            print(f"symgrad: {label} {note}", file=sys.stderr)
 
 
 def to_json(result, point):
@@ -583,28 +609,41 @@ def print_hessian(args, f, point):
         sys.stdout.write(f.hessian_source)
         return
     formulas = f.second_derivatives
-    if args.json:
-        print_hessian_json(f, formulas, point)
-        return
-    print_program(f)
     wrt = list(f.wrt)
     pairs = [(a, b) for i, a in enumerate(wrt) for b in wrt[i:]]  # the Hessian is symmetric
+    forms = simplified(second_derivatives(f, pairs), f.variables) if args.simplify else None
+    if args.json:
+        print_hessian_json(f, formulas, point, forms)
+        return
+    print_program(f)
     for a, b in pairs:
-        print_formula(f"∂²/∂{a}²" if a == b else f"∂²/∂{a}∂{b}", formulas[a][b])
+        print_formula(hessian_label(a, b), formulas[a][b])
+    if forms is not None:
+        print_simplified({hessian_label(a, b): formulas[a][b] for a, b in pairs}, forms)
     if point is not None:
         hessian = f.hessian(**point)
         print(f"at {format_point(point)}:")
-        rows = [(f"∂²/∂{a}²" if a == b else f"∂²/∂{a}∂{b}", hessian[a][b]) for a, b in pairs]
+        rows = [(hessian_label(a, b), hessian[a][b]) for a, b in pairs]
         width = max((len(label) for label, _ in rows), default=0)
         for label, x in rows:
             print(f"  {label:<{width}}  {'' if x < 0 else ' '}{x!r}")
 
 
-def print_hessian_json(f, formulas, point):
+def hessian_label(a, b):
+    return f"∂²/∂{a}²" if a == b else f"∂²/∂{a}∂{b}"
+
+
+def print_hessian_json(f, formulas, point, forms=None):
     """--hessian --json: {"expression", "variables", "second_derivatives"} and, with --at,
-    "hessian", each as {a: {b: ...}} over the wrt inputs."""
+    "hessian", each as {a: {b: ...}} over the wrt inputs; with --simplify "simplified",
+    SymPy's forms of the same (``forms`` holds each pair once: the Hessian is symmetric)."""
     result = {"expression": str(f.expression), "variables": list(f.variables),
               "second_derivatives": formulas}
+    if forms is not None:
+        result["simplified"] = {
+            a: {b: forms.get(hessian_label(a, b), forms.get(hessian_label(b, a)))[0]
+                for b in row} for a, row in formulas.items()}
+        warn_unsimplified(forms)
     if point is not None:
         result["hessian"] = f.hessian(**point)
     print(to_json(result, point))

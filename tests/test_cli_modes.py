@@ -91,3 +91,21 @@ def test_echoed_program_names_shared_parts_as_the_code_does():
     assert shared
     for node, name in shared.items():  # t11 above is t11 in the code and steps below
         assert program.names[node] == name
+
+
+def test_hessian_simplify_prints_sympys_forms_of_the_second_derivatives():
+    """--simplify was ignored with --hessian."""
+    status, out, _ = run("sin(x)*x**2*y", "--hessian", "--simplify")
+    assert status == 0
+    shown = out.split("simplified by SymPy:\n")[1]
+    assert "  ∂²/∂x∂y = x*(x*cos(x) + 2*sin(x))" in shown
+    assert "  ∂²/∂y² = 0" in shown
+
+
+def test_hessian_simplify_json_is_symmetric():
+    import json
+
+    status, out, _ = run("x**3*y + x*y**2", "--hessian", "--simplify", "--json")
+    result = json.loads(out)
+    assert status == 0 and result["simplified"]["x"]["y"] == result["simplified"]["y"]["x"]
+    assert result["simplified"]["y"]["y"] == "2*x"
