@@ -47,7 +47,7 @@ def run_doctest(text, name, line, namespace):
     """Failures of the ``>>>`` examples in ``text``, as the report doctest prints."""
     test = doctest.DocTestParser().get_doctest(text, {}, name, name, line)
     test.globs = namespace  # DocTest copies its globals; the page's blocks share one namespace
-    runner = doctest.DocTestRunner(optionflags=OPTIONS)
+    runner = doctest.DocTestRunner(verbose=False, optionflags=OPTIONS)  # not -v from argv
     report = io.StringIO()
     runner.run(test, out=report.write, clear_globs=False)
     return report.getvalue()
