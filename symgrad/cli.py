@@ -523,12 +523,16 @@ def simplified(derivatives, variables):
 def print_table(f, point):
     """The value and gradient at the point, aligned in two columns."""
     value, gradient = f.value_and_grad(**point)
+    print_numbers(point, [("value", value)]
+                  + [(f"∂/∂{name}", x) for name, x in gradient.items()])
+
+
+def print_numbers(point, rows):
+    """``at <point>:``, then (label, number) rows aligned in two columns."""
     print(f"at {format_point(point)}:")
-    # float(): the numpy backend's numbers would print as np.float64(...)
-    rows = [("value", float(value))]
-    rows += [(f"∂/∂{name}", float(x)) for name, x in gradient.items()]
-    width = max(len(label) for label, _ in rows)
+    width = max((len(label) for label, _ in rows), default=0)
     for label, x in rows:
+        x = float(x)  # the numpy backend's numbers would print as np.float64(...)
         sign_column = "" if x < 0 else " "  # so the digits line up
         print(f"  {label:<{width}}  {sign_column}{x!r}")
 
@@ -622,11 +626,7 @@ def print_hessian(args, f, point):
         print_simplified({hessian_label(a, b): formulas[a][b] for a, b in pairs}, forms)
     if point is not None:
         hessian = f.hessian(**point)
-        print(f"at {format_point(point)}:")
-        rows = [(hessian_label(a, b), hessian[a][b]) for a, b in pairs]
-        width = max((len(label) for label, _ in rows), default=0)
-        for label, x in rows:
-            print(f"  {label:<{width}}  {'' if x < 0 else ' '}{x!r}")
+        print_numbers(point, [(hessian_label(a, b), hessian[a][b]) for a, b in pairs])
 
 
 def hessian_label(a, b):
