@@ -131,10 +131,17 @@ def test_a_grammar_with_keywords_is_refused():
         tables.tables_of(grammar)
 
 
+def test_a_grammar_whose_terminal_looks_ahead_is_refused():
+    grammar = 'start: NAME+\nNAME: /[a-z]+(?=;)/\n%ignore ";"\n'
+    with pytest.raises(ValueError, match="NAME looks around or is anchored"):
+        tables.tables_of(grammar)
+
+
 @pytest.mark.parametrize("pattern, free", [
     (r"[A-Za-z_][A-Za-z0-9_]*", True), (r"(?:\*\*|\^)", True), (r"#[^\n]*", True),
     (r"\$", True), (r"a(?=b)", False), (r"a(?!b)", False), (r"(?<=a)b", False),
     (r"^a", False), (r"a$", False), (r"\bword\b", False)])
 def test_only_terminals_that_match_the_same_text_anywhere_are_accepted(pattern, free):
-    """The lexer tells a token's terminal from its text alone, which needs this."""
-    assert lalr._context_free(pattern) is free
+    """The lexer tells a token's terminal from its text alone, which needs this: tables
+    are built only for such terminals."""
+    assert tables._context_free(pattern) is free

@@ -100,16 +100,12 @@ class Parser:
         # skips text).  Only ignored text left: a match with no token.  Its alternatives
         # hold no named groups, so the regex engine skips those that cannot start with
         # the next character at once; a token's terminal is found from its text
-        # (``_kind``), once per distinct text.
+        # (``_kind``), once per distinct text (sound for the terminals ``tables`` admits).
         token = "|".join([pattern for _, pattern in terminals] + ["[\\s\\S]"])
         self._scan = re.compile(f"(?:{skipped})*({token})?" if skipped
                                 else f"({token})?").finditer
         self._kind = re.compile("|".join([f"(?P<{name}>{pattern})" for name, pattern
                                           in terminals] + [f"(?P<{_NO_TOKEN}>[\\s\\S])"])).match
-        for name, pattern in terminals:
-            if not _context_free(pattern):
-                raise ValueError(f"terminal {name} looks around or is anchored ({pattern}): "
-                                 "its text alone could not tell which terminal it is")
         # (state below, state, lookahead) -> the state after the unit reductions there, and
         # (state below, rule's origin, lookahead) -> the state after the goto and those
         self._after_units, self._after_goto = {}, {}
@@ -203,14 +199,6 @@ class Parser:
             if action is None or action >= 0 or self.rules[~action].form != "unit":
                 return state
             state = self.actions[below][self.rules[~action].origin]
-
-
-def _context_free(pattern):
-    """Whether a terminal's regex matches the same text wherever it is: no lookaround,
-    anchor or word boundary (escapes and character-class negations aside)."""
-    plain = re.sub(r"\\.|\[\^", "", pattern)
-    return not (re.search(r"\(\?(?:=|!|<[=!])|[$^]", plain)
-                or re.search(r"\\[bBAZz]", pattern))
 
 
 def _join(children):

@@ -57,6 +57,7 @@ def tables_of(grammar):
     lark = Lark(grammar, parser="lalr", lexer="basic", maybe_placeholders=False)
     terminals = lark.parser.lexer.terminals  # in the order the lexer tries them
     _refuse_keywords(terminals)
+    _refuse_context([t for t in terminals if t.name not in lark.ignore_tokens])
     table = lark.parser.parser.parser.parse_table
     index = {rule: number for number, rule in enumerate(lark.rules)}
     # Lark numbers states in an order that varies from run to run (string hashing);
@@ -105,3 +106,20 @@ def _refuse_keywords(terminals):
             if re.fullmatch(pattern.pattern.to_regexp(), literal.pattern.value):
                 raise ValueError(f"{literal.name} is also matched by {pattern.name}: "
                                  "keywords are not supported")
+
+
+def _refuse_context(terminals):
+    """``lalr`` tells a token's terminal from its text alone: no terminal may look around."""
+    for terminal in terminals:
+        pattern = terminal.pattern.to_regexp()
+        if not _context_free(pattern):
+            raise ValueError(f"terminal {terminal.name} looks around or is anchored ({pattern}):"
+                             " its text alone could not tell which terminal it is")
+
+
+def _context_free(pattern):
+    """Whether a terminal's regex matches the same text wherever it is: no lookaround,
+    anchor or word boundary (escapes and character-class negations aside)."""
+    plain = re.sub(r"\\.|\[\^", "", pattern)
+    return not (re.search(r"\(\?(?:=|!|<[=!])|[$^]", plain)
+                or re.search(r"\\[bBAZz]", pattern))
