@@ -182,3 +182,19 @@ def loss_finite_differences(loss, params, X, Y, h=1e-6):
         step[i] = h
         grad[i] = (loss(params + step, X, Y)[0] - loss(params - step, X, Y)[0]) / (2 * h)
     return grad
+
+
+def run_cli(*argv):
+    """The ``symgrad`` command in this process: (exit status, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from symgrad import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = cli.main(list(argv))
+        except SystemExit as exit_:
+            status = exit_.code
+    return status, out.getvalue(), err.getvalue()

@@ -1,21 +1,8 @@
 """The command line's --hessian and --forward views."""
 
-import contextlib
-import io
-
 import pytest
 
-from symgrad import cli
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = cli.main(list(argv))
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
+from cases import run_cli as run
 
 
 def test_hessian_prints_formulas_and_numbers():

@@ -9,7 +9,7 @@ import math
 import pytest
 
 import symgrad
-from cases import BACKENDS, use_jax
+from cases import BACKENDS, run_cli, use_jax
 from symgrad import Value
 from symgrad.core.ops import CONSTANTS, FUNCTIONS
 
@@ -161,20 +161,7 @@ def test_value_binary_functions_take_the_other_operand():
     assert (a.grad, b.grad) == pytest.approx((2 / math.hypot(2, 3), 1 + 3 / math.hypot(2, 3)))
 
 
-def run(*argv):
-    """The command in-process: (status, stdout, stderr)."""
-    import contextlib
-    import io
-
-    from symgrad import cli
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = cli.main(list(argv))
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
+run = run_cli  # the command in-process: (status, stdout, stderr)
 
 
 def test_at_refuses_a_value_for_pi():
