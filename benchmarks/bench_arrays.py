@@ -16,14 +16,9 @@ is per core.
     python benchmarks/bench_arrays.py [--quick]
 """
 
-import os
+from common import interleaved, one_thread
 
-for _name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(_name, None)
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("XLA_FLAGS",
-                      "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+one_thread()
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
@@ -90,20 +85,6 @@ def jax_loss():
     return jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2, 3)))
 
 
-def median_times(steps, repeat, number):
-    """{name: median seconds per call}; the systems take turns in every round, so a
-    machine whose load drifts (this one is shared) slows them alike."""
-    times = {name: [] for name in steps}
-    for _ in range(repeat):
-        for name, step in steps.items():
-            step()  # warm
-            started = time.perf_counter()
-            for _ in range(number):
-                step()
-            times[name].append((time.perf_counter() - started) / number)
-    return {name: (statistics.median(values), min(values)) for name, values in times.items()}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -148,7 +129,8 @@ def main():
 
         steps["symgrad JAX backend, jax.jit"] = ours
         steps["jax.jit(jax.value_and_grad)"] = theirs
-    times = median_times(steps, repeat, number)
+    times = {name: (statistics.median(rounds), min(rounds))
+             for name, rounds in interleaved(steps, repeat, number).items()}
     print("784-128-10 MLP, cross-entropy, batch 256, float64, one thread; "
           "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for every system")
     print(f"symgrad compile (parse, differentiate, print, load): {compile_ms:.1f} ms\n")

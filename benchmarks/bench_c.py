@@ -15,8 +15,9 @@ every system alike.  Results are checked to agree before timing.
 
 import os
 
-for _name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(_name, None)
+from common import unset_blas_tuning
+
+unset_blas_tuning()
 
 import array  # noqa: E402
 import ctypes  # noqa: E402

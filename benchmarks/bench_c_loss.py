@@ -20,12 +20,9 @@ and every library runs on one thread.
 
 import os
 
-for _name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(_name, None)
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
-                                   "intra_op_parallelism_threads=1")
+from common import interleaved, one_thread
+
+one_thread()
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
@@ -115,19 +112,6 @@ def compile_c(model, loss, nin, options):
     return compiled, cold, cached
 
 
-def interleaved(steps, repeat, number):
-    """Median seconds per call of each step; rounds of ``number`` calls taken in turn, so
-    a burst of load on the machine falls on every system alike."""
-    rounds = {label: [] for label in steps}
-    for _ in range(repeat):
-        for label, step in steps.items():
-            started = time.perf_counter()
-            for _ in range(number):
-                step()
-            rounds[label].append((time.perf_counter() - started) / number)
-    return {label: statistics.median(values) for label, values in rounds.items()}
-
-
 @contextlib.contextmanager
 def portable():
     """Compiled losses built without -march=native, as where the compiler refuses it."""
@@ -185,7 +169,8 @@ def run(name, repeat, number):
         steps["JAX (whole step in one jit)"] = jax_timed
     except ImportError:
         pass
-    times = interleaved(steps, repeat, number)
+    times = {label: statistics.median(rounds)
+             for label, rounds in interleaved(steps, repeat, number, warm=False).items()}
     return times, {"numpy": numpy_compile, "c cold": cold, "c cached": cached}, len(P0)
 
 

@@ -14,14 +14,9 @@ thread (OpenBLAS, OpenMP and XLA alike), so the comparison is per core.
     pip install -e '.[jax]' && python benchmarks/bench_jax.py [--quick]
 """
 
-import os
+from common import one_thread
 
-for _name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(_name, None)
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("XLA_FLAGS",
-                      "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+one_thread()
 
 import argparse  # noqa: E402
 import random  # noqa: E402

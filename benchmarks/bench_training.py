@@ -16,20 +16,15 @@ hand-written NumPy and ``jax.jit(jax.value_and_grad)``, interleaved in one run.
 
 import argparse
 import gc
-import os
 import random
 import statistics
 import sys
 import time
 from pathlib import Path
 
-# This machine's environment sets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which slow
-# NumPy's matrix products; they are unset here, before anything loads, for every system.
-for _variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(_variable, None)
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+from common import interleaved, one_thread
+
+one_thread()  # before anything loads NumPy, for every system
 
 import numpy as np  # noqa: E402
 
@@ -291,20 +286,6 @@ def compile_growth():
               f"{seconds / n * 1e6:6.1f} µs per parameter, {sum(loss.size().values())} lines")
 
 
-def interleaved(steps, repeat, number):
-    """{name: median seconds per call}; the systems take turns in every round, so a
-    machine whose load drifts slows them alike."""
-    times = {name: [] for name in steps}
-    for _ in range(repeat):
-        for name, step in steps.items():
-            step()  # warm
-            started = time.perf_counter()
-            for _ in range(number):
-                step()
-            times[name].append((time.perf_counter() - started) / number)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def classifier(quick, nin=784, sizes=(128, 10), batch=256):
     """MLP(784, [128, 10]) + cross-entropy on 256 samples: compile time and one SGD step,
     symgrad's compiled loss (numpy and jax backends) against the same step by hand."""
@@ -404,7 +385,8 @@ def classifier(quick, nin=784, sizes=(128, 10), batch=256):
         steps["jax.jit(jax.value_and_grad)"] = timed("theirs", theirs)
     for name, seconds in rows:
         print(f"  {name:58s} {seconds * 1e3:8.1f} ms")
-    times = interleaved(steps, 5 if quick else 15, 5 if quick else 10)
+    times = {name: statistics.median(rounds) for name, rounds
+             in interleaved(steps, 5 if quick else 15, 5 if quick else 10).items()}
     print("  one SGD step (median of interleaved rounds; loss and gradient checked first):")
     for name, seconds in times.items():
         print(f"  {name:38s} {_format(seconds):>10s}")
