@@ -82,6 +82,11 @@ $body
 }
 """)
 BACKWARD = "        // backward pass: the chain rule, from the mean back to P"
+# Where loss_and_grad opens, its body goes and its mean is written, in LOSS's own lines:
+# with the body's length they give the artifact's sections, and nothing reads the output.
+_LOSS_LINES = LOSS.template.split("\n")
+_OPEN, _BODY = _LOSS_LINES.index("{"), _LOSS_LINES.index("$body")
+_MEAN = _LOSS_LINES.index("    *mean = value / n + l2 * squares;")
 
 
 class LossShapeError(SymgradError, ValueError):
@@ -253,13 +258,15 @@ class CLossPrinter(PlanPrinter):
             f"static const int K{k}[{len(a)}] = {{{', '.join(map(str, a.tolist()))}}};"
             for k, a in enumerate(self.constants)]
         function = LOSS if gradients else VALUES
-        source = (HEAD.substitute(declarations="\n".join(declarations), block=block)
-                  + function.substitute(n=n_params, body="\n".join(body)))
+        head = HEAD.substitute(declarations="\n".join(declarations), block=block)
+        source = head + function.substitute(n=n_params, body="\n".join(body))
         if gradients:  # the lines where the forward pass, the backward pass, the rest begin
-            lines = source.splitlines()
-            self.sections = {"forward": lines.index("{") + 1,
-                             "backward": lines.index(BACKWARD) + 1,
-                             "end": lines.index("    *mean = value / n + l2 * squares;") + 2}
+            top = head.count("\n")  # LOSS starts on this line (0-based)
+            before = body[:body.index(BACKWARD)]
+            backward = top + _BODY + sum(part.count("\n") + 1 for part in before)
+            extra = sum(part.count("\n") for part in body) + len(body) - 1  # beyond $body's
+            self.sections = {"forward": top + _OPEN + 1, "backward": backward + 1,
+                             "end": top + _MEAN + extra + 2}
         return source
 
     # ---- loops over the block's samples ----------------------------------------------
