@@ -188,6 +188,20 @@ def test_compiling_from_eight_threads_builds_one_node_per_name():
                 assert node is ir.var(node.value)
 
 
+def test_a_dead_entry_whose_node_was_freed_gives_way_to_a_new_node():
+    # A freed node's entry lingers while its _forget waits for the lock another thread
+    # holds: interning the same key then must replace it, not hand back nothing.
+    key = ("var", "lingering")
+    placeholder = ir.Node()
+    dead = ir._Ref(placeholder, None)
+    dead.key = key
+    ir._NODES[key] = dead
+    del placeholder
+    assert dead() is None
+    node = ir.var("lingering")
+    assert (node.op, node.value) == ("var", "lingering")
+    assert ir._NODES[key]() is node and ir.var("lingering") is node
+
 # The table ----------------------------------------------------------------------------
 
 

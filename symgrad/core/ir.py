@@ -55,9 +55,11 @@ class _Ref(weakref.ref):
 # key -> _Ref of the one node with that key.  A plain dict of weak references, where
 # weakref.WeakValueDictionary's Python-level bookkeeping made interning 3x slower.
 _NODES = {}
-# Without the lock two threads could each create "the" node for one key, and a
-# graph would then hold two different x's.  Reentrant: a node freed while the lock is
-# held (in this thread) runs _forget at once.
+# Entries are added only by dict.setdefault, which is atomic: two threads cannot each
+# add "the" node for one key, so a graph never holds two different x's.  The lock
+# guards only taking an entry away (a freed node's, or a dead one replaced), so no
+# entry is removed between the check and the removal.  Reentrant: a node freed while
+# the lock is held (in this thread) runs _forget at once.
 _LOCK = threading.RLock()
 
 
@@ -69,17 +71,27 @@ def _forget(ref):
 
 
 def _intern(key, op, args, value, depends, total, origin=None):
-    with _LOCK:
-        ref = _NODES.get(key)
-        node = None if ref is None else ref()
-        if node is None:
-            node = Node()
-            node.op, node.args, node.value = op, args, value
-            node.depends, node.total, node.origin = depends, total, origin
-            node.admitted = None
-            ref = _NODES[key] = _Ref(node, _forget)
-            ref.key = key
+    ref = _NODES.get(key)
+    node = None if ref is None else ref()
+    if node is not None:
         return node
+    node = Node()
+    node.op, node.args, node.value = op, args, value
+    node.depends, node.total, node.origin = depends, total, origin
+    node.admitted = None
+    ref = _Ref(node, _forget)
+    ref.key = key
+    while True:
+        found = _NODES.setdefault(key, ref)
+        if found is ref:
+            return node
+        other = found()
+        if other is not None:  # another thread's node came first
+            return other
+        with _LOCK:  # a freed node's entry, not yet forgotten: take its place
+            if _NODES.get(key) is found:
+                _NODES[key] = ref
+                return node
 
 
 @contextlib.contextmanager
