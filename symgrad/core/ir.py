@@ -171,7 +171,7 @@ def apply(op_name, *args):
         simpler = _SIMPLIFY.get(op_name, _no_rule)(*args)
         if simpler is not None:
             return simpler
-    return _intern((op_name, *args), op_name, args, None, depends, total)
+    return _intern((op_name,) + args, op_name, args, None, depends, total)
 
 
 def _fold(op_name, args):
