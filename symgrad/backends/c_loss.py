@@ -439,7 +439,8 @@ def load(library, kind):
         except TypeError:  # a read-only array: the C reads a copy
             return view(array.copy())
 
-    def arrays(P, X, Y):
+    def call(P, X, Y, *numbers):
+        """The C run on the arrays once checked, ``numbers`` (l2, rate) passed as doubles."""
         P, X = as_array(P, dtype=float64), as_array(X, dtype=float64)
         n = len(X) if X.ndim == 2 else -1
         if P.shape != (n_params,) or X.shape != (n, n_inputs):
@@ -452,18 +453,21 @@ def load(library, kind):
             raise LossShapeError(f"the compiled loss takes {n_targets} target"
                                  f"{'s' if n_targets != 1 else ''} per sample for {n} samples; "
                                  f"got targets of shape {Y.shape}")
-        return memory(P), memory(X), memory(Y), n
-
-    def checked(status):
+        P, X, Y = memory(P), memory(X), memory(Y)  # a step's P: the caller's, updated in place
+        if kind == "loss_values":
+            out = empty(n)
+            status = function(P, X, Y, n, view(out))
+        else:
+            G, mean = empty(n_params), double()
+            status = function(P, X, Y, n, *map(double, numbers), view(G), byref(mean))
+            out = mean.value, G
         if status != 0:
             raise MemoryError("the compiled loss could not allocate its copy of the weights")
+        return out
 
     if kind == "loss":
         def loss_and_grad(P, X, Y, l2=0.0):
-            P, X, Y, n = arrays(P, X, Y)
-            G, mean = empty(n_params), double()
-            checked(function(P, X, Y, n, double(l2), view(G), byref(mean)))
-            return mean.value, G
+            return call(P, X, Y, l2)
         return loss_and_grad
 
     if kind == "step":
@@ -476,15 +480,6 @@ def load(library, kind):
                 value = sgd_step(contiguous, X, Y, l2, rate)
                 P[...] = contiguous
                 return value
-            P, X, Y, n = arrays(P, X, Y)  # P: a view of the caller's array, written in place
-            G, mean = empty(n_params), double()
-            checked(function(P, X, Y, n, double(l2), double(rate), view(G), byref(mean)))
-            return mean.value
+            return call(P, X, Y, l2, rate)[0]
         return sgd_step
-
-    def loss_values(P, X, Y):
-        P, X, Y, n = arrays(P, X, Y)
-        V = empty(n)
-        checked(function(P, X, Y, n, view(V)))
-        return V
-    return loss_values
+    return call  # loss_values(P, X, Y)
