@@ -7,11 +7,6 @@ from ..core.loss_plan import Dense, Map, Stack, Vector
 from ..core.printer import to_text
 
 
-def plain(node, names):
-    """A node over the plain names (``t2[3]``, ``W1``), for comments."""
-    return names[node] if node in names else to_text(node, names, limit=60)
-
-
 class PlanPrinter:
     """What every loss printer shares: the plan's tables, gradient names, the backward walk
     over the items and the words of its comments.  A printer defines ``_accumulate`` and
@@ -52,8 +47,10 @@ class PlanPrinter:
         return (rows[0], self.steps[rows[0]][0]) if rows else None
 
     def _step_note(self, node, step, names):
-        """The comment of one backward step: its operator, and its local derivative."""
-        return f"{node.op}: d {names[node]}/d {names[step.operand]} = {plain(step.local, names)}"
+        """The comment of one backward step: its operator, and its local derivative over
+        the plain names (``t2[3]``, ``W1``)."""
+        local = names.get(step.local) or to_text(step.local, names, limit=60)
+        return f"{node.op}: d {names[node]}/d {names[step.operand]} = {local}"
 
     def _vname(self, vector):
         """The name of a vector in the code."""
