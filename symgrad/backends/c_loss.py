@@ -20,7 +20,7 @@ import numpy as np
 from ..core import ir
 from ..core.errors import SymgradError
 from ..core.ops import OPS
-from ..core.printer import contribution, to_text
+from ..core.printer import to_text
 from . import Artifact
 from .c_syntax import CSpelling, comment as _comment
 from ..core.loss_plan import Dense, Input, LayerPlan, Map, Stack, Vector, regular
@@ -358,15 +358,12 @@ class CLossPrinter(PlanPrinter):
             name = self.grads[node] = self._grad_name(self.names[node])
             self._in_group(f"{name}[s] = {contribution};{note}", self._declare(name, 1))
 
-    def _product(self, grad, local, names=None):
-        names = self.code if names is None else names
-        return contribution(grad, local, lambda local: self.spell.factor(local, names))
-
     def _backward_scalar(self, node):
         names, rule = self.names, _comment(OPS[node.op].rule)
         self._in_group(f"// {names[node]} = {_comment(to_text(node, names))}  [{rule}]")
+        grad = f"{self.grads[node]}[s]"
         for step in self.steps.get(node, ()):
-            self._accumulate(step.operand, self._product(f"{self.grads[node]}[s]", step.local),
+            self._accumulate(step.operand, self._product(grad, step.local, self.code),
                              self._step_note(node, step, names))
 
     def _backward_map(self, vector, grad):

@@ -4,13 +4,13 @@ gradient names and the words of their comments (the plan: ``core/loss_plan.py``)
 import copy
 
 from ..core.loss_plan import Dense, Map, Stack, Vector
-from ..core.printer import to_text
+from ..core.printer import contribution, to_text
 
 
 class PlanPrinter:
     """What every loss printer shares: the plan's tables, gradient names, the backward walk
-    over the items and the words of its comments.  A printer defines ``_accumulate`` and
-    ``_backward_*``; ``_row`` and ``_vname`` where its arrays are not ``name[row]``."""
+    over the items and the words of its comments.  A printer defines ``spell``, ``_accumulate``
+    and ``_backward_*``; ``_row`` and ``_vname`` where its arrays are not ``name[row]``."""
 
     def __init__(self, layers):
         self.plan, self.steps, self.needs = layers, layers.steps, layers.needs
@@ -39,6 +39,10 @@ class PlanPrinter:
                 self._backward_dense(item, grad)
             else:
                 self._backward_scalar(item)
+
+    def _product(self, grad, local, names):
+        """``grad`` times the local derivative ``local`` printed over ``names``."""
+        return contribution(grad, local, lambda local: self.spell.factor(local, names))
 
     def _map_step(self, vector):
         """(row, its backward step) standing for every row of a lifted map (they apply one

@@ -11,7 +11,7 @@ code does.
 """
 
 from ..core import ir
-from ..core.printer import contribution, to_text
+from ..core.printer import to_text
 from ..core.pyspell import PythonSpelling
 from . import Artifact
 from ..core.loss_plan import Dense, LayerPlan, Stack, Vector, regular
@@ -29,6 +29,8 @@ def emit(loss, kind="loss", functional=False):
 
 class LossPrinter(PlanPrinter):
     """NumPy text of a ``LayerPlan``: the forward items, then the backward pass."""
+
+    spell = NUMPY
 
     def __init__(self, layers, functional=False):
         super().__init__(layers)
@@ -132,9 +134,6 @@ class LossPrinter(PlanPrinter):
         else:
             grad = self.grads[key] = self._grad_name(name)
             self.lines.append(f"    {grad} = {contribution}{note}")
-
-    def _product(self, grad, local, names):
-        return contribution(grad, local, lambda local: NUMPY.factor(local, names))
 
     def _backward_scalar(self, node):
         """The program's backward steps of ``node``, over batch arrays."""
