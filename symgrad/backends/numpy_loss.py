@@ -39,9 +39,10 @@ class LossPrinter(PlanPrinter):
 
     def emit(self, kind):
         gradients = kind == "loss"
+        params = ("P", "X", "Y", "l2") if gradients else ("P", "X", "Y")
         targets = set(self.plan.targets) & set(ir.topological_order([self.root]))
         lines = self.lines = [
-            f"def {FUNCTION_NAMES[kind]}(P, X, Y{', l2' if gradients else ''}):",
+            f"def {FUNCTION_NAMES[kind]}({', '.join(params)}):",
             "    X, Y = X.T, Y.T  # one sample per column" if targets
             else "    X = X.T  # one sample per column", "    n = X.shape[1]", "    # forward pass"]
         for item in self.plan.items:
@@ -54,30 +55,26 @@ class LossPrinter(PlanPrinter):
             else:
                 operands = [NUMPY.atom(a, self.names, item.depends) for a in item.args]
                 lines.append(f"    {self.names[item]} = {NUMPY.apply(item, operands)}")
-        root = self.names[self.root]
-        if not gradients:
+        root, sections = self.names[self.root], {}
+        if gradients:
+            lines.append(f"    value = np.sum({root}) / n + l2 * (P @ P)  # the mean over the "
+                         "batch, and the L2 term")
+            backward = len(lines) + 1
+            lines += ["    # backward pass: the chain rule, from the mean back to P",
+                      "    G = (2 * l2) * P  # d/dP l2*sum(P**2)"]
+            self._accumulate(self.root, "np.full(n, 1.0 / n)", "d value/d out = 1/n")
+            self._backward_items(self.plan.items)
+            sections = {"forward": 4, "backward": backward, "end": len(lines) + 1}
+            lines.append("    return value, G")
+        else:
             lines.append(f"    return np.broadcast_to({root}, (n,))")
-            return self._artifact(kind, ("values",), {})
-        lines.append(f"    value = np.sum({root}) / n + l2 * (P @ P)  # the mean over the batch, "
-                     "and the L2 term")
-        backward = len(lines) + 1
-        lines += ["    # backward pass: the chain rule, from the mean back to P",
-                  "    G = (2 * l2) * P  # d/dP l2*sum(P**2)"]
-        self._accumulate(self.root, "np.full(n, 1.0 / n)", "d value/d out = 1/n")
-        self._backward_items(self.plan.items)
-        sections = {"forward": 4, "backward": backward, "end": len(lines) + 1}
-        lines.append("    return value, G")
-        return self._artifact(kind, ("value", "G"), sections)
-
-    def _artifact(self, kind, outputs, sections):
-        """The function, after the index arrays that say where each layer sits in P."""
+        # The function, after the index arrays that say where each layer sits in P.
         header = [f"{name} = {text}" for name, text in self.constants.values()]
         if header:
             header.insert(0, "# where each layer's weights and biases sit in P and G")
-        params = ("P", "X", "Y", "l2") if kind == "loss" else ("P", "X", "Y")
         at = {key: line + len(header) for key, line in sections.items()}
-        return Artifact("\n".join(header + self.lines) + "\n", FUNCTION_NAMES[kind], params,
-                        outputs, at, kind)
+        return Artifact("\n".join(header + lines) + "\n", FUNCTION_NAMES[kind], params,
+                        ("value", "G") if gradients else ("values",), at, kind)
 
     def _indices(self, indices, name):
         """The module-level index array ``at_<name>`` of ``indices``, written once.
