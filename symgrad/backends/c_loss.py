@@ -111,9 +111,8 @@ def _at(name, rows, index):
 def _joined(declarations):
     """Declarations of plain ``double name[BLOCK]`` arrays joined, lines of up to 100
     characters once indented."""
-    plain = [d[len("double "):-1] for d in declarations
-             if d.startswith("double ") and d.endswith("[BLOCK];")]
-    lines, line = [d for d in declarations if d[len("double "):-1] not in plain], ""
+    plain = [d[len("double "):-1] for d in declarations if d.endswith("[BLOCK];")]
+    lines, line = [d for d in declarations if not d.endswith("[BLOCK];")], ""
     for name in plain:
         if line and len(line) + len(name) + 3 > 92:
             lines.append(line + ";")
@@ -124,10 +123,9 @@ def _joined(declarations):
 
 def _block_start(array, whole, count, index):
     """The line pointing ``array`` at the block's first sample in ``whole``."""
-    if count == 1:
-        return f"        const double *{array} = {whole} + i;  // sample s: {array}[s]"
-    return (f"        const double *{array} = {whole} + (long)i * {count};"
-            f"  // sample s: {array}[{count}*s + {index}]")
+    start = "i" if count == 1 else f"(long)i * {count}"
+    return (f"        const double *{array} = {whole} + {start};"
+            f"  // sample s: {_at(array, count, index)}")
 
 
 class CLossPrinter(PlanPrinter):
@@ -146,13 +144,11 @@ class CLossPrinter(PlanPrinter):
             for k, name in enumerate(names):
                 self.names[ir.var(name)] = f"{array}[{k}]"
                 self.code[ir.var(name)] = _at(array, len(names), k)
-        for item in layers.items:
-            if not isinstance(item, Vector):
-                self.code[item] = f"{self.names[item]}[s]"
-                continue
-            for index, node in enumerate(item.rows):
-                if self.row_of.get(node, (None,))[0] is item:
-                    self.code[node] = _at(item.name, len(item.rows), index)
+        self.code.update((item, f"{self.names[item]}[s]") for item in layers.items
+                         if not isinstance(item, Vector))
+        self.code.update((node, _at(vector.name, len(vector.rows), index))
+                         for node, (vector, index) in self.row_of.items()
+                         if not isinstance(vector, Input))
         self.sections, self.per_sample = {}, 0  # per_sample: doubles in a sample's arrays
 
     def text(self, node, names=None):
@@ -200,7 +196,7 @@ class CLossPrinter(PlanPrinter):
         return lines
 
     def _copies(self, dense):
-        """The transposed copies the forward pass reads: how many doubles, and their lines."""
+        """The lines making the transposed copies the forward pass reads, if any."""
         declarations, loops, offset = [], [], 0
         for vector in dense:
             rows, terms = len(vector.rows), len(vector.source.rows)
@@ -220,8 +216,8 @@ class CLossPrinter(PlanPrinter):
             loops += [f"    for (int r = 0; r < {rows}; r++) {{"] + \
                 [f"        {line}" for line in body] + ["    }"]
         if not offset:
-            return 0, []
-        return offset, ["    // The forward pass reads each layer's weights column by column: "
+            return []
+        return ["    // The forward pass reads each layer's weights column by column: "
                         "copies, made once.", f"    double *T = malloc({offset} * sizeof(double));",
                         "    if (T == NULL) return 1;"] + declarations + loops
 
@@ -231,7 +227,7 @@ class CLossPrinter(PlanPrinter):
         items = self.plan.items
         dense = [item for item in items if isinstance(item, Dense)]
         setup = [line for vector in dense for line in self._parts(vector, gradients)]
-        copied, copies = self._copies(dense)
+        copies = self._copies(dense)
         self.lines, self.declarations, self.group = ["        // forward pass"], [], []
         for item in items:
             self._forward(item)
@@ -249,7 +245,7 @@ class CLossPrinter(PlanPrinter):
             "    for (int i = 0; i < n; i += BLOCK) {",
             "        const int m = n - i < BLOCK ? n - i : BLOCK;  // samples in this block",
             _block_start("x", "X", n_inputs, "k"), _block_start("y", "Y", n_targets, "j"),
-            *self.lines, "    }"] + (["    free(T);"] if copied else [])
+            *self.lines, "    }"] + (["    free(T);"] if copies else [])
         block = max(1, min(MAX_BLOCK, BLOCK_DOUBLES // max(1, self.per_sample)))
         declarations = self.spell.head("compiled loss", self.plan.program,
                                        ("math.h", "stdlib.h", "string.h")) + [
