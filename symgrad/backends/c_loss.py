@@ -1,9 +1,7 @@
 """The C backend's compiled losses: a loss program's layer plan printed as one C function.
 
-``loss_and_grad(P, X, Y, n, l2, G, mean)`` writes the mean loss over ``n``
-samples plus ``l2 * sum(P[k]^2)`` into ``*mean`` and its gradient into ``G``;
-``sgd_step`` then does ``P -= rate * G``; ``loss_values(P, X, Y, n, V)`` writes
-the value per sample into ``V``.  Samples go through in blocks: per block, every
+Its functions (``loss_and_grad``, ``sgd_step``, ``loss_values``) say what they do
+in the C (``LOSS``, ``VALUES``).  Samples go through in blocks: per block, every
 item of the plan forward, then backward.  A block's arrays are sample-major
 (``t2[16*s + r]``: row ``r`` of sample ``s``), so every loop over a layer's rows
 or columns runs over contiguous memory a fixed number of times: the compiler

@@ -3,11 +3,8 @@
 Arrays are (rows, batch): a dense item is a matrix product, a lifted map one call,
 every other step a line over 1-D batch arrays.  The backward pass is the program's
 own steps; a dense item's (``add``: 1; ``mul``: ``y`` and ``x``), summed over its
-terms, are two matrix products.  ``loss_and_grad(P, X, Y, l2) -> (mean loss +
-l2*sum(P**2), its gradient)``, or ``loss_values(P, X, Y)``, the value per sample.
-A layer's weights are picked from ``P`` by index arrays written into the module.
-Each backward block quotes its forward line and the operator's rule, as the scalar
-code does.
+terms, are two matrix products.  Each backward block quotes its forward line and
+the operator's rule, as the scalar code does.
 """
 
 from ..core import ir
