@@ -362,7 +362,7 @@ class CLossPrinter(PlanPrinter):
 
     def _backward_map(self, vector, grad):
         """Every row's step is the same rule: the first row's local, printed over row r."""
-        found = self._map_step(vector)
+        found = self.plan.map_step(vector)
         if found is None:
             return  # no parameter below the source: nothing to pass on
         row, step = found

@@ -44,12 +44,6 @@ class PlanPrinter:
         """``grad`` times the local derivative ``local`` printed over ``names``."""
         return contribution(grad, local, lambda local: self.spell.factor(local, names))
 
-    def _map_step(self, vector):
-        """(row, its backward step) standing for every row of a lifted map (they apply one
-        operator: one row's local derivative over whole arrays is every row's), or None."""
-        rows = [r for r in vector.rows if r in self.steps]
-        return (rows[0], self.steps[rows[0]][0]) if rows else None
-
     def _step_note(self, node, step, names):
         """The comment of one backward step: its operator, and its local derivative over
         the plain names (``t2[3]``, ``W1``)."""

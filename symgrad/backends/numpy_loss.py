@@ -7,7 +7,6 @@ terms, are two matrix products.  Each backward block quotes its forward line and
 the operator's rule, as the scalar code does.
 """
 
-from ..core import ir
 from ..core.printer import to_text
 from ..core.pyspell import PythonSpelling
 from . import Artifact
@@ -37,10 +36,9 @@ class LossPrinter(PlanPrinter):
     def emit(self, kind):
         gradients = kind == "loss"
         params = ("P", "X", "Y", "l2") if gradients else ("P", "X", "Y")
-        targets = set(self.plan.targets) & set(ir.topological_order([self.root]))
         lines = self.lines = [
             f"def {FUNCTION_NAMES[kind]}({', '.join(params)}):",
-            "    X, Y = X.T, Y.T  # one sample per column" if targets
+            "    X, Y = X.T, Y.T  # one sample per column" if self.plan.reads_targets
             else "    X = X.T  # one sample per column", "    n = X.shape[1]", "    # forward pass"]
         for item in self.plan.items:
             if isinstance(item, Dense):
@@ -139,7 +137,7 @@ class LossPrinter(PlanPrinter):
 
     def _backward_map(self, vector, grad):
         """Every row's step is the same rule: print the first row's local over the arrays."""
-        source, found = vector.source, self._map_step(vector)
+        source, found = vector.source, self.plan.map_step(vector)
         if found is None:
             return  # no parameter below the source: nothing to pass on
         row, step = found
