@@ -149,10 +149,6 @@ class CLossPrinter(PlanPrinter):
                          if not isinstance(vector, Input))
         self.sections, self.per_sample = {}, 0  # per_sample: doubles in a sample's arrays
 
-    def text(self, node, names=None):
-        """A node over the C names: a forward operation, or a local derivative."""
-        return self.spell.text(node, self.code if names is None else names)
-
     def _vname(self, vector):
         return "x" if isinstance(vector, Input) else vector.name
 
@@ -229,14 +225,15 @@ class CLossPrinter(PlanPrinter):
         self.lines, self.declarations, self.group = ["        // forward pass"], [], []
         for item in items:
             self._forward(item)
+        root = self.spell.text(self.root, self.code)
         if gradients:
-            self._in_group(f"value += {self.text(self.root)};  // the sum; the mean is value / n")
+            self._in_group(f"value += {root};  // the sum; the mean is value / n")
             self._flush()
             self.lines.append(BACKWARD)
             self._accumulate(self.root, "1.0 / n", "d value/d out = 1/n")
             self._backward_items(items)
         else:
-            self._in_group(f"V[i + s] = {self.text(self.root)};")
+            self._in_group(f"V[i + s] = {root};")
         self._flush()
         n_params, n_inputs, n_targets = self.sizes
         body = setup + copies + [
@@ -297,12 +294,12 @@ class CLossPrinter(PlanPrinter):
         if isinstance(item, Stack):
             self._in_group(f"// {name}: {self._describe(item)}", declaration)
             for j, node in enumerate(item.rows):
-                self._in_group(f"{_at(name, rows, j)} = {self.text(node)};")
+                self._in_group(f"{_at(name, rows, j)} = {self.spell.text(node, self.code)};")
             return
         source, terms = self._vname(item.source), len(item.source.rows)
         if isinstance(item, Map):
             row = item.rows[0]
-            op = self.text(row, {row.args[0]: _at(source, rows, "r")})
+            op = self.spell.text(row, {row.args[0]: _at(source, rows, "r")})
             self._loop(f"{declaration}  // {self._describe(item)}",
                        ["for (int s = 0; s < m; s++)",
                         f"    for (int r = 0; r < {rows}; r++) {_at(name, rows, 'r')} = {op};"])
