@@ -152,8 +152,7 @@ class CLossPrinter(PlanPrinter):
     def _vname(self, vector):
         return "x" if isinstance(vector, Input) else vector.name
 
-    def _row(self, array, rows, index):
-        return _at(array, rows, index)
+    _row = staticmethod(_at)
 
     def _declare(self, name, rows, zero=False):
         """A block array: ``rows`` doubles per sample."""
@@ -181,8 +180,7 @@ class CLossPrinter(PlanPrinter):
             start, stride = found
             row = "r" if stride == 1 else f"{stride}*r"
             index = f"{row} + c" if label == "W" else row
-            where = f"row r, column c at {name}[{index}]" if label == "W" \
-                else f"row r at {name}[{index}]"
+            where = f"row r{', column c' if label == 'W' else ''} at {name}[{index}]"
             lines.append(f"    const double *{name} = P + {start};  // {rows}x{columns}, {where}")
             if gradients:
                 lines.append(f"    double *grad_{name} = G + {start};")
