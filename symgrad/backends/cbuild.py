@@ -227,9 +227,8 @@ def build(source, native=False):
 def _build(source, processor=""):
     """Compile ``source`` into ``<key>.so`` in the cache, once; for ``processor`` (what
     ``-march=native`` means here, part of the key), with NATIVE_FLAGS."""
-    command, flags = compiler(), FLAGS + (NATIVE_FLAGS if processor else ())
-    if source.count("\n") > LARGE_SOURCE:
-        flags = tuple("-O1" if flag == "-O2" else flag for flag in flags)
+    command = compiler()
+    flags = _sized(FLAGS + (NATIVE_FLAGS if processor else ()), source)
     parts = [version(tuple(command)), " ".join(flags), ".so", source]  # ".so": keys as before
     if processor:
         parts.append(processor)
@@ -264,6 +263,13 @@ def _build(source, processor=""):
     _safe_file(directory, fd, name)
     _evict(fd, keep=name)
     return f"{base}/{name}"
+
+
+def _sized(flags, source):
+    """``flags`` with -O2 lowered to -O1 for a source of more than LARGE_SOURCE lines."""
+    if source.count("\n") <= LARGE_SOURCE:
+        return flags
+    return tuple("-O1" if flag == "-O2" else flag for flag in flags)
 
 
 def _compile(arguments, fd, source):
