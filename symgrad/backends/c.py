@@ -23,7 +23,6 @@ from . import Artifact, Backend, compile_source
 from .c_syntax import CSpelling, comment as _comment, literal
 from .cbuild import build
 
-FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value"}
 LOSS_KINDS = ("loss", "loss_values", "step")  # printed by c_loss from the layer plan
 COMMENTED_SIZE = 20_000  # as in the Python backend: beyond this, no comments
 # Clearing the flags rewrites the x87 environment too (about 100 ns, most of a neuron's
@@ -94,9 +93,8 @@ def _scalar(program, kind):
     body += [f"    symgrad_out[{i}] = {name};" for i, name in enumerate(outputs)]
     head = printer.head("value and gradient" if gradients else "value", program,
                         ("fenv.h", "math.h")) + ([""] if printer.used else [])
-    source = "\n".join(head) + "\n" + SCALAR.substitute(name=FUNCTION_NAMES[kind],
-                                                         body="\n".join(body))
-    return Artifact(source, FUNCTION_NAMES[kind], tuple(program.params), outputs, {}, kind, "c")
+    source = "\n".join(head) + "\n" + SCALAR.substitute(name=kind, body="\n".join(body))
+    return Artifact(source, kind, tuple(program.params), outputs, {}, kind, "c")
 
 
 class CBackend(Backend):
@@ -139,16 +137,14 @@ class CBackend(Backend):
 def _shim(artifact, function, label, owner):
     """A small Python function with the program's own parameters, so keywords bind as with
     the Python backend; the buffer of inputs and outputs is allocated per call (thread safe)."""
-    params, outputs = artifact.params, len(artifact.outputs)
-    values = ", ".join(list(params) + ["0.0"] * outputs) + ("," if len(params) + outputs == 1
-                                                            else "")
-    result = ("symgrad_io[{n}], symgrad_tuple(symgrad_io[{m}:])"
-              if artifact.kind == "value_and_grad" else "symgrad_io[{n}]"
-              ).format(n=len(params), m=len(params) + 1)
+    params, n = artifact.params, len(artifact.params)
+    values = ", ".join(list(params) + ["0.0"] * len(artifact.outputs))
+    result = (f"symgrad_io[{n}], symgrad_tuple(symgrad_io[{n + 1}:])"
+              if artifact.kind == "value_and_grad" else f"symgrad_io[{n}]")
     shim = (f"def {artifact.entry}({', '.join(params)}):\n"
-            f"    symgrad_io = symgrad_array('d', ({values}))\n"
+            f"    symgrad_io = symgrad_array('d', [{values}])\n"
             f"    symgrad_in = symgrad_io.buffer_info()[0]\n"
-            f"    if symgrad_call(symgrad_in, symgrad_in + {8 * len(params)}):\n"
+            f"    if symgrad_call(symgrad_in, symgrad_in + {8 * n}):\n"
             f"        raise symgrad_fpe('a floating-point exception in the C code')\n"
             f"    return {result}\n")
     globals_ = {"__builtins__": {}, "symgrad_array": array.array, "symgrad_call": function,

@@ -1,9 +1,7 @@
 """The C backend's compiled losses: a loss program's layer plan printed as one C function.
 
-``loss_and_grad(P, X, Y, n, l2, G, mean)`` writes the mean loss over ``n``
-samples plus ``l2 * sum(P[k]^2)`` into ``*mean`` and its gradient into ``G``;
-``sgd_step`` then does ``P -= rate * G``; ``loss_values(P, X, Y, n, V)`` writes
-the value per sample into ``V``.  Samples go through in blocks: per block, every
+Its functions (``loss_and_grad``, ``sgd_step``, ``loss_values``) say what they do
+in the C (``LOSS``, ``VALUES``).  Samples go through in blocks: per block, every
 item of the plan forward, then backward.  A block's arrays are sample-major
 (``t2[16*s + r]``: row ``r`` of sample ``s``), so every loop over a layer's rows
 or columns runs over contiguous memory a fixed number of times: the compiler
@@ -20,7 +18,7 @@ import numpy as np
 from ..core import ir
 from ..core.errors import SymgradError
 from ..core.ops import OPS
-from ..core.printer import contribution, to_text
+from ..core.printer import to_text
 from . import Artifact
 from .c_syntax import CSpelling, comment as _comment
 from ..core.loss_plan import Dense, Input, LayerPlan, Map, Stack, Vector, regular
@@ -111,9 +109,8 @@ def _at(name, rows, index):
 def _joined(declarations):
     """Declarations of plain ``double name[BLOCK]`` arrays joined, lines of up to 100
     characters once indented."""
-    plain = [d[len("double "):-1] for d in declarations
-             if d.startswith("double ") and d.endswith("[BLOCK];")]
-    lines, line = [d for d in declarations if d[len("double "):-1] not in plain], ""
+    plain = [d[len("double "):-1] for d in declarations if d.endswith("[BLOCK];")]
+    lines, line = [d for d in declarations if not d.endswith("[BLOCK];")], ""
     for name in plain:
         if line and len(line) + len(name) + 3 > 92:
             lines.append(line + ";")
@@ -124,10 +121,9 @@ def _joined(declarations):
 
 def _block_start(array, whole, count, index):
     """The line pointing ``array`` at the block's first sample in ``whole``."""
-    if count == 1:
-        return f"        const double *{array} = {whole} + i;  // sample s: {array}[s]"
-    return (f"        const double *{array} = {whole} + (long)i * {count};"
-            f"  // sample s: {array}[{count}*s + {index}]")
+    start = "i" if count == 1 else f"(long)i * {count}"
+    return (f"        const double *{array} = {whole} + {start};"
+            f"  // sample s: {_at(array, count, index)}")
 
 
 class CLossPrinter(PlanPrinter):
@@ -146,24 +142,17 @@ class CLossPrinter(PlanPrinter):
             for k, name in enumerate(names):
                 self.names[ir.var(name)] = f"{array}[{k}]"
                 self.code[ir.var(name)] = _at(array, len(names), k)
-        for item in layers.items:
-            if not isinstance(item, Vector):
-                self.code[item] = f"{self.names[item]}[s]"
-                continue
-            for index, node in enumerate(item.rows):
-                if self.row_of.get(node, (None,))[0] is item:
-                    self.code[node] = _at(item.name, len(item.rows), index)
+        self.code.update((item, f"{self.names[item]}[s]") for item in layers.items
+                         if not isinstance(item, Vector))
+        self.code.update((node, _at(vector.name, len(vector.rows), index))
+                         for node, (vector, index) in self.row_of.items()
+                         if not isinstance(vector, Input))
         self.sections, self.per_sample = {}, 0  # per_sample: doubles in a sample's arrays
-
-    def text(self, node, names=None):
-        """A node over the C names: a forward operation, or a local derivative."""
-        return self.spell.text(node, self.code if names is None else names)
 
     def _vname(self, vector):
         return "x" if isinstance(vector, Input) else vector.name
 
-    def _row(self, array, rows, index):
-        return _at(array, rows, index)
+    _row = staticmethod(_at)
 
     def _declare(self, name, rows, zero=False):
         """A block array: ``rows`` doubles per sample."""
@@ -191,8 +180,7 @@ class CLossPrinter(PlanPrinter):
             start, stride = found
             row = "r" if stride == 1 else f"{stride}*r"
             index = f"{row} + c" if label == "W" else row
-            where = f"row r, column c at {name}[{index}]" if label == "W" \
-                else f"row r at {name}[{index}]"
+            where = f"row r{', column c' if label == 'W' else ''} at {name}[{index}]"
             lines.append(f"    const double *{name} = P + {start};  // {rows}x{columns}, {where}")
             if gradients:
                 lines.append(f"    double *grad_{name} = G + {start};")
@@ -200,7 +188,7 @@ class CLossPrinter(PlanPrinter):
         return lines
 
     def _copies(self, dense):
-        """The transposed copies the forward pass reads: how many doubles, and their lines."""
+        """The lines making the transposed copies the forward pass reads, if any."""
         declarations, loops, offset = [], [], 0
         for vector in dense:
             rows, terms = len(vector.rows), len(vector.source.rows)
@@ -220,8 +208,8 @@ class CLossPrinter(PlanPrinter):
             loops += [f"    for (int r = 0; r < {rows}; r++) {{"] + \
                 [f"        {line}" for line in body] + ["    }"]
         if not offset:
-            return 0, []
-        return offset, ["    // The forward pass reads each layer's weights column by column: "
+            return []
+        return ["    // The forward pass reads each layer's weights column by column: "
                         "copies, made once.", f"    double *T = malloc({offset} * sizeof(double));",
                         "    if (T == NULL) return 1;"] + declarations + loops
 
@@ -231,25 +219,26 @@ class CLossPrinter(PlanPrinter):
         items = self.plan.items
         dense = [item for item in items if isinstance(item, Dense)]
         setup = [line for vector in dense for line in self._parts(vector, gradients)]
-        copied, copies = self._copies(dense)
+        copies = self._copies(dense)
         self.lines, self.declarations, self.group = ["        // forward pass"], [], []
         for item in items:
             self._forward(item)
+        root = self.spell.text(self.root, self.code)
         if gradients:
-            self._in_group(f"value += {self.text(self.root)};  // the sum; the mean is value / n")
+            self._in_group(f"value += {root};  // the sum; the mean is value / n")
             self._flush()
             self.lines.append(BACKWARD)
             self._accumulate(self.root, "1.0 / n", "d value/d out = 1/n")
             self._backward_items(items)
         else:
-            self._in_group(f"V[i + s] = {self.text(self.root)};")
+            self._in_group(f"V[i + s] = {root};")
         self._flush()
         n_params, n_inputs, n_targets = self.sizes
         body = setup + copies + [
             "    for (int i = 0; i < n; i += BLOCK) {",
             "        const int m = n - i < BLOCK ? n - i : BLOCK;  // samples in this block",
             _block_start("x", "X", n_inputs, "k"), _block_start("y", "Y", n_targets, "j"),
-            *self.lines, "    }"] + (["    free(T);"] if copied else [])
+            *self.lines, "    }"] + (["    free(T);"] if copies else [])
         block = max(1, min(MAX_BLOCK, BLOCK_DOUBLES // max(1, self.per_sample)))
         declarations = self.spell.head("compiled loss", self.plan.program,
                                        ("math.h", "stdlib.h", "string.h")) + [
@@ -303,12 +292,12 @@ class CLossPrinter(PlanPrinter):
         if isinstance(item, Stack):
             self._in_group(f"// {name}: {self._describe(item)}", declaration)
             for j, node in enumerate(item.rows):
-                self._in_group(f"{_at(name, rows, j)} = {self.text(node)};")
+                self._in_group(f"{_at(name, rows, j)} = {self.spell.text(node, self.code)};")
             return
         source, terms = self._vname(item.source), len(item.source.rows)
         if isinstance(item, Map):
             row = item.rows[0]
-            op = self.text(row, {row.args[0]: _at(source, rows, "r")})
+            op = self.spell.text(row, {row.args[0]: _at(source, rows, "r")})
             self._loop(f"{declaration}  // {self._describe(item)}",
                        ["for (int s = 0; s < m; s++)",
                         f"    for (int r = 0; r < {rows}; r++) {_at(name, rows, 'r')} = {op};"])
@@ -358,20 +347,17 @@ class CLossPrinter(PlanPrinter):
             name = self.grads[node] = self._grad_name(self.names[node])
             self._in_group(f"{name}[s] = {contribution};{note}", self._declare(name, 1))
 
-    def _product(self, grad, local, names=None):
-        names = self.code if names is None else names
-        return contribution(grad, local, lambda local: self.spell.factor(local, names))
-
     def _backward_scalar(self, node):
         names, rule = self.names, _comment(OPS[node.op].rule)
         self._in_group(f"// {names[node]} = {_comment(to_text(node, names))}  [{rule}]")
+        grad = f"{self.grads[node]}[s]"
         for step in self.steps.get(node, ()):
-            self._accumulate(step.operand, self._product(f"{self.grads[node]}[s]", step.local),
+            self._accumulate(step.operand, self._product(grad, step.local, self.code),
                              self._step_note(node, step, names))
 
     def _backward_map(self, vector, grad):
         """Every row's step is the same rule: the first row's local, printed over row r."""
-        found = self._map_step(vector)
+        found = self.plan.map_step(vector)
         if found is None:
             return  # no parameter below the source: nothing to pass on
         row, step = found
@@ -439,7 +425,8 @@ def load(library, kind):
         except TypeError:  # a read-only array: the C reads a copy
             return view(array.copy())
 
-    def arrays(P, X, Y):
+    def call(P, X, Y, *numbers):
+        """The C run on the arrays once checked, ``numbers`` (l2, rate) passed as doubles."""
         P, X = as_array(P, dtype=float64), as_array(X, dtype=float64)
         n = len(X) if X.ndim == 2 else -1
         if P.shape != (n_params,) or X.shape != (n, n_inputs):
@@ -452,18 +439,21 @@ def load(library, kind):
             raise LossShapeError(f"the compiled loss takes {n_targets} target"
                                  f"{'s' if n_targets != 1 else ''} per sample for {n} samples; "
                                  f"got targets of shape {Y.shape}")
-        return memory(P), memory(X), memory(Y), n
-
-    def checked(status):
+        P, X, Y = memory(P), memory(X), memory(Y)  # a step's P: the caller's, updated in place
+        if kind == "loss_values":
+            out = empty(n)
+            status = function(P, X, Y, n, view(out))
+        else:
+            G, mean = empty(n_params), double()
+            status = function(P, X, Y, n, *map(double, numbers), view(G), byref(mean))
+            out = mean.value, G
         if status != 0:
             raise MemoryError("the compiled loss could not allocate its copy of the weights")
+        return out
 
     if kind == "loss":
         def loss_and_grad(P, X, Y, l2=0.0):
-            P, X, Y, n = arrays(P, X, Y)
-            G, mean = empty(n_params), double()
-            checked(function(P, X, Y, n, double(l2), view(G), byref(mean)))
-            return mean.value, G
+            return call(P, X, Y, l2)
         return loss_and_grad
 
     if kind == "step":
@@ -476,15 +466,6 @@ def load(library, kind):
                 value = sgd_step(contiguous, X, Y, l2, rate)
                 P[...] = contiguous
                 return value
-            P, X, Y, n = arrays(P, X, Y)  # P: a view of the caller's array, written in place
-            G, mean = empty(n_params), double()
-            checked(function(P, X, Y, n, double(l2), double(rate), view(G), byref(mean)))
-            return mean.value
+            return call(P, X, Y, l2, rate)[0]
         return sgd_step
-
-    def loss_values(P, X, Y):
-        P, X, Y, n = arrays(P, X, Y)
-        V = empty(n)
-        checked(function(P, X, Y, n, view(V)))
-        return V
-    return loss_values
+    return call  # loss_values(P, X, Y)

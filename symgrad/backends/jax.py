@@ -43,9 +43,7 @@ class JaxBackend(NumpyBackend):
             return compile_source(artifact, label, owner, self.globals_)
 
     def load(self, artifact, program, label, owner):
-        """jit-compiled.  symgrad's own calls (scalars, batches) compute in float64 whatever
-        JAX's default, and scalar kinds return Python floats, as the Python backend does;
-        losses follow JAX's precision, so they trace under the user's ``jax.jit``."""
+        """jit-compiled: symgrad's own calls in float64, losses in JAX's precision (module doc)."""
         function = jax.jit(self.generated(artifact, label, owner))
         if artifact.kind == "value_and_grad":
             def value_and_grad(*args, **inputs):

@@ -4,18 +4,13 @@ gradient names and the words of their comments (the plan: ``core/loss_plan.py``)
 import copy
 
 from ..core.loss_plan import Dense, Map, Stack, Vector
-from ..core.printer import to_text
-
-
-def plain(node, names):
-    """A node over the plain names (``t2[3]``, ``W1``), for comments."""
-    return names[node] if node in names else to_text(node, names, limit=60)
+from ..core.printer import contribution, to_text
 
 
 class PlanPrinter:
     """What every loss printer shares: the plan's tables, gradient names, the backward walk
-    over the items and the words of its comments.  A printer defines ``_accumulate`` and
-    ``_backward_*``; ``_row`` and ``_vname`` where its arrays are not ``name[row]``."""
+    over the items and the words of its comments.  A printer defines ``spell``, ``_accumulate``
+    and ``_backward_*``; ``_row`` and ``_vname`` where its arrays are not ``name[row]``."""
 
     def __init__(self, layers):
         self.plan, self.steps, self.needs = layers, layers.steps, layers.needs
@@ -45,15 +40,15 @@ class PlanPrinter:
             else:
                 self._backward_scalar(item)
 
-    def _map_step(self, vector):
-        """(row, its backward step) standing for every row of a lifted map (they apply one
-        operator: one row's local derivative over whole arrays is every row's), or None."""
-        rows = [r for r in vector.rows if r in self.steps]
-        return (rows[0], self.steps[rows[0]][0]) if rows else None
+    def _product(self, grad, local, names):
+        """``grad`` times the local derivative ``local`` printed over ``names``."""
+        return contribution(grad, local, lambda local: self.spell.factor(local, names))
 
     def _step_note(self, node, step, names):
-        """The comment of one backward step: its operator, and its local derivative."""
-        return f"{node.op}: d {names[node]}/d {names[step.operand]} = {plain(step.local, names)}"
+        """The comment of one backward step: its operator, and its local derivative over
+        the plain names (``t2[3]``, ``W1``)."""
+        local = names.get(step.local) or to_text(step.local, names, limit=60)
+        return f"{node.op}: d {names[node]}/d {names[step.operand]} = {local}"
 
     def _vname(self, vector):
         """The name of a vector in the code."""

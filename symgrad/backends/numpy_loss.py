@@ -3,15 +3,11 @@
 Arrays are (rows, batch): a dense item is a matrix product, a lifted map one call,
 every other step a line over 1-D batch arrays.  The backward pass is the program's
 own steps; a dense item's (``add``: 1; ``mul``: ``y`` and ``x``), summed over its
-terms, are two matrix products.  ``loss_and_grad(P, X, Y, l2) -> (mean loss +
-l2*sum(P**2), its gradient)``, or ``loss_values(P, X, Y)``, the value per sample.
-A layer's weights are picked from ``P`` by index arrays written into the module.
-Each backward block quotes its forward line and the operator's rule, as the scalar
-code does.
+terms, are two matrix products.  Each backward block quotes its forward line and
+the operator's rule, as the scalar code does.
 """
 
-from ..core import ir
-from ..core.printer import contribution, to_text
+from ..core.printer import to_text
 from ..core.pyspell import PythonSpelling
 from . import Artifact
 from ..core.loss_plan import Dense, LayerPlan, Stack, Vector, regular
@@ -30,6 +26,8 @@ def emit(loss, kind="loss", functional=False):
 class LossPrinter(PlanPrinter):
     """NumPy text of a ``LayerPlan``: the forward items, then the backward pass."""
 
+    spell = NUMPY
+
     def __init__(self, layers, functional=False):
         super().__init__(layers)
         self.functional = functional
@@ -37,10 +35,10 @@ class LossPrinter(PlanPrinter):
 
     def emit(self, kind):
         gradients = kind == "loss"
-        targets = set(self.plan.targets) & set(ir.topological_order([self.root]))
+        params = ("P", "X", "Y", "l2") if gradients else ("P", "X", "Y")
         lines = self.lines = [
-            f"def {FUNCTION_NAMES[kind]}(P, X, Y{', l2' if gradients else ''}):",
-            "    X, Y = X.T, Y.T  # one sample per column" if targets
+            f"def {FUNCTION_NAMES[kind]}({', '.join(params)}):",
+            "    X, Y = X.T, Y.T  # one sample per column" if self.plan.reads_targets
             else "    X = X.T  # one sample per column", "    n = X.shape[1]", "    # forward pass"]
         for item in self.plan.items:
             if isinstance(item, Dense):
@@ -52,30 +50,26 @@ class LossPrinter(PlanPrinter):
             else:
                 operands = [NUMPY.atom(a, self.names, item.depends) for a in item.args]
                 lines.append(f"    {self.names[item]} = {NUMPY.apply(item, operands)}")
-        root = self.names[self.root]
-        if not gradients:
+        root, sections = self.names[self.root], {}
+        if gradients:
+            lines.append(f"    value = np.sum({root}) / n + l2 * (P @ P)  # the mean over the "
+                         "batch, and the L2 term")
+            backward = len(lines) + 1
+            lines += ["    # backward pass: the chain rule, from the mean back to P",
+                      "    G = (2 * l2) * P  # d/dP l2*sum(P**2)"]
+            self._accumulate(self.root, "np.full(n, 1.0 / n)", "d value/d out = 1/n")
+            self._backward_items(self.plan.items)
+            sections = {"forward": 4, "backward": backward, "end": len(lines) + 1}
+            lines.append("    return value, G")
+        else:
             lines.append(f"    return np.broadcast_to({root}, (n,))")
-            return self._artifact(kind, ("values",), {})
-        lines.append(f"    value = np.sum({root}) / n + l2 * (P @ P)  # the mean over the batch, "
-                     "and the L2 term")
-        backward = len(lines) + 1
-        lines += ["    # backward pass: the chain rule, from the mean back to P",
-                  "    G = (2 * l2) * P  # d/dP l2*sum(P**2)"]
-        self._accumulate(self.root, "np.full(n, 1.0 / n)", "d value/d out = 1/n")
-        self._backward_items(self.plan.items)
-        sections = {"forward": 4, "backward": backward, "end": len(lines) + 1}
-        lines.append("    return value, G")
-        return self._artifact(kind, ("value", "G"), sections)
-
-    def _artifact(self, kind, outputs, sections):
-        """The function, after the index arrays that say where each layer sits in P."""
+        # The function, after the index arrays that say where each layer sits in P.
         header = [f"{name} = {text}" for name, text in self.constants.values()]
         if header:
             header.insert(0, "# where each layer's weights and biases sit in P and G")
-        params = ("P", "X", "Y", "l2") if kind == "loss" else ("P", "X", "Y")
         at = {key: line + len(header) for key, line in sections.items()}
-        return Artifact("\n".join(header + self.lines) + "\n", FUNCTION_NAMES[kind], params,
-                        outputs, at, kind)
+        return Artifact("\n".join(header + lines) + "\n", FUNCTION_NAMES[kind], params,
+                        ("value", "G") if gradients else ("values",), at, kind)
 
     def _indices(self, indices, name):
         """The module-level index array ``at_<name>`` of ``indices``, written once.
@@ -133,9 +127,6 @@ class LossPrinter(PlanPrinter):
             grad = self.grads[key] = self._grad_name(name)
             self.lines.append(f"    {grad} = {contribution}{note}")
 
-    def _product(self, grad, local, names):
-        return contribution(grad, local, lambda local: NUMPY.factor(local, names))
-
     def _backward_scalar(self, node):
         """The program's backward steps of ``node``, over batch arrays."""
         names = self.names
@@ -146,7 +137,7 @@ class LossPrinter(PlanPrinter):
 
     def _backward_map(self, vector, grad):
         """Every row's step is the same rule: print the first row's local over the arrays."""
-        source, found = vector.source, self._map_step(vector)
+        source, found = vector.source, self.plan.map_step(vector)
         if found is None:
             return  # no parameter below the source: nothing to pass on
         row, step = found

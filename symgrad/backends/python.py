@@ -26,7 +26,6 @@ FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
 # (no comments, a fraction of the lines), which more than halves compiling it.
 COMMENTED_SIZE = 20_000
 
-
 # Python's float arithmetic gives inf without raising only for these operators.
 SILENT_OVERFLOW = ("add", "sub", "mul", "div")
 GUARD_TERMS = 16  # the guard's longest plain sum
@@ -51,19 +50,15 @@ class PythonPrinter(PythonSpelling):
         """The artifact of one function: the forward pass and, if asked, the backward pass."""
         if len(program.forward) > COMMENTED_SIZE:
             return self.compact_function(program, function_name, gradients, kind)
-        names, at = program.names, {}
+        at = {}
         lines = [f"def {function_name}({', '.join(program.params)}):", "    # forward pass"]
         comments = forward_comments(program)
         for index, step in enumerate(program.forward):
-            node = step.node
-            # Whole numbers print as 2, not 2.0, unless no input makes the result a float.
-            rhs = self.apply(node, [self.atom(a, names, node.depends) for a in node.args])
-            note = comments.get(node)
             at["forward", index] = len(lines) + 1
-            lines.append(f"    {step.name} = {rhs}" + (f"  # {note}" if note else ""))
+            lines.append(self.forward_line(step, program.names, comments.get(step.node)))
         if self.guards_overflow and kind in ("value_and_grad", "value"):
             lines += self.overflow_guard(program)
-        value = self.atom(program.root, names, exact_int=False)
+        value = self.atom(program.root, program.names, exact_int=False)
         outputs = (value,)
         if gradients:
             lines += self.backward_lines(program, at, len(lines))
@@ -73,6 +68,13 @@ class PythonPrinter(PythonSpelling):
             lines.append(f"    return {value}")
         return Artifact("\n".join(lines) + "\n", function_name, tuple(program.params),
                         outputs, at, kind)
+
+    def forward_line(self, step, names, note):
+        """The line computing a forward step, with its comment ``note``."""
+        node = step.node
+        # Whole numbers print as 2, not 2.0, unless no input makes the result a float.
+        rhs = self.apply(node, [self.atom(a, names, node.depends) for a in node.args])
+        return f"    {step.name} = {rhs}" + (f"  # {note}" if note else "")
 
     def overflow_guard(self, program):
         """Lines raising ``OverflowError`` when a ``+ - * /`` overflowed, even if a later
@@ -90,14 +92,13 @@ class PythonPrinter(PythonSpelling):
                 f"    if {test} != 0.0:",
                 "        raise OverflowError('a value overflowed')"]
 
-    def backward_lines(self, program, at=None, offset=0):
+    def backward_lines(self, program, at, offset):
         """The backward pass; ``at`` records each step's line, the function's first being
         ``offset`` lines before."""
         names = program.names
         lines = ["    # backward pass: the chain rule, from the output back to the inputs"]
         if program.seed is not None:
-            if at is not None:
-                at["seed"] = offset + len(lines) + 1
+            at["seed"] = offset + len(lines) + 1
             lines.append(f"    {program.seed} = 1.0")
         current = None
         for index, step in enumerate(program.backward):
@@ -107,12 +108,10 @@ class PythonPrinter(PythonSpelling):
             rhs = contribution(step.upstream, step.local, lambda local: self.factor(local, names))
             statement = (f"{step.target} = {rhs}" if step.first
                          else self.accumulate(step.target, rhs))
-            if at is not None:
-                at["backward", index] = offset + len(lines) + 1
+            at["backward", index] = offset + len(lines) + 1
             lines.append(f"    {statement}  # {program.rule(step)}")
         for name in program.unreached:
-            if at is not None:
-                at["unreached", name] = offset + len(lines) + 1
+            at["unreached", name] = offset + len(lines) + 1
             lines.append(self.unreached_line(program, name))
         return lines
 
@@ -246,13 +245,10 @@ class PythonPrinter(PythonSpelling):
         commented = len(program.forward) <= COMMENTED_SIZE
         comments = forward_comments(program) if commented else {}
         for step, tangent in tangents.steps:
-            node = step.node
-            rhs = self.apply(node, [self.atom(a, names, node.depends) for a in node.args])
-            note = comments.get(node)
-            lines.append(f"    {step.name} = {rhs}" + (f"  # {note}" if note else ""))
+            lines.append(self.forward_line(step, names, comments.get(step.node)))
             if tangent.terms:
                 rule = f"  # {tangents.rule(tangent)}" if commented else ""
-                known = tangents.known(node)
+                known = tangents.known(step.node)
                 lines.append(f"    {tangent.name} = {self.tangent_sum(tangent, known)}{rule}")
         value = self.atom(program.root, names, exact_int=False)
         result = tangents.result or "0.0"
@@ -274,7 +270,6 @@ class PythonPrinter(PythonSpelling):
             else:
                 text += f" - {piece}" if negative else f" + {piece}"
         return text
-
 
 
 class _Factors(dict):
@@ -321,17 +316,15 @@ class PythonBackend(Backend):
         """``emit``'s function as a module that runs on its own: imports, helpers, the
         function; ``extra`` is appended (more functions over the same helpers)."""
         source = self.emit(program, kind).source + extra
-        used = operators(program)
+        helpers = [(name, OPS[name].helper) for name in sorted(operators(program))
+                   if OPS[name].helper is not None]
         signature = SIGNATURES[kind].removeprefix("f")
         text = f'"""Generated by symgrad: {FUNCTION_NAMES[kind]}{signature}."""\n'
-        if "math." in source or any(OPS[name].helper is not None for name in used):
+        if "math." in source or helpers:
             text += "\nimport math\n"  # the helpers call it too
-        for name in sorted(used):
-            helper = OPS[name].helper
-            if helper is not None:
-                # The row's own helper, under the name generated code calls it by.
-                helper_text = inspect.getsource(helper)
-                text += "\n\n" + helper_text.replace(f"def {helper.__name__}(", f"def {name}(", 1)
+        for name, helper in helpers:  # the row's own helper, under the name the code calls
+            text += "\n\n" + inspect.getsource(helper).replace(f"def {helper.__name__}(",
+                                                                f"def {name}(", 1)
         return text + "\n\n" + source
 
     def load(self, artifact, program, label, owner):

@@ -86,6 +86,7 @@ class LayerPlan:
         # Nodes with a parameter below: the program passes them a gradient.
         self.needs = {step.operand for step in program.backward} | {self.root}
         self.targets = tuple(ir.var(name) for name in signature.targets)
+        self.reads_targets = any(node in self.position for node in self.targets)
         self.names = ({self.targets[0]: "Y"} if list(signature.targets) == ["y"]
                       else {node: f"Y[{j}]" for j, node in enumerate(self.targets)})
         self.vectors, self.row_of, self.absorbed = [], {}, set()
@@ -99,6 +100,12 @@ class LayerPlan:
         order += [(self.position[n], 1, n) for n in self.order if n.args and n not in covered]
         self.items = [item for *_, item in sorted(order, key=lambda entry: entry[:2])]
         self._name()
+
+    def map_step(self, vector):
+        """(row, its backward step) standing for every row of a lifted map (they apply one
+        operator: one row's local derivative over whole arrays is every row's), or None."""
+        rows = [r for r in vector.rows if r in self.steps]
+        return (rows[0], self.steps[rows[0]][0]) if rows else None
 
     def _add(self, vector):
         self.vectors.append(vector)
