@@ -17,8 +17,7 @@ import array
 import ctypes
 from string import Template
 
-from ..core.ir import var
-from ..core.printer import ATOM, contribution, forward_comments
+from ..core.printer import ATOM, backward_lines, forward_comments, forward_lines
 from . import Artifact, Backend, compile_source
 from .c_syntax import CSpelling, comment as _comment, literal
 from .cbuild import build
@@ -42,49 +41,34 @@ $body
 
 
 class CPrinter(CSpelling):
-    """Prints one program's C: the forward pass, then the backward pass."""
+    """How C writes the statements of one program's listing (``core.printer``)."""
 
-    def __init__(self, program):
-        super().__init__()
-        self.program = program
-        self.commented = len(program.forward) <= COMMENTED_SIZE
+    def define(self, name, node, names):
+        return f"const double {name} = {self.render(node, names)}"
 
-    def forward(self):
-        program = self.program
-        comments = forward_comments(program) if self.commented else {}
-        lines = [f"    const double {name} = symgrad_in[{index}];"
-                 for index, name in enumerate(program.params)] + ["    // forward pass"]
-        for step in program.forward:
-            note = comments.get(step.node)
-            lines.append(f"    const double {step.name} = {self.render(step.node, program.names)};"
-                         + (f"  // {_comment(note)}" if note else ""))
-        return lines
+    def assign(self, target, rhs):
+        return f"double {target} = {rhs}"
 
-    def backward(self):
-        program, names = self.program, self.program.names
-        lines = ["    // backward pass: the chain rule, from the output back to the inputs"]
-        if program.seed is not None:
-            lines.append(f"    double {program.seed} = 1.0;")
-        current = None
-        for step in program.backward:
-            if step.node is not current and self.commented:
-                current = step.node
-                lines.append(f"    // {_comment(program.statement(step.node))}")
-            rhs = contribution(step.upstream, step.local,
-                               lambda local: self.factor(local, names))
-            head = f"double {step.target} =" if step.first else f"{step.target} +="
-            note = f"  // {_comment(program.rule(step))}" if self.commented else ""
-            lines.append(f"    {head} {rhs};{note}")
-        for name in program.unreached:
-            lines.append(f"    double {program.grads[var(name)]} = 0.0;  // {name} does not "
-                         "affect the value")
-        return lines
+    def accumulate(self, target, rhs):
+        return f"{target} += {rhs}"
+
+    def line(self, statement, note=None):
+        return f"    {statement};" + (f"  // {_comment(note)}" if note else "")
+
+    def comment_line(self, text):
+        return f"    // {_comment(text)}"
 
 
 def _scalar(program, kind):
     """``int f(const double *symgrad_in, double *symgrad_out)``: out[0] value, then gradients."""
-    printer, gradients = CPrinter(program), kind == "value_and_grad"
-    body = printer.forward() + (printer.backward() if gradients else [])
+    printer, gradients = CPrinter(), kind == "value_and_grad"
+    commented = len(program.forward) <= COMMENTED_SIZE
+    comments = forward_comments(program) if commented else {}
+    body = [f"    const double {name} = symgrad_in[{index}];"
+            for index, name in enumerate(program.params)] + ["    // forward pass"]
+    body += forward_lines(program, printer, comments, {})
+    if gradients:
+        body += backward_lines(program, printer, {}, commented=commented)
     value = program.names.get(program.root)
     if value is None:  # a constant result, parenthesised when negative
         text, precedence = literal(program.root.value)

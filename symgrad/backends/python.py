@@ -12,12 +12,12 @@ backend, which only changes the template column and the module name.
 import inspect
 
 from ..core.compact import LINE_OPERATIONS, compact_plan
-from ..core.forward import TangentProgram
-from ..core.ir import topological_order, var
+from ..core.ir import var
 from ..core.ops import OPS
-from ..core.printer import ATOM, as_factor, compose, contribution, forward_comments
+from ..core.printer import (ATOM, as_factor, backward_lines, compose, forward_comments,
+                             forward_lines, unreached_line)
 from ..core.pyspell import PythonSpelling
-from ..core.runtime import PYTHON_GLOBALS
+from ..core.runtime import PYTHON_GLOBALS, guarded_steps
 from . import SIGNATURES, Artifact, Backend, compile_source
 
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
@@ -26,17 +26,7 @@ FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
 # (no comments, a fraction of the lines), which more than halves compiling it.
 COMMENTED_SIZE = 20_000
 
-# Python's float arithmetic gives inf without raising only for these operators.
-SILENT_OVERFLOW = ("add", "sub", "mul", "div")
-GUARD_TERMS = 16  # the guard's longest plain sum
-
-
-def guarded_steps(program):
-    """The forward steps whose overflow Python would not raise (``+ - * /``), but the
-    result's, which is checked anyway: the scalar path checks these are finite."""
-    return [step for step in program.forward
-            if step.op.name in SILENT_OVERFLOW and step.node.depends
-            and step.node is not program.root]
+GUARD_TERMS = 16  # the overflow guard's longest plain sum
 
 
 class PythonPrinter(PythonSpelling):
@@ -52,16 +42,13 @@ class PythonPrinter(PythonSpelling):
             return self.compact_function(program, function_name, gradients, kind)
         at = {}
         lines = [f"def {function_name}({', '.join(program.params)}):", "    # forward pass"]
-        comments = forward_comments(program)
-        for index, step in enumerate(program.forward):
-            at["forward", index] = len(lines) + 1
-            lines.append(self.forward_line(step, program.names, comments.get(step.node)))
+        lines += forward_lines(program, self, forward_comments(program), at, len(lines))
         if self.guards_overflow and kind in ("value_and_grad", "value"):
             lines += self.overflow_guard(program)
         value = self.atom(program.root, program.names, exact_int=False)
         outputs = (value,)
         if gradients:
-            lines += self.backward_lines(program, at, len(lines))
+            lines += backward_lines(program, self, at, len(lines))
             outputs += tuple(program.grad_names())
             lines.append(f"    return {value}, {_tuple(program.grad_names())}")
         else:
@@ -69,12 +56,26 @@ class PythonPrinter(PythonSpelling):
         return Artifact("\n".join(lines) + "\n", function_name, tuple(program.params),
                         outputs, at, kind)
 
-    def forward_line(self, step, names, note):
-        """The line computing a forward step, with its comment ``note``."""
-        node = step.node
+    # How Python writes statements, for the printer core's listings -------------------
+
+    def define(self, name, node, names):
+        """``name = `` the operation of ``node`` over the named values."""
         # Whole numbers print as 2, not 2.0, unless no input makes the result a float.
-        rhs = self.apply(node, [self.atom(a, names, node.depends) for a in node.args])
-        return f"    {step.name} = {rhs}" + (f"  # {note}" if note else "")
+        operands = [self.atom(a, names, node.depends) for a in node.args]
+        return f"{name} = {self.apply(node, operands)}"
+
+    def assign(self, target, rhs):
+        return f"{target} = {rhs}"
+
+    def accumulate(self, target, rhs):
+        """The statement adding ``rhs`` to the gradient ``target``."""
+        return f"{target} += {rhs}"
+
+    def line(self, statement, note=None):
+        return f"    {statement}" + (f"  # {note}" if note else "")
+
+    def comment_line(self, text):
+        return f"    # {text}"
 
     def overflow_guard(self, program):
         """Lines raising ``OverflowError`` when a ``+ - * /`` overflowed, even if a later
@@ -91,36 +92,6 @@ class PythonPrinter(PythonSpelling):
         return ["    # an overflow that a later step hides is still an error: inf*0.0 is nan",
                 f"    if {test} != 0.0:",
                 "        raise OverflowError('a value overflowed')"]
-
-    def backward_lines(self, program, at, offset):
-        """The backward pass; ``at`` records each step's line, the function's first being
-        ``offset`` lines before."""
-        names = program.names
-        lines = ["    # backward pass: the chain rule, from the output back to the inputs"]
-        if program.seed is not None:
-            at["seed"] = offset + len(lines) + 1
-            lines.append(f"    {program.seed} = 1.0")
-        current = None
-        for index, step in enumerate(program.backward):
-            if step.node is not current:
-                current = step.node
-                lines.append(f"    # {program.statement(step.node)}")
-            rhs = contribution(step.upstream, step.local, lambda local: self.factor(local, names))
-            statement = (f"{step.target} = {rhs}" if step.first
-                         else self.accumulate(step.target, rhs))
-            at["backward", index] = offset + len(lines) + 1
-            lines.append(f"    {statement}  # {program.rule(step)}")
-        for name in program.unreached:
-            at["unreached", name] = offset + len(lines) + 1
-            lines.append(self.unreached_line(program, name))
-        return lines
-
-    def accumulate(self, target, rhs):
-        """The statement adding ``rhs`` to the gradient ``target``."""
-        return f"{target} += {rhs}"
-
-    def unreached_line(self, program, name):
-        return f"    {program.grads[var(name)]} = 0.0  # {name} does not affect the value"
 
     def compact_function(self, program, function_name, gradients=True, kind=""):
         """The artifact of a program too big to read: no comments, fewer lines
@@ -210,7 +181,7 @@ class PythonPrinter(PythonSpelling):
                 lines.append(f"    {target} = {' + '.join(terms)}")
                 if left:
                     sums[operand] = [target], 0, left
-        lines += [self.unreached_line(program, name) for name in program.unreached]
+        lines += [unreached_line(program, self, name) for name in program.unreached]
         return lines
 
     def local_expression(self, node, names, texts):
@@ -245,7 +216,8 @@ class PythonPrinter(PythonSpelling):
         commented = len(program.forward) <= COMMENTED_SIZE
         comments = forward_comments(program) if commented else {}
         for step, tangent in tangents.steps:
-            lines.append(self.forward_line(step, names, comments.get(step.node)))
+            lines.append(self.line(self.define(step.name, step.node, names),
+                                   comments.get(step.node)))
             if tangent.terms:
                 rule = f"  # {tangents.rule(tangent)}" if commented else ""
                 known = tangents.known(step.node)
@@ -316,7 +288,7 @@ class PythonBackend(Backend):
         """``emit``'s function as a module that runs on its own: imports, helpers, the
         function; ``extra`` is appended (more functions over the same helpers)."""
         source = self.emit(program, kind).source + extra
-        helpers = [(name, OPS[name].helper) for name in sorted(operators(program))
+        helpers = [(name, OPS[name].helper) for name in sorted(program.operators())
                    if OPS[name].helper is not None]
         signature = SIGNATURES[kind].removeprefix("f")
         text = f'"""Generated by symgrad: {FUNCTION_NAMES[kind]}{signature}."""\n'
@@ -329,17 +301,6 @@ class PythonBackend(Backend):
 
     def load(self, artifact, program, label, owner):
         return compile_source(artifact, label, owner, PYTHON_GLOBALS)
-
-
-def operators(program):
-    """Names of the operators the printed code calls: forward steps and local derivatives."""
-    if isinstance(program, TangentProgram):
-        locals_ = [t.local for _, step in program.steps for t in step.terms]
-        program = program.program
-    else:
-        locals_ = [step.local for step in program.backward]
-    nodes = topological_order([step.node for step in program.forward] + locals_)
-    return {node.op for node in nodes if node.args}
 
 
 BACKEND = PythonBackend()

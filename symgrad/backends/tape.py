@@ -9,7 +9,7 @@ one loop by the table's scalar functions.  A step that fails raises, and
 """
 
 from ..core.ir import topological_order, var
-from ..core.runtime import scalar_function
+from ..core.runtime import guarded_steps, scalar_function
 from . import Artifact, Backend, python
 
 LISTED = 2_000  # operations up to which the source shows the program as Python
@@ -50,7 +50,7 @@ class Tape:
         self.inputs = len(self.initial)
         self.forward = [self._instruction(step.node) for step in program.forward]
         # The values whose overflow Python does not raise, as the Python code checks them.
-        self.guarded = [self.slot[step.node] for step in python.guarded_steps(program)]
+        self.guarded = [self.slot[step.node] for step in guarded_steps(program)]
         self.result = self._slot_of(program.root)
         self.backward = []
         grad_slot = {program.root: 0}  # the seed, even when the result is an input itself

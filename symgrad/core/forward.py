@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .autodiff import local_derivative
 from .errors import EvaluationError
-from .ir import is_const, var
+from .ir import is_const, topological_order, var
 from .printer import to_text
 from .program import Names, Program
 
@@ -86,6 +86,12 @@ class TangentProgram:
         setattr_(self, "steps", tuple(steps))
         setattr_(self, "dot", MappingProxyType(dot))
         setattr_(self, "_position", {step.node: i for i, step in enumerate(program.forward)})
+
+    def operators(self):
+        """Names of the operators the forward-mode code calls: steps and local derivatives."""
+        roots = [step.node for step in self.program.forward] + [
+            term.local for _, tangent in self.steps for term in tangent.terms]
+        return {node.op for node in topological_order(roots) if node.args}
 
     def __setattr__(self, name, value):
         raise AttributeError("a TangentProgram is immutable")

@@ -9,7 +9,7 @@ import re
 import string
 from functools import lru_cache, partial
 
-from .ir import topological_order
+from .ir import topological_order, var
 from .ops import CALL, CONSTANTS, OPS, POWER, PRODUCT, SUM, UNARY
 
 ATOM = CALL  # names, numbers and calls bind tightest
@@ -279,6 +279,51 @@ def contribution(upstream, local, factor):
     if local.op == "const" and local.value in (1.0, -1.0):
         return upstream if local.value == 1.0 else f"-{upstream}"
     return f"{upstream} * {factor(local)}"
+
+
+def forward_lines(program, spell, comments, at, offset=0):
+    """The readable forward pass, one step a line with its comment (from ``comments``), as
+    ``spell`` writes statements: ``at`` records each step's line, the function's first
+    being ``offset`` lines before."""
+    lines, names = [], program.names
+    for index, step in enumerate(program.forward):
+        at["forward", index] = offset + len(lines) + 1
+        lines.append(spell.line(spell.define(step.name, step.node, names),
+                                comments.get(step.node)))
+    return lines
+
+
+def backward_lines(program, spell, at, offset=0, commented=True):
+    """The readable backward pass: each operation's statement as a comment, then a line for
+    each contribution it passes on, with its rule (``commented``); ``at`` as in
+    ``forward_lines``.  A backend supplies only its spelling (``spell``): how it writes a
+    statement (``assign``, ``accumulate``), a line and a comment."""
+    names = program.names
+    lines = [spell.comment_line("backward pass: the chain rule, from the output back to the "
+                                "inputs")]
+    if program.seed is not None:
+        at["seed"] = offset + len(lines) + 1
+        lines.append(spell.line(spell.assign(program.seed, "1.0")))
+    current = None
+    for index, step in enumerate(program.backward):
+        if commented and step.node is not current:
+            current = step.node
+            lines.append(spell.comment_line(program.statement(step.node)))
+        rhs = contribution(step.upstream, step.local, lambda local: spell.factor(local, names))
+        statement = (spell.assign(step.target, rhs) if step.first
+                     else spell.accumulate(step.target, rhs))
+        at["backward", index] = offset + len(lines) + 1
+        lines.append(spell.line(statement, program.rule(step) if commented else None))
+    for name in program.unreached:
+        at["unreached", name] = offset + len(lines) + 1
+        lines.append(unreached_line(program, spell, name))
+    return lines
+
+
+def unreached_line(program, spell, name):
+    """The line giving the input ``name``, which the result does not depend on, gradient 0."""
+    return spell.line(spell.assign(program.grads[var(name)], "0.0"),
+                      f"{name} does not affect the value")
 
 
 def forward_comments(program):

@@ -267,6 +267,12 @@ class Program:
         """How generated code refers to the result: its name, or a literal if it is constant."""
         return self.names.get(self.root)
 
+    def operators(self) -> set[str]:
+        """Names of the operators the program's code calls: forward steps and local
+        derivatives (a backend that prints the code needs their helpers)."""
+        roots = [step.node for step in self.forward] + [step.local for step in self.backward]
+        return {node.op for node in topological_order(roots) if node.args}
+
     def grad_names(self) -> tuple[str, ...]:
         """The gradient identifiers of ``wrt``, in order."""
         return tuple(self.grads[var(name)] for name in self.wrt)

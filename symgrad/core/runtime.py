@@ -13,6 +13,16 @@ from .ops import OPS, helpers, infix_template
 # the error its overflow guard raises.
 PYTHON_GLOBALS = {"__builtins__": {}, "math": math, "OverflowError": OverflowError,
                   **helpers()}
+# Python's float arithmetic gives inf without raising only for these operators.
+SILENT_OVERFLOW = ("add", "sub", "mul", "div")
+
+
+def guarded_steps(program):
+    """The forward steps whose overflow Python would not raise (``+ - * /``), but the
+    result's, which is checked anyway: generated Python and the tape check these are finite."""
+    return [step for step in program.forward
+            if step.op.name in SILENT_OVERFLOW and step.node.depends
+            and step.node is not program.root]
 
 
 @lru_cache(maxsize=None)
