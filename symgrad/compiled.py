@@ -184,11 +184,10 @@ class CompiledFunction(NotebookDisplay):
                 raise EvaluationError(f"batch evaluation failed: {error}") from None
             flags.append(error)
             value, grads = self._run_batch(arrays, "ignore", strict=True)
-        if not self._batch_backend(strict).new_batch_arrays:
-            # Results may be scalars, inputs or one array twice: each becomes its own array.
-            taken = set()
-            value = _own_array(value, shape, taken)
-            grads = [_own_array(g, shape, taken) for g in grads]
+        # Results may be scalars, inputs or one array twice: each becomes its own array.
+        taken = set()
+        value = _own_array(value, shape, taken)
+        grads = [_own_array(g, shape, taken) for g in grads]
         grads = dict(zip(self.wrt, grads))
         results = [*arrays, value, *grads.values()]
         if strict and (flags or not all(np.isfinite(a).all() for a in results)):

@@ -52,7 +52,6 @@ class Backend:
     kinds = ()  # the functions it prints (see SIGNATURES)
     max_operations = None  # the largest program it takes; None: the IR's own cap
     floating_point_flags = True  # its batches report floating-point errors as NumPy's do
-    new_batch_arrays = False  # its batch results are fresh arrays of the batch's shape
     checks_loss_shapes = False  # its loss checks the arrays' shapes itself
     # Its scalar functions raise when a value overflowed, even one a later step hid
     # (1/(x*x) at 1e200); else CompiledFunction evaluates the program to find out.
