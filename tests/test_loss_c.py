@@ -8,6 +8,7 @@ softmax cross-entropy are checked on the NumPy backend too.
 
 import os
 import random
+import subprocess
 
 import numpy as np
 import pytest
@@ -297,3 +298,11 @@ def test_what_native_means_is_read_from_the_compiler():
     if target is not None:  # GCC: -march=<its name>; Clang: -target-cpu <its name>
         assert "-march=" in target or "-target-cpu" in target
         assert "/" not in target  # no temporary file names: the same text every time
+
+
+def test_a_compiler_that_does_not_say_what_native_means_gets_the_portable_build(monkeypatch):
+    def silent(*args, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], kwargs.get("timeout"))
+
+    monkeypatch.setattr(cbuild.subprocess, "run", silent)
+    assert cbuild.native_target(("no-answer-cc",)) is None  # lru_cache: a command of its own

@@ -96,7 +96,7 @@ def native_target(command):
     try:
         done = subprocess.run([*command, *NATIVE_FLAGS, "-###", "-x", "c", "-c", os.devnull,
                                "-o", os.devnull], capture_output=True, text=True, timeout=60)
-    except OSError:
+    except (OSError, subprocess.TimeoutExpired):  # no answer in 60 s: the portable build
         return None
     if done.returncode != 0:
         return None
