@@ -71,13 +71,18 @@ def chain_rule(root, wrt=None, order=None):
     order = ir.topological_order([root]) if order is None else order
     needed = _needed(order, wrt)
     has_grad = {root}
+    constants = {}  # operator -> its partials that are constants (None where not)
     for node in reversed(order):
         if node not in has_grad:
             continue
+        partials = constants.get(node.op)
+        if partials is None:
+            partials = constants[node.op] = [constant_partial(node.op, index)
+                                              for index in range(len(node.args))]
         for index, operand in enumerate(node.args):
             if operand not in needed:
                 continue
-            local = constant_partial(node.op, index) or local_derivative(node, index)
+            local = partials[index] or local_derivative(node, index)
             if local.op == "const" and local.value == 0:
                 continue
             yield node, index, operand, local
