@@ -148,7 +148,7 @@ class CompiledFunction(NotebookDisplay):
             if problem is not None:
                 raise problem
         self._last_inputs = dict(zip(self.variables, point))
-        return float(value), dict(zip(self.wrt, grads))
+        return float(value), dict(zip(self.wrt, map(float, grads)))  # NumPy's too
 
     @property
     def last_point(self) -> list[float] | None:

@@ -5,7 +5,7 @@ import math
 import pytest
 
 import symgrad
-from cases import CORPUS
+from cases import BACKENDS, CORPUS, use_jax
 
 
 @pytest.mark.parametrize("text, note", CORPUS, ids=[note for _, note in CORPUS])
@@ -63,6 +63,16 @@ def test_micrograd_readme_example():
 
 def test_values_and_gradients_are_python_floats():
     value, grad = symgrad.compile("x**2 + 3").value_and_grad(x=2)
+    assert type(value) is float and all(type(g) is float for g in grad.values())
+
+
+@pytest.mark.parametrize("backend", [*BACKENDS, "numpy"])
+@pytest.mark.parametrize("text", ["sign(x)*y", "tanh(x)*y", "relu(x) + y"])
+def test_every_backend_returns_python_floats(backend, text):
+    # NumPy's code computes some gradients as np.float64, which prints as one.
+    if backend == "jax":
+        use_jax()
+    value, grad = symgrad.compile(text, backend=backend).value_and_grad(x=0.5, y=2.0)
     assert type(value) is float and all(type(g) is float for g in grad.values())
 
 
