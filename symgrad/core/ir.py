@@ -184,7 +184,7 @@ def _fold(op_name, args):
         return None
     result = float(result)
     for arg in args:  # 1*log(2) is log(2), bit for bit: keep the operand and its text
-        if arg.value.hex() == result.hex():
+        if arg.value == result and math.copysign(1.0, arg.value) == math.copysign(1.0, result):
             return arg
     if len(repr(result)) <= _READABLE:
         return const(result)
