@@ -57,6 +57,24 @@ for _name, _op in OPS.items():
         PROGRAMS[f"op_{_name}"] = (f"X: [n, 2]\ny: [2]\nsum({_expr})", {"n": 2})
 
 
+# Softmax regression, three features and four classes: the program the views show.
+SOFTMAX_REGRESSION = """
+X: [n, 3]
+W: [3, 4]
+b: [4]
+Y: int[n]
+logits = X @ W + b
+cross_entropy(logits, Y)
+"""
+
+
+def softmax_regression_point(seed):
+    """Five samples of ``SOFTMAX_REGRESSION``'s inputs, every class among the labels."""
+    rng = np.random.default_rng(seed)
+    return {"X": rng.normal(size=(5, 3)), "W": rng.normal(size=(3, 4)),
+            "b": rng.normal(size=4), "Y": np.array([0, 1, 2, 3, 0])}
+
+
 def inputs(name, seed=0):
     """Random inputs of ``name``'s program: in each row's domain for the table's rows."""
     from symgrad.arrays.build import parse

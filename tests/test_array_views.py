@@ -13,22 +13,12 @@ from symgrad import cli
 from symgrad.core.errors import SymgradError
 from symgrad.core.printer import format_short
 from symgrad.views import previews
+from array_cases import SOFTMAX_REGRESSION as PROGRAM, softmax_regression_point
 from test_html import Page
-
-PROGRAM = """
-X: [n, 3]
-W: [3, 4]
-b: [4]
-Y: int[n]
-logits = X @ W + b
-cross_entropy(logits, Y)
-"""
 
 
 def point():
-    rng = np.random.default_rng(1)
-    return {"X": rng.normal(size=(5, 3)), "W": rng.normal(size=(3, 4)),
-            "b": rng.normal(size=4), "Y": np.array([0, 1, 2, 3, 0])}
+    return softmax_regression_point(1)
 
 
 @pytest.fixture(scope="module")

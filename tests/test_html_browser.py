@@ -17,6 +17,7 @@ import sympy
 
 import symgrad
 import system_tools
+from array_cases import SOFTMAX_REGRESSION, softmax_regression_point
 
 ROOT = Path(__file__).parent.parent
 NEURON = "n = x1*w1 + x2*w2 + b; o = tanh(n); o"
@@ -139,24 +140,10 @@ def test_the_screenshot_routine_of_make_images_works(page):
     assert image.startswith(b"\x89PNG") and len(image) > 10_000  # a page, not a blank
 
 
-ARRAYS = """
-X: [n, 3]
-W: [3, 4]
-b: [4]
-Y: int[n]
-logits = X @ W + b
-cross_entropy(logits, Y)
-"""
-
-
 @pytest.fixture(scope="module")
 def array_page(browser, tmp_path_factory):
-    import numpy as np
-
-    rng = np.random.default_rng(2)
-    point = {"X": rng.normal(size=(5, 3)), "W": rng.normal(size=(3, 4)),
-             "b": rng.normal(size=4), "Y": np.array([0, 1, 2, 3, 0])}
-    f = symgrad.compile(ARRAYS)
+    point = softmax_regression_point(2)
+    f = symgrad.compile(SOFTMAX_REGRESSION)
     path = tmp_path_factory.mktemp("page") / "arrays.html"
     f.to_html(point, path)
     browser.get(path.as_uri())
