@@ -585,26 +585,19 @@ def print_check(f, point):
 
 def write_images(args, f, point):
     from .views import draw
+    from .views.files import write
 
     values, grads = draw.node_values(f.program, point) if point else (None, None)
     dot_text = draw.to_dot(f.program, values, grads)
     for fmt, path in (("svg", args.svg), ("png", args.png)):
         if path:
-            image = draw.render(dot_text, fmt)
-            try:
-                with open(path, "wb") as stream:
-                    stream.write(image)
-            except OSError as error:
-                raise InputError(f"cannot write {path}: {error.strerror}") from None
-            print(f"symgrad: wrote {path}", file=sys.stderr)
+            write(path, draw.render(dot_text, fmt), InputError)
 
 
 def write_html(path, f, point):
-    try:
-        f.to_html(point, path)
-    except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror}") from None
-    print(f"symgrad: wrote {path}", file=sys.stderr)
+    from .views.files import write
+
+    write(path, f.to_html(point).encode("utf-8"), InputError)
 
 
 def print_hessian(args, f, point):

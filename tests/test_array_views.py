@@ -134,6 +134,16 @@ def test_the_command_draws_and_writes_pages_for_array_programs(tmp_path, capsys)
     assert "--graph is not available for array programs" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("program", [PROGRAM, "tanh(a*b + c)"], ids=["arrays", "scalars"])
+def test_a_page_that_cannot_be_written_is_one_line_naming_the_file(tmp_path, capsys, program):
+    source = tmp_path / "program.sg"
+    source.write_text(program, encoding="utf-8")
+    page = tmp_path / "no such directory" / "page.html"
+    at = ["random"] if program is PROGRAM else ["a=1", "b=2", "c=3"]
+    assert cli.main(["-f", str(source), "--at", *at, "--html", str(page)]) == 2
+    assert f"cannot write {page}: No such file or directory" in capsys.readouterr().err
+
+
 def test_the_command_draws_svg(tmp_path, capsys):
     system_tools.need_dot("drawing an array program")
     source = tmp_path / "mlp.sg"

@@ -5,8 +5,6 @@ Called by ``symgrad.cli`` when the program declares arrays.  ``--at random``
 n=4`` binds them; ``--at X=x.npy`` loads an input from a ``.npy`` file.
 """
 
-import sys
-
 import numpy as np
 
 from ..core.errors import SymgradError
@@ -66,22 +64,14 @@ def _run(args, text):
 def write_views(args, f, at):
     """--svg, --png (the graph, drawn by Graphviz) and --html (the stepping page)."""
     from ..views.draw import render
+    from ..views.files import write
 
     files = [(fmt, path) for fmt, path in (("svg", args.svg), ("png", args.png)) if path]
     dot_text = f.to_dot(at) if files else None
     for fmt, path in files:
-        _write(path, render(dot_text, fmt))
+        write(path, render(dot_text, fmt), ArrayInputError)
     if args.html:
-        _write(args.html, f.to_html(at).encode("utf-8"))
-
-
-def _write(path, data):
-    try:
-        with open(path, "wb") as stream:
-            stream.write(data)
-    except OSError as error:
-        raise ArrayInputError(f"cannot write {path}: {error.strerror}") from None
-    print(f"symgrad: wrote {path}", file=sys.stderr)
+        write(args.html, f.to_html(at).encode("utf-8"), ArrayInputError)
 
 
 def parse_shapes(words, f):
