@@ -26,10 +26,11 @@ def partial_pattern(op_name, index):
 
 
 @lru_cache(maxsize=None)
-def constant_partial(op_name, index):
-    """The partial as a constant node when it is one (``add``: 1), else None."""
-    pattern = partial_pattern(op_name, index)
-    return pattern[0] if len(pattern) == 1 and pattern[0].op == "const" else None
+def constant_partials(op_name):
+    """Per operand, the partial as a constant node where it is one (``add``: 1), else None."""
+    patterns = (partial_pattern(op_name, index) for index in range(OPS[op_name].arity))
+    return tuple(pattern[0] if len(pattern) == 1 and pattern[0].op == "const" else None
+                 for pattern in patterns)
 
 
 def local_derivative(node, index):
@@ -71,14 +72,10 @@ def chain_rule(root, wrt=None, order=None):
     order = ir.topological_order([root]) if order is None else order
     needed = _needed(order, wrt)
     has_grad = {root}
-    constants = {}  # operator -> its partials that are constants (None where not)
     for node in reversed(order):
-        if node not in has_grad:
+        if node not in has_grad or not node.args:  # inputs pass nothing on
             continue
-        partials = constants.get(node.op)
-        if partials is None:
-            partials = constants[node.op] = [constant_partial(node.op, index)
-                                              for index in range(len(node.args))]
+        partials = constant_partials(node.op)
         for index, operand in enumerate(node.args):
             if operand not in needed:
                 continue
