@@ -15,7 +15,7 @@ from ..arrays import printer, shapes
 from ..arrays.program import INLINE
 from ..core.printer import format_short
 from . import array_draw, previews
-from .html import HEAD, PAGE, SCRIPT, STYLE, UNKNOWN, _Graph, _Lines, check_page
+from .html import HEAD, PAGE, SCRIPT, STYLE, UNKNOWN, _Graph, _Lines, check_page, numbered
 
 
 class _ArrayGraph(_Graph):
@@ -86,10 +86,7 @@ def _steps(program, artifact, graph, point, trace):
     for index, (step, row, value) in enumerate(zip(program.backward, rows, backward)):
         line = at.find(("backward", index))
         steps.append(_backward_step(program, graph, step, row, value, at, line))
-    for index, step in enumerate(steps):
-        step["from"] = step.get("from", [])
-        step["n"] = index
-    return steps
+    return numbered(steps)
 
 
 def _backward_step(program, graph, step, row, value, at, line):

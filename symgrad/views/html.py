@@ -241,8 +241,14 @@ def _steps(program, trace, graph, artifact):
                       "words": f"{grad} = 0: {names[node]} does not affect the value.",
                       "set": [[f"g{ids[node]}", graph.grad[node]]], "hot": [ids[node]],
                       "edges": []})
+    return numbered(steps)
+
+
+def numbered(steps):
+    """``steps`` (the page's dicts) with each one's number and, where it has none, no
+    arrows coming in: what the page's script reads of every step."""
     for index, step in enumerate(steps):
-        step["from"] = step.get("from", [])
+        step.setdefault("from", [])
         step["n"] = index
     return steps
 
