@@ -8,7 +8,7 @@ one loop by the table's scalar functions.  A step that fails raises, and
 ``CompiledFunction`` asks ``Program.evaluate`` where and why, as for every backend.
 """
 
-from ..core.ir import topological_order, var
+from ..core.ir import var
 from ..core.runtime import guarded_steps, scalar_function
 from . import Artifact, Backend, python
 
@@ -55,9 +55,8 @@ class Tape:
         self.backward = []
         grad_slot = {program.root: 0}  # the seed, even when the result is an input itself
         for step in program.backward:
-            for node in topological_order([step.local], self.slot):
-                if node.args and node not in self.slot:
-                    self.backward.append((True, *self._instruction(node)))
+            for node in program.local_operations(step.local, self.slot):
+                self.backward.append((True, *self._instruction(node)))
             local = self._slot_of(step.local)
             upstream = grad_slot.setdefault(step.node, len(grad_slot))
             target = grad_slot.setdefault(step.operand, len(grad_slot))

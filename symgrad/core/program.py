@@ -354,10 +354,15 @@ class Program:
         """The value of a local derivative (IR over the forward nodes, whose values are in
         ``values``), computing into ``values`` the nodes it adds; ``step`` names the
         backward step in errors."""
-        for node in topological_order([local], values):
-            if node.args and node not in values:
-                self._compute(node, values, step)
+        for node in self.local_operations(local, values):
+            self._compute(node, values, step)
         return values[local] if local in values else local.value
+
+    def local_operations(self, local, known):
+        """The operations of the local derivative ``local`` not in ``known`` (nodes already
+        computed), each after its operands: what an evaluator computes for it."""
+        return [node for node in topological_order([local], known)
+                if node.args and node not in known]
 
     def _compute(self, node, values, step):
         operands = [values[a] if a in values else a.value for a in node.args]
