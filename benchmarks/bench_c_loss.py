@@ -5,15 +5,14 @@ A step is loss + gradient + SGD update.  Models:
   wide        MLP(2, [64, 64, 1]), the same loss, 256 synthetic samples
   classifier  MLP(64, [128, 10]), softmax cross-entropy over 10 classes, 256 synthetic samples
 Systems: hand-written NumPy, symgrad's NumPy backend, symgrad's C backend (the
-loss call then the update in NumPy, as for NumPy; and ``loss.step``, the update
-in the same C call), the C backend built without ``-march=native`` (portable:
-SSE2 on x86-64), and JAX's whole step in one ``jit`` where JAX is installed.
-Every system starts from the same weights and data; losses and gradients (and
-the fused step's update) are checked to agree before timing, and the systems'
-timing rounds are interleaved.  Compile time of
-the C backend, cold (fresh cache) and cached, is in the same table.  OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for every system
-alike (this machine's environment sets them; they slow NumPy's matrix products),
-and every library runs on one thread.
+loss call then the update in NumPy, as ``loss.step`` does), the C backend built
+without ``-march=native`` (portable: SSE2 on x86-64), and JAX's whole step in one
+``jit`` where JAX is installed.  Every system starts from the same weights and
+data; losses and gradients are checked to agree before timing, and the systems'
+timing rounds are interleaved.  Compile time of the C backend, cold (fresh cache)
+and cached, is in the same table.  OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are
+unset for every system alike (this machine's environment sets them; they slow
+NumPy's matrix products), and every library runs on one thread.
 
     python benchmarks/bench_c_loss.py [--quick]
 """
@@ -150,12 +149,6 @@ def run(name, repeat, number):
             _, grad = function(P, X, Y)
             P -= RATE * grad
         steps[label] = step
-    P = P0.copy()
-    value = c_backend.step(P, X, Y, RATE)
-    if abs(value - expected[0]) > 1e-10 * abs(expected[0]) or not np.allclose(
-            P, P0 - RATE * expected[1], rtol=1e-12, atol=1e-15):
-        raise SystemExit(f"the C backend's fused step disagrees with hand-written NumPy on {name}")
-    steps["C backend, loss.step (fused)"] = lambda: c_backend.step(P, X, Y, RATE)
     try:
         jstep = jax_step(nin, sizes, kind, X, Y)
         _, value, grad = jstep(P0)

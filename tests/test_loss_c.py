@@ -1,5 +1,5 @@
 """Compiled losses on the C backend: the NumPy loss's numbers, the Value engine's, finite
-differences; the fused SGD step; losses built for this processor (-march=native).
+differences; the SGD step; losses built for this processor (-march=native).
 
 These tests need a C compiler and fail (never skip) without one, unless
 SYMGRAD_NO_CC=1 is set explicitly.  Targets per sample (``targets=k``) and the
@@ -256,8 +256,6 @@ def test_step_refuses_parameters_it_cannot_update_in_place():
             loss.step(bad, X, Y, 0.1)
     with pytest.raises(ValueError, match="2 inputs each"):
         loss.step(params, np.zeros((4, 3)), np.zeros(4), 0.1)
-    with pytest.raises(TypeError, match="updates params in place"):
-        loss._step(params.tolist(), X, Y, 0.0, 0.1)  # the C's own wrapper checks too
 
 
 def test_losses_for_this_processor_give_the_portable_builds_numbers_to_the_bit():

@@ -28,7 +28,6 @@ SIGNATURES = {
     "loss": "f(P, X, Y, l2) -> (mean value over the rows + l2*sum(P**2), gradient by P); "
             "one sample per row of X and Y",
     "loss_values": "f(P, X, Y) -> the value per sample (row)",
-    "step": "f(P, X, Y, l2, rate) -> the loss's value; then P -= rate * gradient",
     # The program of symgrad.core.higher.hvp_expression: inputs, then the vector v.
     "hvp": "f(*inputs, *vector) -> (gradient . vector, (Hessian @ vector per wrt input))",
     # Printed from a symgrad.core.forward.TangentProgram: inputs, then their tangents.

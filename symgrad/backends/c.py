@@ -22,7 +22,7 @@ from . import Artifact, Backend, compile_source
 from .c_syntax import CSpelling, comment as _comment, literal
 from .cbuild import build
 
-LOSS_KINDS = ("loss", "loss_values", "step")  # printed by c_loss from the layer plan
+LOSS_KINDS = ("loss", "loss_values")  # printed by c_loss from the layer plan
 COMMENTED_SIZE = 20_000  # as in the Python backend: beyond this, no comments
 # Clearing the flags rewrites the x87 environment too (about 100 ns, most of a neuron's
 # call); reading them costs a few ns, and they are almost always clear already.
@@ -85,7 +85,7 @@ class CBackend(Backend):
     """C through the system compiler: scalar functions and compiled losses."""
 
     name = "c"
-    kinds = ("value_and_grad", "value", "loss", "loss_values", "step")
+    kinds = ("value_and_grad", "value", "loss", "loss_values")
     checks_overflow = True  # FE_OVERFLOW
     checks_loss_shapes = True  # c_loss's loader checks them: the C trusts them
 

@@ -1,6 +1,6 @@
 """The C backend's compiled losses: a loss program's layer plan printed as one C function.
 
-Its functions (``loss_and_grad``, ``sgd_step``, ``loss_values``) say what they do
+Its functions (``loss_and_grad``, ``loss_values``) say what they do
 in the C (``LOSS``, ``VALUES``).  Samples go through in blocks: per block, every
 item of the plan forward, then backward.  A block's arrays are sample-major
 (``t2[16*s + r]``: row ``r`` of sample ``s``), so every loop over a layer's rows
@@ -24,10 +24,8 @@ from .c_syntax import CSpelling, comment as _comment
 from ..core.loss_plan import Dense, Input, LayerPlan, Map, Stack, Vector, regular
 from .loss_printer import PlanPrinter
 
-FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values", "step": "sgd_step"}
-PARAMS = {"loss": ("P", "X", "Y", "n", "l2", "G", "mean"),
-          "step": ("P", "X", "Y", "n", "l2", "rate", "G", "mean"),
-          "loss_values": ("P", "X", "Y", "n", "V")}
+FUNCTION_NAMES = {"loss": "loss_and_grad", "loss_values": "loss_values"}
+PARAMS = {"loss": ("P", "X", "Y", "n", "l2", "G", "mean"), "loss_values": ("P", "X", "Y", "n", "V")}
 SIZES = "symgrad_loss_sizes"  # exported: {parameters, inputs per sample, targets per sample}
 # Samples per block: at most this many, fewer where one sample's arrays are large, so a
 # block's arrays (on the stack) stay within BLOCK_DOUBLES, 128 KB.  Measured on the moons
@@ -59,16 +57,6 @@ $body
     *mean = value / n + l2 * squares;
     return 0;
 }
-
-// One step of gradient descent: the loss and gradient at P (into *mean and G),
-// then P -= rate * G.
-int sgd_step(double *restrict P, const double *restrict X, const double *restrict Y, int n,
-             double l2, double rate, double *restrict G, double *restrict mean)
-{
-    if (loss_and_grad(P, X, Y, n, l2, G, mean) != 0) return 1;
-    for (int k = 0; k < $n; k++) P[k] -= rate * G[k];
-    return 0;
-}
 """)
 VALUES = Template("""\
 // Writes the value of each of the n samples into V.
@@ -92,10 +80,10 @@ class LossShapeError(SymgradError, ValueError):
 
 
 def emit(loss, kind="loss"):
-    """The artifact of the batch loss (``kind="loss"``), its gradient step ("step", in the
-    same source) or its per-sample values ("loss_values")."""
+    """The artifact of the batch loss (``kind="loss"``) or its per-sample values
+    ("loss_values")."""
     printer = CLossPrinter(LayerPlan(loss))
-    source = printer.emit("loss_values" if kind == "loss_values" else "loss")
+    source = printer.emit(kind)
     outputs = ("V",) if kind == "loss_values" else ("mean", "G")
     return Artifact(source, FUNCTION_NAMES[kind], PARAMS[kind], outputs, printer.sections,
                     kind, "c")
@@ -402,8 +390,8 @@ class CLossPrinter(PlanPrinter):
 
 
 def load(library, kind):
-    """The built ``kind``: ``loss(P, X, Y, l2) -> (value, G)``, ``step(P, X, Y, l2, rate) ->
-    value`` (before the update, made in place) or ``loss_values(P, X, Y) -> V``.
+    """The built ``kind``: ``loss(P, X, Y, l2=0.0) -> (value, G)`` or
+    ``loss_values(P, X, Y) -> V``.
 
     ``X`` is (batch, inputs) and ``Y`` (batch,) or (batch, targets), as the user passes
     them: the C reads them as they are.  Shapes are checked here: the C trusts them.
@@ -425,8 +413,8 @@ def load(library, kind):
         except TypeError:  # a read-only array: the C reads a copy
             return view(array.copy())
 
-    def call(P, X, Y, *numbers):
-        """The C run on the arrays once checked, ``numbers`` (l2, rate) passed as doubles."""
+    def call(P, X, Y, l2=0.0):
+        """The C run on the arrays once checked (``l2``: the loss's only)."""
         P, X = as_array(P, dtype=float64), as_array(X, dtype=float64)
         n = len(X) if X.ndim == 2 else -1
         if P.shape != (n_params,) or X.shape != (n, n_inputs):
@@ -439,33 +427,16 @@ def load(library, kind):
             raise LossShapeError(f"the compiled loss takes {n_targets} target"
                                  f"{'s' if n_targets != 1 else ''} per sample for {n} samples; "
                                  f"got targets of shape {Y.shape}")
-        P, X, Y = memory(P), memory(X), memory(Y)  # a step's P: the caller's, updated in place
+        P, X, Y = memory(P), memory(X), memory(Y)
         if kind == "loss_values":
             out = empty(n)
             status = function(P, X, Y, n, view(out))
         else:
             G, mean = empty(n_params), double()
-            status = function(P, X, Y, n, *map(double, numbers), view(G), byref(mean))
+            status = function(P, X, Y, n, double(l2), view(G), byref(mean))
             out = mean.value, G
         if status != 0:
             raise MemoryError("the compiled loss could not allocate its copy of the weights")
         return out
 
-    if kind == "loss":
-        def loss_and_grad(P, X, Y, l2=0.0):
-            return call(P, X, Y, l2)
-        return loss_and_grad
-
-    if kind == "step":
-        def sgd_step(P, X, Y, l2, rate):
-            if not (isinstance(P, np.ndarray) and P.dtype == float64 and P.flags.writeable):
-                raise TypeError("step updates params in place: pass a writeable float64 NumPy "
-                                "vector (loss.parameters() gives one)")
-            if not P.flags.c_contiguous:  # the C updates a contiguous copy, written back
-                contiguous = P.copy()
-                value = sgd_step(contiguous, X, Y, l2, rate)
-                P[...] = contiguous
-                return value
-            return call(P, X, Y, l2, rate)[0]
-        return sgd_step
-    return call  # loss_values(P, X, Y)
+    return call

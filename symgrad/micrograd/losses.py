@@ -85,7 +85,7 @@ class CompiledLoss:
         else:
             raise SymgradError(f"targets must be a whole number of targets per sample (1 or "
                                f"more), got {targets!r}")
-        self._n_inputs, self._predict, self._step = n_inputs, None, None
+        self._n_inputs, self._predict = n_inputs, None
         self.signature = LossSignature(tuple(f"p{i}" for i in range(len(self._params))),
                                        tuple(f"x{i}" for i in range(n_inputs)),
                                        tuple(self._targets))
@@ -145,27 +145,15 @@ class CompiledLoss:
 
         Returns the loss before the step (``loss(params, X, y)[0]``, L2 term included),
         as ``torch.optim.SGD(...).step(closure)`` does without momentum.  ``params``
-        must be a writeable float64 NumPy vector, such as ``parameters()`` gives.  On the
-        C backend loss, gradient, L2 term and update are one call of the compiled code.
+        must be a writeable float64 NumPy vector, such as ``parameters()`` gives.
         """
         if not (isinstance(params, np.ndarray) and params.dtype == np.float64
                 and params.flags.writeable):
             raise TypeError("step updates params in place: pass a writeable float64 NumPy "
                             "vector (loss.parameters() gives one)")
-        if "step" not in self._backend.kinds:  # the step runs here
-            value, grad = self(params, X, y)
-            params -= rate * np.asarray(grad)
-            return float(value)
-        _some_samples(X)
-        if self._step is None:
-            self._step = self._backend.load(
-                self._backend.emit(LossProgram(self.program, self.signature), "step"),
-                self.program, "compiled loss step", self)
-        try:
-            return self._step(params, X, y, self.l2, rate)
-        except ValueError:
-            self._checked(params, X, y)
-            raise
+        value, grad = self(params, X, y)
+        params -= rate * np.asarray(grad)
+        return float(value)
 
     def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
         """The model's output for every row of ``X``: a vector, or for a model with k
