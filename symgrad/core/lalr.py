@@ -169,7 +169,9 @@ class Parser:
                     continue
                 if size:
                     first = firsts[-size]
+                    # Two kept of three (``a + b``) is most reductions: no comprehension's frame.
                     children = (values[-size:] if keep is None
+                                else [values[keep[0]], values[keep[1]]] if len(keep) == 2
                                 else [values[i] for i in keep])
                     del values[-size:], firsts[-size:], states[-size:]
                 else:  # an empty production starts where the lookahead does
