@@ -28,8 +28,8 @@ def admit(root, variables, labels):
     listed = _input_set(variables)
     labels = dict(labels or {})
     # Every labelled node must be found below the root: then walk all of it.
-    nodes = _below(root, listed, everything=bool(labels))
-    missing = sorted({node.value for node in nodes if node.op == "var"} - listed)
+    nodes, inputs = _below(root, listed, everything=bool(labels))
+    missing = sorted(inputs - listed)
     if missing:
         raise GraphError(f"the graph uses {', '.join(missing)}, which the input list lacks")
     for node in nodes:
@@ -73,39 +73,39 @@ def _input_set(variables):
 
 
 def _below(root, listed, everything):
-    """The nodes below ``root``, each checked; ``GraphError`` at the first malformed one.
+    """The nodes below ``root``, each checked, and the names of the inputs among them;
+    ``GraphError`` at the first malformed node.
 
     Unless ``everything``, the walk stops at nodes admitted with the (remembered)
-    input set ``listed`` before: a graph below them needs no second walk.  A
-    program's gradients share most of their nodes; walking each in full was
-    quadratic.
+    input set ``listed`` before: a graph below them needs no second walk (its inputs
+    are in ``listed``).  A program's gradients share most of their nodes; walking
+    each in full was quadratic.
     """
-    nodes, stack = {root}, [root]
+    nodes, stack, inputs = {root}, [root], set()
     while stack:
         node = stack.pop()
         if node.admitted is listed and not everything:
             continue
-        _check_node(node)
+        # The checks are written here, not called: this runs for every node of every graph.
+        op = node.op
+        if op == "var":
+            if node.args or not is_name(node.value):
+                raise GraphError(f"not a valid variable: {node.value!r}")
+            inputs.add(node.value)
+        elif op == "const":
+            if node.args or type(node.value) is not float:
+                raise GraphError(f"not a valid constant: {node.value!r}")
+        else:
+            row = OPS.get(op) if type(op) is str else None
+            if row is None or type(node.args) is not tuple or len(node.args) != row.arity:
+                raise GraphError(f"not an operation of the table: {op!r}")
         for child in node.args:
             if type(child) is not Node:
                 raise GraphError(f"a graph holds nodes, not {type(child).__name__}")
             if child not in nodes:
                 nodes.add(child)
                 stack.append(child)
-    return nodes
-
-
-def _check_node(node):
-    if node.op == "var":
-        if node.args or not is_name(node.value):
-            raise GraphError(f"not a valid variable: {node.value!r}")
-    elif node.op == "const":
-        if node.args or type(node.value) is not float:
-            raise GraphError(f"not a valid constant: {node.value!r}")
-    else:
-        op = OPS.get(node.op) if type(node.op) is str else None
-        if op is None or type(node.args) is not tuple or len(node.args) != op.arity:
-            raise GraphError(f"not an operation of the table: {node.op!r}")
+    return nodes, inputs
 
 
 # Rows: the plain-data form of a graph (pickles) -------------------------------------
