@@ -64,6 +64,10 @@ class Names:
 
     def fresh(self, base):
         """``base``, or ``base_2``, ``base_3``...: the first that nobody uses."""
+        taken = self.taken
+        if base not in taken and base not in self.user and base not in RESERVED:
+            taken.add(base)  # most often: once per gradient of a big program
+            return base
         # Names are never given back, so candidates tried before for ``base`` stay taken.
         number = self.suffix.get(base, 1)
         candidate = base if number == 1 else f"{base}_{number}"
