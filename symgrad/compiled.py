@@ -176,6 +176,7 @@ class CompiledFunction(NotebookDisplay):
         shape = np.broadcast_shapes(*(a.shape for a in arrays))
         arrays = [np.broadcast_to(a, shape) for a in arrays]
         flags = []  # strict: NumPy reports each floating-point error here, as (message, bit)
+        self._batch_function(strict)  # loaded here: an error loading is no evaluation's
         try:
             value, grads = self._run_batch(arrays, "call" if strict else "ignore",
                                            lambda *flag: flags.append(flag), strict)

@@ -123,6 +123,18 @@ def test_scalar_calls_give_floats_and_errors_keep_their_meaning(jax):
         g.value_and_grad(x=1.0)
 
 
+def test_programs_deeper_than_xla_compiles_are_refused_in_words(jax, monkeypatch):
+    """XLA's compiler crashes the process on chains of about 22,000 operations; the
+    backend refuses deeper programs before jit (the limit lowered here, to test fast)."""
+    monkeypatch.setattr(get("jax"), "max_depth", 5)
+    deep = symgrad.compile("sin(sin(sin(sin(sin(sin(x))))))", backend="jax")  # 6 deep
+    for call in (deep, deep.value_and_grad, lambda **point: deep.batch(**point)):
+        with pytest.raises(symgrad.TooLargeError, match="6 operations deep.*at most 5.*numpy"):
+            call(x=0.5)
+    wide = symgrad.compile("x*x + sin(x) + (x + 1)*(x + 2)", backend="jax")  # 3 deep
+    assert wide.value_and_grad(x=0.5)[1]["x"] == pytest.approx(2 * 0.5 + np.cos(0.5) + 4.0)
+
+
 def _data(n, seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, 2)), np.where(rng.uniform(size=n) > 0.5, 1.0, -1.0)

@@ -232,3 +232,14 @@ def test_binary_functions_are_value_methods_with_sympys_gradients(name):
     assert x.grad == pytest.approx(float(sympy.diff(formula, X).subs(at)), rel=1e-12)
     assert y.grad == pytest.approx(float(sympy.diff(formula, Y).subs(at)), rel=1e-12)
     assert getattr(Value(a), name)(b).data == out.data  # a number as the other operand
+
+
+def test_depth_is_the_longest_chain_of_steps_not_their_count():
+    assert symgrad.compile(" + ".join(["x"] * 1000)).program.depth() == 999
+    terms = [f"(x + {i})" for i in range(1, 1025)]
+    while len(terms) > 1:  # a balanced tree of the same sum: 10 levels of + over x + i
+        terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])]
+    tree = symgrad.compile(terms[0]).program
+    assert len(tree.forward) == 2047 and tree.depth() == 11
+    assert symgrad.compile("tanh(a*b + c)").program.depth() == 3
+    assert symgrad.compile("2*pi").program.depth() == 0  # a constant: no step at all

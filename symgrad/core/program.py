@@ -277,6 +277,15 @@ class Program:
         roots = [step.node for step in self.forward] + [step.local for step in self.backward]
         return {node.op for node in topological_order(roots) if node.args}
 
+    def depth(self) -> int:
+        """The longest chain of forward steps, each waiting for the one before (a
+        200,000-term sum is 199,999 deep, a balanced tree of it 18): what compilers that
+        recurse along chains (XLA's) are limited by, not the count of steps."""
+        level = {}
+        for node, _, _ in self.forward:
+            level[node] = 1 + max([level.get(operand, 0) for operand in node.args])
+        return level.get(self.root, 0)
+
     def grad_names(self) -> tuple[str, ...]:
         """The gradient identifiers of ``wrt``, in order."""
         return tuple(self.grads[var(name)] for name in self.wrt)
