@@ -181,11 +181,30 @@ def test_lines_stay_short_on_long_chains_and_sums(monkeypatch):
 def test_the_readable_form_stays_up_to_commented_size(monkeypatch):
     monkeypatch.setattr(python_backend, "COMMENTED_SIZE", 3)
     assert "compact" not in symgrad.compile("tanh(a*b + c)").source  # 3 operations
+    assert symgrad.compile("exp(a)*b + c*d").source == """\
+def value_and_grad(a, b, c, d):
+    # forward pass (compact: a value used once is written where it is used)
+    t1 = math.exp(a)
+    out = t1*b + c*d
+    # backward pass (compact: gradients passed through or used once get no line)
+    grad_out = 1.0
+    grad_c = grad_out * d
+    grad_d = grad_out * c
+    grad_b = grad_out * t1
+    grad_a = grad_out * b * t1
+    return out, (grad_a, grad_b, grad_c, grad_d)
+"""
+    # Values tanh could hide an overflow of keep their lines, for the guard to read.
     assert symgrad.compile("tanh(a*b + c) + d").source == """\
 def value_and_grad(a, b, c, d):
     # forward pass (compact: a value used once is written where it is used)
-    t3 = math.tanh(a*b + c)
+    t1 = a*b
+    t2 = t1 + c
+    t3 = math.tanh(t2)
     out = t3 + d
+    # an overflow that a later step hides is still an error: inf*0.0 is nan
+    if t1*0.0 + t2*0.0 != 0.0:
+        raise OverflowError('a value overflowed')
     # backward pass (compact: gradients passed through or used once get no line)
     grad_out = 1.0
     grad_t2 = grad_out * (1 - t3**2)

@@ -709,6 +709,49 @@ def test_an_intermediate_overflow_is_an_evaluation_error_on_the_scalar_path(back
         f(x=1e200)
 
 
+EXTREME_POINTS = [(1e200,), (-1e200,), (1e200, -1e200, 1e-200), (1e-200, 1e200, 0.5, -1e200)]
+
+
+@pytest.mark.parametrize("compact", [False, True], ids=["readable", "compact"])
+def test_generated_python_raises_exactly_where_the_evaluator_does_at_huge_inputs(
+        compact, monkeypatch):
+    """The overflow guard checks only values a later step could hide; every corpus
+    program, readable and in the compact form of big programs, must still raise at every
+    point where the one evaluator finds a value or gradient that is not finite."""
+    from cases import CORPUS
+    from symgrad.backends import python as python_backend
+
+    if compact:
+        monkeypatch.setattr(python_backend, "COMMENTED_SIZE", 0)
+    disagree = []
+    for text, _ in CORPUS:
+        f = symgrad.compile(text)
+        for numbers in EXTREME_POINTS:
+            point = {name: numbers[i % len(numbers)] for i, name in enumerate(f.variables)}
+            try:
+                expected = f.program.evaluate(point).value_of(f.program.root)
+            except symgrad.EvaluationError:
+                expected = "EvaluationError"
+            try:
+                got = f.value_and_grad(**point)[0]
+            except symgrad.EvaluationError:
+                got = "EvaluationError"
+            if got != expected:
+                disagree.append((text, point, expected, got))
+    assert "compact" in symgrad.compile("tanh(a*b + c)").source or not compact
+    assert not disagree, disagree[:5]
+
+
+def test_a_big_program_reports_an_overflow_a_later_step_hides():
+    """Past 20,000 operations the code is compact; it keeps the guard (it once had none)."""
+    f = symgrad.compile("1/(x*x) + " + " + ".join(["y"] * 20_001))
+    assert "compact" in f.source
+    with pytest.raises(symgrad.EvaluationError, match=r"x\*x overflows to inf"):
+        f.value_and_grad(x=1e200, y=1.0)
+    with pytest.raises(symgrad.EvaluationError, match=r"x\*x overflows to inf"):
+        f(x=1e200, y=1.0)
+
+
 @pytest.mark.parametrize("backend", EVERY_BACKEND)
 def test_a_strict_batch_reports_an_intermediate_overflow_a_plain_batch_follows_numpy(backend):
     import numpy as np

@@ -43,8 +43,7 @@ class PythonPrinter(PythonSpelling):
         at = {}
         lines = [f"def {function_name}({', '.join(program.params)}):", "    # forward pass"]
         lines += forward_lines(program, self, forward_comments(program), at, len(lines))
-        if self.guards_overflow and kind in ("value_and_grad", "value"):
-            lines += self.overflow_guard(program)
+        lines += self.overflow_guard(self._guarded(program, kind))
         value = self.atom(program.root, program.names, exact_int=False)
         outputs = (value,)
         if gradients:
@@ -77,11 +76,18 @@ class PythonPrinter(PythonSpelling):
     def comment_line(self, text):
         return f"    # {text}"
 
-    def overflow_guard(self, program):
-        """Lines raising ``OverflowError`` when a ``+ - * /`` overflowed, even if a later
-        step hid it (1/inf is 0): Python's float arithmetic raises for nothing else
+    def _guarded(self, program, kind):
+        """The steps the overflow guard of a ``kind`` function checks (none but in
+        scalar functions)."""
+        if self.guards_overflow and kind in ("value_and_grad", "value"):
+            return guarded_steps(program)
+        return []
+
+    def overflow_guard(self, steps):
+        """Lines raising ``OverflowError`` when a ``+ - * /`` overflowed and a later step
+        could hide it (1/inf is 0): Python's float arithmetic raises for nothing else
         silently, and ``CompiledFunction`` then names the step."""
-        values = [step.name for step in guarded_steps(program)]
+        values = [step.name for step in steps]
         if not values:
             return []
         terms = [f"{name}*0.0" for name in values]
@@ -96,10 +102,12 @@ class PythonPrinter(PythonSpelling):
     def compact_function(self, program, function_name, gradients=True, kind=""):
         """The artifact of a program too big to read: no comments, fewer lines
         (``core/compact.py``); no step has a line of its own."""
-        plan = compact_plan(program)
+        guarded = self._guarded(program, kind)
+        plan = compact_plan(program, [step.node for step in guarded])
         lines = [f"def {function_name}({', '.join(program.params)}):",
                  "    # forward pass (compact: a value used once is written where it is used)"]
         lines += self.compact_forward_lines(program, plan.inlinable)
+        lines += self.overflow_guard(guarded)
         value = self.atom(program.root, program.names, exact_int=False)
         outputs = (value,)
         if gradients:

@@ -50,15 +50,17 @@ class CompactPlan(namedtuple("CompactPlan", "inlinable same_gradient foldable su
         return self.same_gradient.get(node, node)
 
 
-def compact_plan(program):
-    """The ``CompactPlan`` of ``program``."""
+def compact_plan(program, named=()):
+    """The ``CompactPlan`` of ``program``; the nodes ``named`` keep lines of their own
+    (the values a printer's overflow guard reads)."""
     sums = Counter(map(attrgetter("operand"), program.backward))
     same_gradient, foldable = _gradients(program, sums)
-    return CompactPlan(_inlinable_values(program), same_gradient, foldable, sums)
+    return CompactPlan(_inlinable_values(program, named), same_gradient, foldable, sums)
 
 
-def _inlinable_values(program):
-    """Forward values used once, by another forward step, and read by no local derivative.
+def _inlinable_values(program, named):
+    """Forward values used once, by another forward step, read by no local derivative
+    and not ``named``.
 
     Only values that depend on an input: their whole numbers print as ``2`` inside
     any line (a line of constants alone prints ``2.0``, so Python computes in floats).
@@ -66,6 +68,7 @@ def _inlinable_values(program):
     uses = Counter(chain.from_iterable(map(attrgetter("args"), program.nodes)))
     kept = _read_by_backward(program)
     kept.update(program.labels)  # the user's own names keep their lines
+    kept.update(named)
     kept.add(program.root)
     return {node for node, _, _ in program.forward
             if uses.get(node) == 1 and node.depends and node not in kept}

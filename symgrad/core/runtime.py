@@ -15,14 +15,23 @@ PYTHON_GLOBALS = {"__builtins__": {}, "math": math, "OverflowError": OverflowErr
                   **helpers()}
 # Python's float arithmetic gives inf without raising only for these operators.
 SILENT_OVERFLOW = ("add", "sub", "mul", "div")
+# How many leading operands these operators always pass on, inf or nan, as inf or nan
+# (inf - inf and inf*0 are nan; div passes on its numerator).  Any other operand, of any
+# other operator, may be hidden: 1/inf is 0, tanh(inf) is 1, relu(nan) is 0.  A new
+# operator needs no entry to be safe.
+PASSES_ON = {"add": 2, "sub": 2, "mul": 2, "div": 1, "neg": 1}
 
 
 def guarded_steps(program):
-    """The forward steps whose overflow Python would not raise (``+ - * /``), but the
-    result's, which is checked anyway: generated Python and the tape check these are finite."""
-    return [step for step in program.forward
-            if step.op.name in SILENT_OVERFLOW and step.node.depends
-            and step.node is not program.root]
+    """The forward steps whose overflow Python would not raise (``+ - * /``) and a later
+    step could hide: generated Python and the tape check these are finite.  An overflow
+    that only ever passes on to the result makes the result inf or nan, which is
+    checked anyway (a 200,000-term sum needs no check of its own)."""
+    hidden = set()  # values whose inf or nan some later step may turn finite
+    for node, _, _ in reversed(program.forward):  # every user of a value before it
+        hidden.update(node.args if node in hidden else node.args[PASSES_ON.get(node.op, 0):])
+    return [step for step in program.forward if step.node in hidden
+            and step.op.name in SILENT_OVERFLOW and step.node.depends]
 
 
 @lru_cache(maxsize=None)

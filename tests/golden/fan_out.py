@@ -6,7 +6,7 @@ def value_and_grad(a):
     t3 = sigmoid(t2)  # sigmoid(-b)
     out = t1 + t3  # b*b + sigmoid(-b)
     # an overflow that a later step hides is still an error: inf*0.0 is nan
-    if b*0.0 + t1*0.0 != 0.0:
+    if b*0.0 != 0.0:
         raise OverflowError('a value overflowed')
     # backward pass: the chain rule, from the output back to the inputs
     grad_out = 1.0

@@ -3,9 +3,6 @@ def value_and_grad(a, b, c, f):
     e = a * b  # a*b
     d = e + c  # e + c
     L = d * f  # d*f
-    # an overflow that a later step hides is still an error: inf*0.0 is nan
-    if e*0.0 + d*0.0 != 0.0:
-        raise OverflowError('a value overflowed')
     # backward pass: the chain rule, from the output back to the inputs
     grad_L = 1.0
     # L = d*f

@@ -5,9 +5,6 @@ def value_and_grad(x, y):
     t3 = t1 + t2  # x**2 + x**y
     t4 = math.pow(2, x)  # 2**x
     out = t3 + t4  # x**2 + x**y + 2**x
-    # an overflow that a later step hides is still an error: inf*0.0 is nan
-    if t3*0.0 != 0.0:
-        raise OverflowError('a value overflowed')
     # backward pass: the chain rule, from the output back to the inputs
     grad_out = 1.0
     # out = t3 + t4
