@@ -39,9 +39,12 @@ FLAGS = ("-std=c99", "-O2", "-funroll-loops", "-fPIC", "-shared", "-ffp-contract
 NATIVE_FLAGS = ("-march=native",)
 INSTALL_HINT = ("install one (Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc; "
                 "macOS: xcode-select --install) or set CC to its path")
-# Straight-line functions are compiled at -O1 above this many lines: GCC's -O2 grows
-# superlinearly on them (8,000 products: 184 s at -O2), and no flag changes a result.
-LARGE_SOURCE = 20_000
+# Above this many lines GCC's time grows superlinearly with a function's length, at -O1
+# too: a 12,000-operation scalar function took 30 s at -O2, 20 s at -O1, 1.7 s at -O0; a
+# 50,000-term sum 112 s at -O1, 4 s at -O0.  So longer sources are built at -O0 where
+# each line runs once per call (scalar functions), at -O1 where loops run them many
+# times (compiled losses).  No flag changes a result.
+LARGE_SOURCE = 10_000
 TIMEOUT = 300.0  # seconds the compiler may take; SYMGRAD_CC_TIMEOUT changes it
 # The cache keeps at most this many libraries and bytes: the least recently used go.
 MAX_FILES = 1_000
@@ -213,22 +216,23 @@ def _safe_file(directory, fd, name):
 
 def build(source, native=False):
     """The path of a shared library compiled from ``source``: cached, else built now; with
-    ``native``, for this machine's processor where the compiler supports it."""
+    ``native`` (compiled losses, whose loops run many times), for this machine's processor
+    where the compiler supports it."""
     if native:
         target = native_target(tuple(compiler()))
         if target is not None:
             try:
-                return _build(source, target)
+                return _build(source, target, loops=True)
             except CompilerError:  # e.g. an assembler older than this processor's instructions
                 pass
-    return _build(source)
+    return _build(source, loops=native)
 
 
-def _build(source, processor=""):
+def _build(source, processor="", loops=False):
     """Compile ``source`` into ``<key>.so`` in the cache, once; for ``processor`` (what
     ``-march=native`` means here, part of the key), with NATIVE_FLAGS."""
     command = compiler()
-    flags = _sized(FLAGS + (NATIVE_FLAGS if processor else ()), source)
+    flags = _sized(FLAGS + (NATIVE_FLAGS if processor else ()), source, loops)
     parts = [version(tuple(command)), " ".join(flags), ".so", source]  # ".so": keys as before
     if processor:
         parts.append(processor)
@@ -265,11 +269,13 @@ def _build(source, processor=""):
     return f"{base}/{name}"
 
 
-def _sized(flags, source):
-    """``flags`` with -O2 lowered to -O1 for a source of more than LARGE_SOURCE lines."""
+def _sized(flags, source, loops=False):
+    """``flags`` with -O2 lowered, for a source of more than LARGE_SOURCE lines, to -O1
+    where ``loops`` run its lines many times, else to -O0."""
     if source.count("\n") <= LARGE_SOURCE:
         return flags
-    return tuple("-O1" if flag == "-O2" else flag for flag in flags)
+    lower = "-O1" if loops else "-O0"
+    return tuple(lower if flag == "-O2" else flag for flag in flags)
 
 
 def _compile(arguments, fd, source):
