@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 import math
 
 from . import backends
-from .core.errors import EvaluationError, SymgradError
+from .core.errors import EvaluationError, SymgradError, TooLargeError
 from .core.autodiff import gradient_nodes
 from .core.expression import Expression, from_plain_expression, to_plain
 from .core.inputs import real_array
@@ -97,6 +97,11 @@ class CompiledFunction(NotebookDisplay):
     def _load(self, kind, backend=None):
         """The compiled ``kind``, printed and loaded now."""
         printer = self._backend if backend is None else backend
+        if printer.max_depth is not None and self.program.depth() > printer.max_depth:
+            raise TooLargeError(f"the program is a chain {self.program.depth():,} operations "
+                                f"deep; the {printer.name} backend compiles at most "
+                                f"{printer.max_depth:,} (its compiler crashes on deeper ones): "
+                                "use backend='numpy' or 'python'")
         artifact = self.artifact(kind, printer.name)
         with paused_collector():
             return printer.load(artifact, self.program, self._label, self)

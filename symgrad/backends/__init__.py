@@ -50,6 +50,7 @@ class Backend:
     name = ""
     kinds = ()  # the functions it prints (see SIGNATURES)
     max_operations = None  # the largest program it takes; None: the IR's own cap
+    max_depth = None  # the longest chain of operations it compiles (Program.depth); None: any
     floating_point_flags = True  # its batches report floating-point errors as NumPy's do
     checks_loss_shapes = False  # its loss checks the arrays' shapes itself
     # Its scalar functions raise when a value overflowed, even one a later step hid

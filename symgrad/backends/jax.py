@@ -16,9 +16,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 
-from ..core.errors import TooLargeError
 from ..core.ops import array_helpers
-from ..core.program import Program
 from . import compile_source
 from .numpy import NumpyBackend
 
@@ -35,9 +33,8 @@ class JaxBackend(NumpyBackend):
     globals_ = {"__builtins__": {"__import__": __import__}, "np": jnp, **array_helpers(jnp)}
     # XLA reports no floating-point errors: strict batches run on the NumPy backend.
     floating_point_flags = False
-    # XLA's compiler recurses along chains of operations and overflows the thread's stack
-    # past about 22,000 (a sum of 24,000 terms crashed the process on an 8 MiB stack, jax
-    # 0.10): deeper programs are refused, with room to spare for callers' own frames.
+    # XLA's compiler recurses along chains of operations: a sum of 24,000 terms crashed
+    # the process (8 MiB stack, jax 0.10).  Room to spare for the callers' frames.
     max_depth = 10_000
 
     def generated(self, artifact, label, owner):
@@ -50,11 +47,6 @@ class JaxBackend(NumpyBackend):
 
     def load(self, artifact, program, label, owner):
         """jit-compiled: symgrad's own calls in float64, losses in JAX's precision (module doc)."""
-        if isinstance(program, Program) and program.depth() > self.max_depth:
-            raise TooLargeError(f"the program is a chain {program.depth():,} operations deep; "
-                                f"the JAX backend compiles at most {self.max_depth:,} (XLA's "
-                                "compiler crashes on deeper ones): use backend='numpy' or "
-                                "'python'")
         function = jax.jit(self.generated(artifact, label, owner))
         if artifact.kind == "value_and_grad":
             def value_and_grad(*args, **inputs):

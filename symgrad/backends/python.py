@@ -37,23 +37,32 @@ class PythonPrinter(PythonSpelling):
         self.guards_overflow = guards_overflow  # scalar functions check guarded_steps
 
     def function(self, program, function_name, gradients=True, kind=""):
-        """The artifact of one function: the forward pass and, if asked, the backward pass."""
-        if len(program.forward) > COMMENTED_SIZE:
-            return self.compact_function(program, function_name, gradients, kind)
-        at = {}
-        lines = [f"def {function_name}({', '.join(program.params)}):", "    # forward pass"]
-        lines += forward_lines(program, self, forward_comments(program), at, len(lines))
-        lines += self.overflow_guard(self._guarded(program, kind))
+        """The artifact of one function: the forward pass and, if asked, the backward pass.
+        Past COMMENTED_SIZE operations, nobody reads it line by line: the compact form
+        (``core/compact.py``), without comments, no step on a line of its own."""
+        guarded, at = self._guarded(program, kind), {}
+        compact = len(program.forward) > COMMENTED_SIZE
+        lines = [f"def {function_name}({', '.join(program.params)}):"]
+        if compact:
+            plan = compact_plan(program, [step.node for step in guarded])
+            lines.append("    # forward pass (compact: a value used once is written where it "
+                         "is used)")
+            lines += self.compact_forward_lines(program, plan.inlinable)
+            grads = [program.grads[plan.gradient_holder(var(name))] for name in program.wrt]
+        else:
+            lines.append("    # forward pass")
+            lines += forward_lines(program, self, forward_comments(program), at, len(lines))
+            grads = program.grad_names()
+        lines += self.overflow_guard(guarded)
         value = self.atom(program.root, program.names, exact_int=False)
-        outputs = (value,)
         if gradients:
-            lines += backward_lines(program, self, at, len(lines))
-            outputs += tuple(program.grad_names())
-            lines.append(f"    return {value}, {_tuple(program.grad_names())}")
+            lines += (self.compact_backward_lines(program, plan) if compact
+                      else backward_lines(program, self, at, len(lines)))
+            lines.append(f"    return {value}, {_tuple(grads)}")
         else:
             lines.append(f"    return {value}")
         return Artifact("\n".join(lines) + "\n", function_name, tuple(program.params),
-                        outputs, at, kind)
+                        (value, *grads) if gradients else (value,), at, kind)
 
     # How Python writes statements, for the printer core's listings -------------------
 
@@ -77,11 +86,9 @@ class PythonPrinter(PythonSpelling):
         return f"    # {text}"
 
     def _guarded(self, program, kind):
-        """The steps the overflow guard of a ``kind`` function checks (none but in
-        scalar functions)."""
-        if self.guards_overflow and kind in ("value_and_grad", "value"):
-            return guarded_steps(program)
-        return []
+        """The steps a ``kind`` function's overflow guard checks: scalar functions only."""
+        scalar = self.guards_overflow and kind in ("value_and_grad", "value")
+        return guarded_steps(program) if scalar else []
 
     def overflow_guard(self, steps):
         """Lines raising ``OverflowError`` when a ``+ - * /`` overflowed and a later step
@@ -98,28 +105,6 @@ class PythonPrinter(PythonSpelling):
         return ["    # an overflow that a later step hides is still an error: inf*0.0 is nan",
                 f"    if {test} != 0.0:",
                 "        raise OverflowError('a value overflowed')"]
-
-    def compact_function(self, program, function_name, gradients=True, kind=""):
-        """The artifact of a program too big to read: no comments, fewer lines
-        (``core/compact.py``); no step has a line of its own."""
-        guarded = self._guarded(program, kind)
-        plan = compact_plan(program, [step.node for step in guarded])
-        lines = [f"def {function_name}({', '.join(program.params)}):",
-                 "    # forward pass (compact: a value used once is written where it is used)"]
-        lines += self.compact_forward_lines(program, plan.inlinable)
-        lines += self.overflow_guard(guarded)
-        value = self.atom(program.root, program.names, exact_int=False)
-        outputs = (value,)
-        if gradients:
-            lines += self.compact_backward_lines(program, plan)
-            holder = plan.gradient_holder
-            grads = [program.grads[holder(var(name))] for name in program.wrt]
-            outputs += tuple(grads)
-            lines.append(f"    return {value}, {_tuple(grads)}")
-        else:
-            lines.append(f"    return {value}")
-        return Artifact("\n".join(lines) + "\n", function_name, tuple(program.params),
-                        outputs, {}, kind)
 
     def compact_forward_lines(self, program, inlinable):
         names, lines = program.names, []
