@@ -129,12 +129,13 @@ class Parser:
             if word is None:  # ignored text at the end
                 continue
             kind = kinds.get(word)
-            if kind is None:
+            if kind is None:  # a text not seen before (a character no terminal takes raises)
                 kind = kinds[word] = self._kind(word).lastgroup
-            if kind == _NO_TOKEN:
-                pos = match.start(1)
-                allowed = self.expected(states[-1]) - {END} if states else set(self.terminals)
-                raise UnexpectedCharacter(text, pos, allowed)
+                if kind == _NO_TOKEN:
+                    pos = match.start(1)
+                    allowed = (self.expected(states[-1]) - {END} if states
+                               else set(self.terminals))
+                    raise UnexpectedCharacter(text, pos, allowed)
             yield _token((kind, word, match.start(1)))
 
     def parse(self, text, build):
