@@ -56,7 +56,9 @@ def to_text(root, names=None, limit=None, named=CONSTANTS.keys()):
     see ``format_number``.
     """
     leaf = language_leaf if named == CONSTANTS.keys() else partial(language_leaf, named=named)
-    return render(root, names or {}, leaf, language_template, limit, unfold=True)
+    # Not ``names or {}``: the truth of a mapping is its len(), which a view counts.
+    return render(root, {} if names is None else names, leaf, language_template, limit,
+                  unfold=True)
 
 
 def language_leaf(node, named=CONSTANTS.keys()):
