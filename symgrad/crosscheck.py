@@ -177,10 +177,12 @@ def _derivatives(built, value, wrt, deadline=math.inf):
         return expected, ()
     definitions, expected = list(built.definitions), {}
     for name, x in wrt.items():
-        if time.monotonic() > deadline:
-            break
         derivative = {}  # intermediate symbol -> its derivative (a symbol or a number)
+        started = len(definitions)
         for symbol, formula in built.definitions:
+            if time.monotonic() > deadline:  # a long program: checked at every definition
+                del definitions[started:]  # this input's part, unfinished
+                return expected, tuple(definitions)
             d = _chain_rule(formula, x, derivative)
             if d.is_Atom:
                 derivative[symbol] = d
