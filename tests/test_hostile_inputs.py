@@ -715,6 +715,26 @@ def test_forward_mode_of_a_deep_program_takes_linear_work():
     assert result == pytest.approx((value, grads["x"]), rel=1e-12)
 
 
+def test_derivative_texts_of_long_chains_of_products_take_linear_time_and_hold():
+    """Tidying flattens products, and where products chain through products its text
+    grows as the square of the graph (the second derivative of a 3,000-deep chain took
+    87 s; the derivatives of 1,000 tanh layers 8 s).  Such graphs print as built, shared
+    parts named; the text still evaluates to the same numbers."""
+    chain = symgrad.compile("sin(" * 3000 + "x" + ")" * 3000)
+    kind, texts = _in_thread(lambda: chain.second_derivatives, seconds=15)
+    assert kind == "value", texts
+    text = texts["x"]["x"]
+    assert text.count("; ") > 1000  # shared parts named, not one flattened formula
+    as_program = symgrad.compile(text.replace("; ", "\n"))
+    assert as_program(x=0.5) == pytest.approx(chain.hessian(x=0.5)["x"]["x"], rel=1e-9)
+    layers = "\n".join(["h = x"] + [f"h = tanh(h*w{i % 10} + b{i % 10})" for i in range(1000)]
+                       + ["h"])
+    kind, texts = _in_thread(lambda: symgrad.compile(layers).derivatives, seconds=5)
+    assert kind == "value", texts
+    small = symgrad.compile("x*x*y + x*y").derivatives  # small graphs are still tidied
+    assert small == {"x": "y + 2*x*y", "y": "x + x**2"}
+
+
 def test_a_small_check_is_complete():
     report = symgrad.check("tanh(a*b + c)", seconds=60)
     assert report.ok and report.complete and "all gradients agree" in str(report)
