@@ -483,11 +483,12 @@ def first_derivatives(f):
     return {f"∂/∂{name}": (f.gradients[name].root, text) for name, text in f.derivatives.items()}
 
 
-def second_derivatives(f, pairs):
-    """{label: (the second derivative's IR, its text)} of each (a, b) in ``pairs``."""
+def second_derivatives(f, pairs, texts):
+    """{label: (the second derivative's IR, its text)} of each (a, b) in ``pairs``;
+    ``texts`` is ``f.second_derivatives``, which builds every text each time it is read."""
     from .core.higher import second_derivative_nodes
 
-    nodes, texts = second_derivative_nodes(f.expression, f.wrt), f.second_derivatives
+    nodes = second_derivative_nodes(f.expression, f.wrt)
     return {hessian_label(a, b): (nodes[a][b], texts[a][b]) for a, b in pairs}
 
 
@@ -608,7 +609,8 @@ def print_hessian(args, f, point):
     formulas = f.second_derivatives
     wrt = list(f.wrt)
     pairs = [(a, b) for i, a in enumerate(wrt) for b in wrt[i:]]  # the Hessian is symmetric
-    forms = simplified(second_derivatives(f, pairs), f.variables) if args.simplify else None
+    forms = (simplified(second_derivatives(f, pairs, formulas), f.variables) if args.simplify
+             else None)
     if args.json:
         print_hessian_json(f, formulas, point, forms)
         return
