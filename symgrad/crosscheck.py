@@ -124,7 +124,7 @@ def check(program, points=5, seed=0, at=None, symbolic=True, simplify_seconds=SI
     """
     deadline = time.monotonic() + seconds
     f = program  # a CompiledFunction: symgrad.check compiles text and Expressions first
-    rules = tuple(sorted({n.op for n in ir.topological_order([f.expression.root]) if n.args}))
+    rules = tuple(sorted(ir.operators_of([f.expression.root])))
     chosen = _points(f, points, seed, at)
     if not chosen:  # defined nowhere it samples: nothing to compare, nor for SymPy to build
         rows = [GradientCheck(name, None) for name in f.wrt]

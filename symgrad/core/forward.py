@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .autodiff import local_derivative
 from .errors import EvaluationError
-from .ir import is_const, topological_order, var
+from .ir import is_const, operators_of, var
 from .printer import to_text
 from .program import Names, Program
 
@@ -89,9 +89,8 @@ class TangentProgram:
 
     def operators(self):
         """Names of the operators the forward-mode code calls: steps and local derivatives."""
-        roots = [step.node for step in self.program.forward] + [
-            term.local for _, tangent in self.steps for term in tangent.terms]
-        return {node.op for node in topological_order(roots) if node.args}
+        return operators_of([step.node for step in self.program.forward] + [
+            term.local for _, tangent in self.steps for term in tangent.terms])
 
     def __setattr__(self, name, value):
         raise AttributeError("a TangentProgram is immutable")

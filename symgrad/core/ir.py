@@ -296,6 +296,11 @@ def variables_of(roots):
     return tuple(n.value for n in topological_order(roots) if n.op == "var")
 
 
+def operators_of(roots):
+    """Names of the operators below ``roots``."""
+    return {n.op for n in topological_order(roots) if n.args}
+
+
 def structure(root):
     """A fully parenthesised prefix rendering, e.g. ``add(mul(a, b), c)``, for tests."""
     text = {}

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from .autodiff import chain_rule
 from .errors import EvaluationError, GraphError, TooLargeError
 from .expression import Expression
-from .ir import MAX_OPERATIONS, topological_order, var
+from .ir import MAX_OPERATIONS, operators_of, topological_order, var
 from .ops import OPS
 from .printer import to_program, to_text
 from .runtime import scalar_function
@@ -274,8 +274,8 @@ class Program:
     def operators(self) -> set[str]:
         """Names of the operators the program's code calls: forward steps and local
         derivatives (a backend that prints the code needs their helpers)."""
-        roots = [step.node for step in self.forward] + [step.local for step in self.backward]
-        return {node.op for node in topological_order(roots) if node.args}
+        return operators_of([step.node for step in self.forward]
+                            + [step.local for step in self.backward])
 
     def depth(self) -> int:
         """The longest chain of forward steps, each waiting for the one before (a
