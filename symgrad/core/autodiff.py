@@ -104,9 +104,12 @@ def _needed(order, wrt):
 def gradient_nodes(root, variables, steps=None):
     """{name: IR of d root / d name} for every name in ``variables``."""
     steps = backward_steps(root, variables) if steps is None else steps
-    adjoint = {root: ir.const(1.0)}
+    one = ir.const(1.0)  # interned: every partial that is 1 is this node
+    adjoint = {root: one}
     for step in steps:
-        contribution = ir.apply("mul", adjoint[step.node], step.local)
+        # upstream * 1 is upstream, as apply would simplify it: an add's steps skip the call
+        upstream = adjoint[step.node]
+        contribution = upstream if step.local is one else ir.apply("mul", upstream, step.local)
         previous = adjoint.get(step.operand)
         adjoint[step.operand] = (
             contribution if previous is None else ir.apply("add", previous, contribution))

@@ -199,19 +199,22 @@ def _parsed_template(form):
     return tuple(pieces)
 
 
-def inline_size(root, leaves=()):
-    """Length the inline text of ``root`` would roughly have, without building it."""
+def inline_size(root, leaves=(), order=None):
+    """Length the inline text of ``root`` would roughly have, without building it;
+    ``order`` is ``topological_order([root], leaves)``, if the caller has it."""
     size = {}
-    for node in topological_order([root], leaves):
+    for node in topological_order([root], leaves) if order is None else order:
         size[node] = 4 if node in leaves else sum(size[a] for a in node.args) + 4
     return size[root]
 
 
-def printed_constants(root, reserved=(), labels=None, known=None):
+def printed_constants(root, reserved=(), labels=None, known=None, order=None):
     """The constants (pi, e) that text of ``root`` may print by name: those that are no
-    name of it, of ``reserved``, ``labels`` or ``known`` (pi = a*b makes pi a name)."""
+    name of it, of ``reserved``, ``labels`` or ``known`` (pi = a*b makes pi a name);
+    ``order`` is ``topological_order([root], known)``, if the caller has it."""
     used = set(reserved) | set((labels or {}).values()) | set((known or {}).values())
-    used |= {n.value for n in topological_order([root], known or {}) if n.op == "var"}
+    order = topological_order([root], known or {}) if order is None else order
+    used |= {n.value for n in order if n.op == "var"}
     return CONSTANTS.keys() - used
 
 
@@ -231,12 +234,12 @@ def to_program(root, labels=None, limit=200, reserved=(), known=None, preferred=
     labels, known = dict(labels or {}), dict(known or {})
     if root in known:
         return [known[root]]
+    order = topological_order([root], known)  # one walk for every question below
     if named is None:  # pi and e print by name unless a name of this text is pi or e
-        named = printed_constants(root, reserved, labels, known)
-    if not labels and inline_size(root, known) <= limit:
+        named = printed_constants(root, reserved, labels, known, order)
+    if not labels and inline_size(root, known, order) <= limit:
         return [to_text(root, known, named=named)]
     uses = {}
-    order = topological_order([root], known)
     for node in order:
         for arg in node.args:
             uses[arg] = uses.get(arg, 0) + 1
