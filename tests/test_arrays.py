@@ -125,3 +125,26 @@ def test_a_dimension_name_is_its_size_bound_at_call_time():
         np.testing.assert_allclose(grads["X"], 2 * (X - X.mean(axis=0)) / (rows - 1),
                                    rtol=1e-12, atol=1e-14)
     assert set(grads) == {"X"}  # the size gets no gradient
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("jax", marks=NEEDS_JAX)])
+@pytest.mark.parametrize("name", NAMES)
+def test_every_gradient_is_an_array_of_its_own(name, backend):
+    """A step in place (``w -= rate * grad["w"]``) changes w and nothing else: no gradient
+    is an input array (``x @ w`` has ``grad_x = w``), a view of one, or another gradient."""
+    expression, values, _ = inputs(name)
+    _, grads = symgrad.compile(expression.text, backend=backend).value_and_grad(**values)
+    arrays = [v for v in values.values() if isinstance(v, np.ndarray)]
+    for input_name, grad in grads.items():
+        if np.ndim(grad):
+            assert not any(np.may_share_memory(grad, other) for other in arrays), input_name
+            arrays.append(grad)
+
+
+def test_an_in_place_step_on_one_gradient_leaves_the_inputs_alone():
+    x, w = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
+    _, grad = symgrad.compile("x: [3]\nw: [3]\nx @ w").value_and_grad(x=x, w=w)
+    x -= 0.1 * grad["x"]
+    w -= 0.1 * grad["w"]
+    np.testing.assert_allclose(x, [0.6, 1.5, 2.4])  # x - 0.1 * w, w as it was
+    np.testing.assert_allclose(w, [3.9, 4.8, 5.7])  # w - 0.1 * x, x as it was

@@ -89,7 +89,7 @@ class ArrayFunction(NotebookDisplay):
             value, grads = self._run(*args)
         if self.backend == "jax":
             value, grads = np.asarray(value), [np.asarray(g) for g in grads]
-        return float(value), {name: _owned(g) for name, g in zip(self.wrt, grads)}
+        return float(value), _owned(self.wrt, grads, args)
 
     def __call__(self, **inputs):
         """The value, a float."""
@@ -148,7 +148,7 @@ class ArrayFunction(NotebookDisplay):
         args, dims = self.bind(inputs)
         self._check_indices(args, dims)
         value, grads, steps = self._trace(*args)
-        return float(value), {n: _owned(g) for n, g in zip(self.wrt, grads)}, steps
+        return float(value), _owned(self.wrt, grads, args), steps
 
     def to_dot(self, point=None, rankdir="LR"):
         """Graphviz DOT text of the graph: each array's shape, and at ``point`` (default:
@@ -173,12 +173,25 @@ class ArrayFunction(NotebookDisplay):
         return page
 
 
-def _owned(gradient):
-    """A gradient as a float, or a writable float array of its own (not a broadcast view)."""
-    if not np.ndim(gradient):
-        return float(gradient)
-    array = np.asarray(gradient, dtype=float)
-    return array if array.flags.writeable else array.copy()
+def _owned(wrt, gradients, args):
+    """{input: its gradient}, each a float or a writable float array of its own.
+
+    Not a broadcast view, not an input (``x @ w`` returns ``grad_x = w``) and not
+    another gradient: a caller's in-place step (``w -= rate * grad["w"]``) must
+    change nothing else.
+    """
+    owned, arrays = {}, [arg for arg in args if isinstance(arg, np.ndarray)]
+    for name, gradient in zip(wrt, gradients):
+        if not np.ndim(gradient):
+            owned[name] = float(gradient)
+            continue
+        array = np.asarray(gradient, dtype=float)
+        if not array.flags.writeable or any(np.may_share_memory(array, other)
+                                            for other in arrays):
+            array = array.copy()
+        arrays.append(array)
+        owned[name] = array
+    return owned
 
 
 def _checked(name, node, value, dims):
