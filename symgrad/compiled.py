@@ -17,7 +17,7 @@ from .core.errors import EvaluationError, SymgradError, TooLargeError
 from .core.autodiff import gradient_nodes
 from .core.expression import Expression, from_plain_expression, to_plain
 from .core.inputs import real_array
-from .core.ir import paused_collector
+from .core.ir import paused_collector, var
 from .core.ops import CONSTANTS
 from .core.pretty import derivative_lines, usable_names
 from .core.printer import to_text
@@ -117,7 +117,7 @@ class CompiledFunction(NotebookDisplay):
         except (ArithmeticError, ValueError) as error:
             raise self._diagnose(point, error) from None
         if not math.isfinite(value):
-            raise self._diagnose(point, None) or EvaluationError("the value is not finite")
+            raise self._diagnose(point, None, gradients=False) or self._not_finite(point, value)
         if not self._backend.checks_overflow:  # an overflow a later step hid
             problem = self._diagnose(point, None, gradients=False)
             if problem is not None:
@@ -146,12 +146,15 @@ class CompiledFunction(NotebookDisplay):
             value, grads = self._value_and_grad(*point)
         except (ArithmeticError, ValueError) as error:
             raise self._diagnose(point, error) from None
-        if not math.isfinite(sum(grads, value)) or not self._backend.checks_overflow:
+        finite = math.isfinite(sum(grads, value))
+        if not finite or not self._backend.checks_overflow:
             # A result that is not finite, or on a backend whose code does not report an
             # overflow a later step hid (1/(x*x) at 1e200): the evaluator decides.
             problem = self._diagnose(point, None)
             if problem is not None:
                 raise problem
+        if not finite:  # no step's fault: a constant inf (1e400), or XLA's zeroed subnormals
+            raise self._not_finite(point, value, grads)
         self._last_inputs = dict(zip(self.variables, point))
         return float(value), dict(zip(self.wrt, map(float, grads)))  # NumPy's too
 
@@ -389,6 +392,21 @@ class CompiledFunction(NotebookDisplay):
             inputs = ", ".join(self.variables) or "none"
             raise TypeError(f"{'; '.join(problems)} (inputs are: {inputs})")
         return [finite_float(f"input {name}", values[name], name) for name in self.variables]
+
+    def _not_finite(self, point, value, grads=()):
+        """The error for a result that is not finite where no step of the evaluator fails:
+        a constant (1e400), or a backend's arithmetic (XLA flushes subnormals to zero)."""
+        results = {"": value, **dict(zip(self.wrt, grads))}  # "": the value
+        name = next(name for name, number in results.items() if not math.isfinite(number))
+        what = f"the gradient of {name}" if name else "the value"
+        trace = self.program.evaluate(dict(zip(self.variables, point)), bool(grads))
+        exact = trace.grads.get(var(name), 0.0) if name else trace.value_of(self.program.root)
+        if not math.isfinite(exact):
+            return EvaluationError(f"{what} is not finite")
+        return EvaluationError(f"{what} is {results[name]} on the {self.backend} backend, but "
+                               f"{exact!r} evaluated step by step: that backend's arithmetic "
+                               "differs here (XLA treats subnormal numbers such as 1e-310 as "
+                               "0); backend='python' computes it")
 
     def _diagnose(self, point, error, gradients=True):
         """An ``EvaluationError`` for the first step that fails or leaves the finite numbers."""

@@ -199,3 +199,34 @@ def test_strict_batches_catch_errors_whose_inf_vanishes(text, backend):
     assert np.isfinite(value).all() and np.isfinite(grads["y"]).all()
     message = strict_error(f, x=[[2.0, 3.0], [0.0, 0.0]], y=1.0)
     assert "1/x is undefined" in message and "batch index (1, 0)" in message
+
+
+def test_a_constant_infinity_is_an_error_from_value_and_grad_as_from_the_call(backend):
+    """The scalar path returns finite numbers only: `f(...)` raised for 1e999 as the
+    value, and `value_and_grad` returned inf."""
+    f = symgrad.compile("x*0 + 1e999", backend=backend)
+    for call in (f, f.value_and_grad):
+        with pytest.raises(symgrad.EvaluationError, match="the value is not finite"):
+            call(x=1.0)
+
+
+@pytest.mark.parametrize("text", ["min(x, 2)", "min(2, x)", "max(x, 2)", "max(2, x)"])
+def test_a_whole_number_operand_returned_as_the_value_is_a_float(text, backend):
+    """Generated Python writes whole numbers as `2` (Python then computes in floats):
+    `min` handed the int 2 back as the value."""
+    f = symgrad.compile(text, backend=backend)
+    value, grads = f.value_and_grad(x=3.0 if text.startswith("min") else 1.0)
+    assert type(value) is float and value == 2.0
+    assert type(f(x=3.0 if text.startswith("min") else 1.0)) is float
+    assert all(type(g) is float for g in grads.values())
+
+
+def test_jax_zeroing_a_subnormal_is_an_error_where_it_makes_a_result_not_finite():
+    """XLA on CPU treats subnormal numbers as 0: sqrt(x*y) at 1e-160 has x*y = 1e-320,
+    so JAX's gradient x/(2 sqrt(x*y)) was inf, returned as a number."""
+    use_jax()
+    f = symgrad.compile("sqrt(x*y)", backend="jax")
+    with pytest.raises(symgrad.EvaluationError, match="on the jax backend, but 0.50000"):
+        f.value_and_grad(x=1e-160, y=1e-160)
+    value, grads = symgrad.compile("sqrt(x*y)").value_and_grad(x=1e-160, y=1e-160)
+    assert grads["x"] == pytest.approx(0.5, rel=1e-4)

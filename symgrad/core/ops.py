@@ -111,13 +111,14 @@ def _softplus(x):
 
 
 def _max(x, y):
-    """The larger of x and y; y at a tie, as relu(x) = max(x, 0) gives 0 at 0."""
-    return x if x > y else y
+    """The larger of x and y, a float (generated code writes max(x, 2)); y at a tie, as
+    relu(x) = max(x, 0) gives 0 at 0."""
+    return float(x if x > y else y)
 
 
 def _min(x, y):
-    """The smaller of x and y; y at a tie."""
-    return x if x < y else y
+    """The smaller of x and y, a float; y at a tie."""
+    return float(x if x < y else y)
 
 
 def _xlogy(x, y):
