@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .crosscheck import CheckReport
 
 _FLOAT = {float}
+_NOT_GIVEN = object()  # batch's strict, when no keyword gives it
 # Python binds keywords by scanning the parameter list, so for very many inputs
 # the checked path (one list, built once) is the faster one.
 KEYWORD_FAST_PATH = 64
@@ -165,15 +166,26 @@ class CompiledFunction(NotebookDisplay):
             return None
         return [self._last_inputs[name] for name in self.variables]
 
-    def batch(self, /, strict: bool = False, **inputs: Any) -> tuple[Any, dict[str, Any]]:
+    def batch(self, inputs: Mapping[str, Any] | None = None, /, strict: Any = _NOT_GIVEN,
+              **keywords: Any) -> tuple[Any, dict[str, Any]]:
         """Value and gradient over NumPy arrays: ``(values, {input: gradients})``.
 
         Inputs may be arrays or numbers; they broadcast against each other and
         every result has their common shape.  NumPy's rules apply (log(-1) is
         nan), unless ``strict``: then a non-finite input or result raises
         ``EvaluationError`` naming the subexpression and the batch index.
+        Inputs come as keywords, or as one mapping (``f.batch({"x": xs}, strict=True)``);
+        a program's input called ``strict`` is a keyword like the others.
         """
         np = _numpy()
+        if inputs is None:
+            inputs = keywords
+            if "strict" in self._inputs and strict is not _NOT_GIVEN:
+                inputs["strict"], strict = strict, _NOT_GIVEN
+        elif keywords:
+            raise TypeError(f"give the inputs as one mapping or as keywords, not both "
+                            f"(keywords: {', '.join(keywords)})")
+        strict = False if strict is _NOT_GIVEN else strict
 
         missing = [name for name in self.variables if name not in inputs]
         unexpected = [name for name in inputs if name not in self._inputs]

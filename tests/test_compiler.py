@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 import symgrad
@@ -225,3 +226,26 @@ def test_both_calling_paths_give_the_same_floats(point):
 
 def test_a_check_at_one_point_says_point():
     assert str(symgrad.check("x*y", points=1)).startswith("check of x*y at 1 point: ")
+
+
+def test_check_says_where_sympy_s_formula_has_no_number_and_does_not_count_it():
+    """SymPy's d/dy x**y is x**y*log(x), nan at x = 0: it was counted as an error of inf
+    that failed no test (nan compares false), under "all gradients agree"."""
+    report = symgrad.check("x**y", at={"x": 0.0, "y": 2.0})
+    assert report.ok
+    for row in report.rows:
+        assert math.isfinite(row.sympy_error) and row.sympy_error < 1e-12
+        assert any("x=0, y=2, SymPy's formula has no value" in note for note in row.notes)
+
+
+def test_an_input_called_strict_is_an_input_of_batch():
+    """batch's own keyword swallowed it: "missing inputs: strict" though it was given."""
+    f = symgrad.compile("strict*2 + log(x)")
+    values, grads = f.batch(strict=[1.0, 2.0], x=[1.0, 1.0])
+    assert list(values) == [2.0, 4.0] and list(grads["strict"]) == [2.0, 2.0]
+    # As one mapping, the keyword is the option again.
+    with pytest.raises(symgrad.EvaluationError, match="log"):
+        f.batch({"strict": [1.0], "x": [-1.0]}, strict=True)
+    assert np.isnan(f.batch({"strict": [1.0], "x": [-1.0]})[0][0])
+    with pytest.raises(TypeError, match="one mapping or as keywords, not both"):
+        f.batch({"strict": [1.0]}, x=[1.0])
