@@ -17,7 +17,7 @@ from ..core.ops import OPS
 from ..core.printer import (ATOM, as_factor, backward_lines, compose, forward_comments,
                              forward_lines, unreached_line)
 from ..core.pyspell import PythonSpelling
-from ..core.runtime import PYTHON_GLOBALS, guarded_steps
+from ..core.runtime import PYTHON_GLOBALS, guarded_locals, guarded_steps
 from . import SIGNATURES, Artifact, Backend, compile_source
 
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
@@ -44,7 +44,7 @@ class PythonPrinter(PythonSpelling):
         compact = len(program.forward) > COMMENTED_SIZE
         lines = [f"def {function_name}({', '.join(program.params)}):"]
         if compact:
-            plan = compact_plan(program, [step.node for step in guarded])
+            plan = compact_plan(program, [step.node for step in guarded or ()])
             lines.append("    # forward pass (compact: a value used once is written where it "
                          "is used)")
             lines += self.compact_forward_lines(program, plan.inlinable)
@@ -53,7 +53,9 @@ class PythonPrinter(PythonSpelling):
             lines.append("    # forward pass")
             lines += forward_lines(program, self, forward_comments(program), at, len(lines))
             grads = program.grad_names()
-        lines += self.overflow_guard(guarded)
+        locals_ = guarded_locals(program) if guarded is not None and gradients else []
+        lines += self.overflow_guard([step.name for step in guarded or ()] + [
+            f"({self.local_expression(node, program.names, {})[0]})" for node in locals_])
         value = self.atom(program.root, program.names, exact_int=False)
         if gradients:
             lines += (self.compact_backward_lines(program, plan) if compact
@@ -86,15 +88,16 @@ class PythonPrinter(PythonSpelling):
         return f"    # {text}"
 
     def _guarded(self, program, kind):
-        """The steps a ``kind`` function's overflow guard checks: scalar functions only."""
+        """The steps a ``kind`` function's overflow guard checks: scalar functions only
+        (None for the others, which check nothing)."""
         scalar = self.guards_overflow and kind in ("value_and_grad", "value")
-        return guarded_steps(program) if scalar else []
+        return guarded_steps(program) if scalar else None
 
-    def overflow_guard(self, steps):
+    def overflow_guard(self, values):
         """Lines raising ``OverflowError`` when a ``+ - * /`` overflowed and a later step
         could hide it (1/inf is 0): Python's float arithmetic raises for nothing else
-        silently, and ``CompiledFunction`` then names the step."""
-        values = [step.name for step in steps]
+        silently, and ``CompiledFunction`` then names the step.  ``values``: the texts of
+        the guarded steps' names and the guarded parts of local derivatives."""
         if not values:
             return []
         terms = [f"{name}*0.0" for name in values]

@@ -9,7 +9,7 @@ one loop by the table's scalar functions.  A step that fails raises, and
 """
 
 from ..core.ir import var
-from ..core.runtime import guarded_steps, scalar_function
+from ..core.runtime import guarded_locals, guarded_steps, scalar_function
 from . import Artifact, Backend, python
 
 LISTED = 2_000  # operations up to which the source shows the program as Python
@@ -61,6 +61,7 @@ class Tape:
             upstream = grad_slot.setdefault(step.node, len(grad_slot))
             target = grad_slot.setdefault(step.operand, len(grad_slot))
             self.backward.append((False, target, upstream, local, step.first))
+        self.guarded_locals = [self.slot[node] for node in guarded_locals(program)]
         self.grad_count = len(grad_slot)
         inputs = [var(name) for name in program.wrt]
         self.outputs = [grad_slot.get(node) for node in inputs]
@@ -103,6 +104,8 @@ class Tape:
                 target, upstream, local, first = fields
                 amount = grads[upstream] * values[local]
                 grads[target] = amount if first else grads[target] + amount
+        if any(values[slot] - values[slot] != 0.0 for slot in self.guarded_locals):
+            raise OverflowError("a value overflowed")
         return values[self.result], tuple(0.0 if g is None else grads[g] for g in self.outputs)
 
 
