@@ -1,6 +1,8 @@
 """Array programs: every operation checked three ways (finite differences, the scalar
 compiler on the program expanded element by element, and JAX's own autodiff)."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -148,3 +150,57 @@ def test_an_in_place_step_on_one_gradient_leaves_the_inputs_alone():
     w -= 0.1 * grad["w"]
     np.testing.assert_allclose(x, [0.6, 1.5, 2.4])  # x - 0.1 * w, w as it was
     np.testing.assert_allclose(w, [3.9, 4.8, 5.7])  # w - 0.1 * x, x as it was
+
+
+IEEE_CASES = [  # (program, X's rows, the value NumPy's floats give)
+    ("X: [n, m]\nsum(X*0) + n**m", 64, 64.0**3),  # np.power of two ints wrapped to 0
+    ("X: [n, m]\nsum(X*0) + (n - 5)**0.5", 1, math.nan),  # Python's (-4)**0.5 is complex
+    ("X: [n, m]\nsum(X*0) + abs((-8)**(1/3))", 1, math.nan),  # abs of the complex was 2
+    ("X: [n, m]\nsum(X)*(1/(n - 1))", 1, math.inf),  # ZeroDivisionError: batch norm, n = 1
+    ("X: [n, m]\nsum(X)*(1/0)", 1, math.inf),
+    ("X: [n, m]\nsum(X)*0**-1", 1, math.inf),
+]
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("jax", marks=NEEDS_JAX)])
+@pytest.mark.parametrize("text, rows, expected", IEEE_CASES)
+def test_arithmetic_on_sizes_and_constants_follows_ieee_as_the_arrays_do(
+        text, rows, expected, backend):
+    """Sizes of dimensions are Python ints and constants Python floats in generated
+    code, whose / and ** do not follow IEEE: NumPy's functions compute those."""
+    if backend == "jax":
+        use_jax()
+    f = symgrad.compile(text, backend=backend)
+    with np.errstate(all="ignore"):
+        value, grads = f.value_and_grad(X=np.ones((rows, 3)))
+    np.testing.assert_equal(value, expected)
+    assert grads["X"].shape == (rows, 3)
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("jax", marks=NEEDS_JAX)])
+@pytest.mark.parametrize("text", ["X: [3]\nsum(X) + transpose(a)", "X: [3]\nsum(X) + 2.0.T",
+                                  "X: [3]\ntranspose(sum(X*a))"])
+def test_a_number_is_its_own_transpose(text, backend):
+    """transpose(1.0) printed 1.0.T: 'float' object has no attribute 'T'."""
+    if backend == "jax":
+        use_jax()
+    f = symgrad.compile(text, backend=backend)
+    values = {"X": np.array([1.0, 2.0, 3.0]), "a": 2.0}
+    values = {name: values[name] for name in f.inputs}
+    _, grads = f.value_and_grad(**values)
+    for name, grad in grads.items():
+        np.testing.assert_allclose(grad, finite_differences(f, values, name), rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("jax", marks=NEEDS_JAX)])
+def test_indexing_with_a_constant_upstream_gradient(backend):
+    """JAX's scatter_add read g.dtype of the upstream gradient 1.0, a Python float."""
+    if backend == "jax":
+        use_jax()
+    f = symgrad.compile("X: [n, 3]\nI: int[]\nJ: int[]\nX[I, J] + 0.5*sum(X**2)",
+                        backend=backend)
+    X = np.arange(6.0).reshape(2, 3)
+    _, grads = f.value_and_grad(X=X, I=np.array(1), J=np.array(2))
+    expected = X.copy()
+    expected[1, 2] += 1.0
+    np.testing.assert_allclose(grads["X"], expected)

@@ -15,6 +15,9 @@ _INFIX = {"matmul": PRODUCT}
 # Spellings that differ from the table's NumPy column on arrays: np.heaviside is
 # some 50 times slower than a comparison on a (256, 128) array (same values).
 _ARRAY_SPELLING = {"step": "np.greater({x}, 0.0)"}
+# Python's / and ** on its own numbers do not follow IEEE (1/0 raises, 64**11 is an int
+# that np.power wraps): where both operands are, NumPy computes in floats instead.
+_PYTHON_NUMBER_SPELLING = {"div": "np.divide({x}, {y})", "pow": "np.float_power({x}, {y})"}
 
 
 def render(node, names, spell="code"):
@@ -64,6 +67,8 @@ def _one(node, names, done, spell):
 
 
 def _elementwise(op, node, args, spell):
+    if spell == "code" and op.name in _PYTHON_NUMBER_SPELLING and _python_number(node):
+        return _PYTHON_NUMBER_SPELLING[op.name].format(x=args[0][0], y=args[1][0]), ATOM
     if op.symbol is None or (op.name == "pow" and spell == "code" and not (
             node.args[0].shape or node.args[1].op == "const")):
         template = _ARRAY_SPELLING.get(op.name, op.numpy) if spell == "code" else (
@@ -77,6 +82,21 @@ def _elementwise(op, node, args, spell):
         return f"{_atom(args[0], POWER + 1)}**{_atom(args[1], UNARY)}", POWER
     right = level + 1 if op.name in ("sub", "div") or level == PRODUCT else level
     return f"{_atom(args[0], level)} {op.symbol} {_atom(args[1], right)}", level
+
+
+def _python_number(node):
+    """Whether generated code computes ``node`` from Python numbers only: constants, the
+    sizes of dimensions (``n = X.shape[0]``) and arithmetic on them."""
+    stack, seen = [node], {node}
+    while stack:
+        part = stack.pop()
+        if part.op in ("const", "dim"):
+            continue
+        if part.shape != () or part.op not in OPS or not part.args:
+            return False  # an array, a reduction or a scalar input: NumPy's numbers
+        stack += [arg for arg in part.args if arg not in seen]
+        seen.update(part.args)
+    return True
 
 
 def _language(node, args):

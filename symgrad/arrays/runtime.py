@@ -38,6 +38,7 @@ def helpers(xp, functional):
     if functional:
         def scatter_add(g, shape, *index):
             """Zeros of ``shape`` with ``g`` added at ``index`` (repeats add up)."""
+            g = xp.asarray(g)  # a constant upstream gradient is a Python float
             return xp.zeros(shape, dtype=g.dtype).at[index].add(g)
     else:
         def scatter_add(g, shape, *index):
