@@ -251,3 +251,39 @@ def test_a_scalar_input_divides_by_zero_as_ieee_arrays_do(backend):
     assert value == np.inf and np.all(grads["X"] == np.inf) and grads["a"] == -np.inf
     value, grads = f.value_and_grad(X=np.ones((2, 3)), a=2.0)
     assert value == 3.0 and grads["a"] == -1.5
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("jax", marks=NEEDS_JAX)])
+@pytest.mark.parametrize("text, words", [
+    ("X: [n, 3]\nmax(X)", "max(X): X has no elements (n = 0)"),
+    ("X: [n, 3]\nsum(max(X, axis=0))", "max(X, axis=0): X has no elements along the axis it "
+                                       "reduces (n = 0)"),
+    ("X: [n, 3]\nW: [3, 2]\nh = tanh(X @ W)\nmax(h)", "max(h): h has no elements (n = 0)"),
+])
+def test_a_maximum_over_no_elements_is_an_evaluation_error(backend, text, words):
+    """As NumPy and JAX refuse it; it was NumPy's own ValueError from the generated code."""
+    f = symgrad.compile(text, backend=backend)
+    inputs = {"X": np.zeros((0, 3)), "W": np.ones((3, 2))}
+    inputs = {name: inputs[name] for name in f.inputs}
+    for call in (f.value_and_grad, f, f.trace):
+        with pytest.raises(symgrad.EvaluationError) as caught:
+            call(**inputs)
+        assert words in str(caught.value) and "no maximum" in str(caught.value)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's mean of nothing, log(0)
+def test_other_reductions_of_no_elements_follow_numpy_and_jax():
+    empty = np.zeros((0, 3))
+    expected = {"sum(X)": 0.0, "sum(max(X, axis=1))": 0.0, "logsumexp(X)": -np.inf,
+                "sum(logsumexp(X, axis=0))": -np.inf, "sum(softmax(X, axis=0))": 0.0}
+    for text, value in expected.items():
+        result, grads = symgrad.compile("X: [n, 3]\n" + text).value_and_grad(X=empty)
+        assert result == value and grads["X"].shape == (0, 3), text
+    assert np.isnan(symgrad.compile("X: [n, 3]\nmean(X)")(X=empty))
+
+
+def test_cli_says_a_maximum_over_no_elements_is_an_error(capsys):
+    status, _, err = run_cli(capsys, "X: [n, 3]\nmax(X)", "--at", "random", "--shapes", "n=0")
+    assert status == 2
+    assert "symgrad: error: max(X): X has no elements (n = 0)" in err
+    assert "internal error" not in err and "Traceback" not in err

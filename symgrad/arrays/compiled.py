@@ -2,8 +2,8 @@
 
 Calling binds each declared dimension from the arrays given and checks that
 they agree (a ``TypeError`` naming the input and the dimension), that integer
-inputs hold integers and that every index is in range (``EvaluationError``),
-before any generated code runs.
+inputs hold integers, that every index is in range and that no ``max`` reduces
+an axis with no elements (``EvaluationError``), before any generated code runs.
 """
 
 import contextlib
@@ -51,6 +51,7 @@ class ArrayFunction(NotebookDisplay):
 
             self._run, self._value = jax.jit(self._generated), jax.jit(self._value_generated)
         self._checks = _index_checks(expression)
+        self._maxima = _max_checks(expression)
         self._trace = None
         self.last_inputs = None  # the views' default point: the last value_and_grad inputs
 
@@ -84,6 +85,7 @@ class ArrayFunction(NotebookDisplay):
         """``(value, {input: gradient of the value, an array of the input's shape})``."""
         args, dims = self.bind(inputs)
         self._check_indices(args, dims)
+        self._check_maxima(dims)
         self.last_inputs = inputs
         with self._precision():
             value, grads = self._run(*args)
@@ -95,6 +97,7 @@ class ArrayFunction(NotebookDisplay):
         """The value, a float."""
         args, dims = self.bind(inputs)
         self._check_indices(args, dims)
+        self._check_maxima(dims)
         with self._precision():
             return float(self._value(*args))
 
@@ -119,6 +122,19 @@ class ArrayFunction(NotebookDisplay):
                 named = f" ({dim} = {size})" if isinstance(dim, str) else f" of size {size}"
                 raise EvaluationError(f"{name} holds the index {high}, out of range for "
                                       f"{what}{named}")
+
+    def _check_maxima(self, dims):
+        """A maximum over no elements does not exist: NumPy and JAX raise, as does this."""
+        for node in self._maxima:
+            shape, axis = node.args[0].shape, node.attrs[0]
+            axes = range(len(shape)) if axis is None else (axis,)
+            empty = [_size_text(shape[a], a, dims) for a in axes
+                     if (dims[shape[a]] if isinstance(shape[a], str) else shape[a]) == 0]
+            if empty:
+                what, operand = _in_words(node, self.expression)
+                along = " along the axis it reduces" if axis is not None else ""
+                raise EvaluationError(f"{what}: {operand} has no elements{along} "
+                                      f"({', '.join(empty)}), so it has no maximum", what)
 
     def derivatives(self):
         """{input: its gradient over arrays, in the language, from the gradients before it}.
@@ -147,6 +163,7 @@ class ArrayFunction(NotebookDisplay):
                                          namespace("numpy"))
         args, dims = self.bind(inputs)
         self._check_indices(args, dims)
+        self._check_maxima(dims)
         value, grads, steps = self._trace(*args)
         return float(value), _owned(self.wrt, grads, args), steps
 
@@ -222,6 +239,25 @@ def _checked(name, node, value, dims):
             raise TypeError(f"{name}: dimension {axis} is {dim} = {size}, but {dim} = "
                             f"{dims[dim]} from an earlier input")
     return array
+
+
+def _max_checks(expression):
+    """Every ``max`` reduction of the program."""
+    return [node for node in graph.order([expression.root]) if node.op == "amax"]
+
+
+def _in_words(node, expression):
+    """(``node``, its first operand) in the language, over the program's own names."""
+    names = {var: name for name, var in expression.inputs.items()}
+    names.update(expression.labels)
+    operand = printer.formula(node.args[0], names)
+    names.pop(node, None)
+    return printer.formula(node, names), operand
+
+
+def _size_text(dim, axis, dims):
+    """``n = 0`` for a named dimension, ``axis 1 of size 0`` for a number."""
+    return f"{dim} = {dims[dim]}" if isinstance(dim, str) else f"axis {axis} of size {dim}"
 
 
 def _index_checks(expression):

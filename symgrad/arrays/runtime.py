@@ -20,8 +20,9 @@ def helpers(xp, functional):
     """{name: function} over the array module ``xp``; ``functional`` for JAX (no in-place)."""
 
     def logsumexp(x, axis=None, keepdims=False):
-        """log(sum(exp(x))) computed stably: the maximum is taken out first."""
-        top = xp.max(x, axis=axis, keepdims=True)
+        """log(sum(exp(x))) computed stably: the maximum is taken out first.  Over no
+        elements it is log(0) = -inf, as in JAX and PyTorch (``initial`` keeps max defined)."""
+        top = xp.max(x, axis=axis, keepdims=True, initial=-xp.inf)
         top = xp.where(xp.isfinite(top), top, 0.0)
         result = xp.log(xp.sum(xp.exp(x - top), axis=axis, keepdims=True)) + top
         return result if keepdims else xp.squeeze(result, axis=axis)
