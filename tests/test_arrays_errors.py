@@ -287,3 +287,38 @@ def test_cli_says_a_maximum_over_no_elements_is_an_error(capsys):
     assert status == 2
     assert "symgrad: error: max(X): X has no elements (n = 0)" in err
     assert "internal error" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("text, shapes, words", [
+    ("X: [n, 3]\nW: [3, 2]\nsum(tanh(X @ W))", {"n": 0}, "shapes n=0: the checks need every "
+                                                         "dimension at least 1"),
+    ("X: [n, 3]\nW: [3, 2]\nsum(tanh(X @ W))", {"n": -1}, "shapes n=-1: the checks need"),
+    ("X: [n, 3]\nW: [3, 2]\nsum(tanh(X @ W))", {"n": 2.5}, "shapes n=2.5: a size is a whole "
+                                                           "number"),
+    ("X: [n, 3]\nW: [3, 2]\nsum(tanh(X @ W))", {"q": 2}, "shapes q=2: q is not a dimension of "
+                                                         "the program (dimensions: n)"),
+    ("X: [0, 3]\nsum(X)", None, "X is declared [0, 3]: the checks need every dimension"),
+])
+def test_check_refuses_shapes_it_cannot_check(text, shapes, words):
+    """Were IndexError from the scalar form of an empty sum, NumPy's own errors, or
+    (an unknown name) silently ignored."""
+    with pytest.raises(symgrad.SymgradError) as caught:
+        symgrad.check(text, shapes=shapes)
+    assert words in str(caught.value)
+
+
+def test_check_takes_numpy_integers_as_sizes():
+    report = symgrad.check("X: [n, 3]\nsum(tanh(X))", shapes={"n": np.int64(2)})
+    assert report.ok and report.dims == {"n": 2}
+
+
+@pytest.mark.parametrize("text, option, words", [
+    ("X: [n, 3]\nW: [3, 2]\nsum(tanh(X @ W))", "--check", "--shapes n=0: the checks need "
+                                                          "every dimension at least 1"),
+    ("C: [n, 2]\nX: int[m]\nsum(C[X])", "--at=random", "X indexes axis 0 of an array of "
+                                                      "shape (n, 2), with n = 0: no index is"),
+])
+def test_cli_check_and_random_inputs_refuse_empty_dimensions(capsys, text, option, words):
+    status, _, err = run_cli(capsys, text, option, "--shapes", "n=0")
+    assert status == 2 and words in err
+    assert "internal error" not in err and "Traceback" not in err

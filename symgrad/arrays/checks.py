@@ -6,9 +6,12 @@ elements in all); ``jax.grad`` of the forward pass run on ``jax.numpy`` (when
 JAX is installed).  Each yields (name, True/False/None for skipped, detail).
 """
 
+import numbers
 from collections import namedtuple
 
 import numpy as np
+
+from .shapes import ShapeError, declared
 
 SCALAR_LIMIT = 2000
 SYMPY_LIMIT = 100  # elements: SymPy differentiates the scalar form (seconds at this size)
@@ -34,10 +37,35 @@ def check_array(program, shapes=None, seed=0):
     from .compiled import ArrayFunction
 
     f = program if isinstance(program, ArrayFunction) else ArrayFunction(program)
-    dims = dict.fromkeys(f.expression.dims, 3)
-    dims.update(shapes or {})
+    dims = checked_shapes(f, shapes)
     rows = tuple(run_checks(f, dims, random_inputs(f, dims, seed)))
     return ArrayCheckReport(rows, dims)
+
+
+def checked_shapes(f, shapes, option="shapes"):
+    """{dimension: size} for the checks: ``shapes``, and 3 for the dimensions it leaves out.
+
+    ``ShapeError`` (its message begins with ``option``) for a name that is no dimension
+    of ``f`` and for a size that is not a whole number of at least 1: over no elements
+    there is no gradient to compare.
+    """
+    dims = dict.fromkeys(f.expression.dims, 3)
+    for name, size in (shapes or {}).items():
+        item = f"{option} {name}={size!r}"
+        if name not in dims:
+            raise ShapeError(f"{item}: {name} is not a dimension of the program "
+                             f"(dimensions: {', '.join(dims) or 'none'})")
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
+            raise ShapeError(f"{item}: a size is a whole number")
+        if size < 1:
+            raise ShapeError(f"{item}: the checks need every dimension at least 1 (over no "
+                             "elements there is no gradient to compare)")
+        dims[name] = int(size)
+    for name, node in f.expression.inputs.items():
+        if 0 in node.shape:
+            raise ShapeError(f"{name} is declared {declared(node.shape, node.dtype)}: the "
+                             f"checks need every dimension at least 1")
+    return dims
 
 
 def random_inputs(f, dims, seed=0):
@@ -46,13 +74,17 @@ def random_inputs(f, dims, seed=0):
 
     rng = np.random.default_rng(seed)
     bounds = {}
-    for name, dim, _ in _index_checks(f.expression):
-        bounds.setdefault(name, dims[dim] if isinstance(dim, str) else dim)
+    for name, dim, what in _index_checks(f.expression):
+        bounds.setdefault(name, (dims[dim] if isinstance(dim, str) else dim, dim, what))
     values = {}
     for name, node in f.expression.inputs.items():
         shape = tuple(dims[d] if isinstance(d, str) else d for d in node.shape)
         if node.dtype == "int":
-            values[name] = rng.integers(0, bounds.get(name, 1), size=shape)
+            bound, dim, what = bounds.get(name, (1, None, None))
+            if bound == 0 and 0 not in shape:
+                raise ShapeError(f"{name} indexes {what}, with {dim} = 0: no index is in "
+                                 "range, so there are no random inputs to draw")
+            values[name] = rng.integers(0, max(bound, 1), size=shape)
         else:
             values[name] = rng.normal(size=shape) if shape else float(rng.normal())
     return values

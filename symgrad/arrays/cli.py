@@ -168,8 +168,9 @@ def print_explain(f, values):
 
 def print_check(f, dims):
     """Finite differences, the scalar compiler (small shapes) and JAX, on random inputs."""
-    from .checks import run_checks
+    from .checks import checked_shapes, run_checks
 
+    dims = checked_shapes(f, dims, "--shapes")
     ok = True
     for name, passed, detail in run_checks(f, dims, random_inputs(f, dims)):
         ok = ok and passed is not False

@@ -4,7 +4,8 @@ from ..core.errors import SymgradError
 
 
 class ShapeError(SymgradError, ValueError):
-    """Shapes that do not fit; ``build`` turns it into a located ``ParseError``."""
+    """Shapes that do not fit; ``build`` turns it into a located ``ParseError``, and
+    ``symgrad.check`` raises it for sizes it cannot check."""
 
 
 def text(shape):
