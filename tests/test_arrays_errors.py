@@ -322,3 +322,21 @@ def test_cli_check_and_random_inputs_refuse_empty_dimensions(capsys, text, optio
     status, _, err = run_cli(capsys, text, option, "--shapes", "n=0")
     assert status == 2 and words in err
     assert "internal error" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("wrt, words", [
+    ("Q", "symgrad: error: --wrt Q: Q is not an input (inputs: X, Y)"),
+    ("X,Q", "--wrt X,Q: Q is not an input"),
+    ("Y", "symgrad: error: --wrt Y: Y is an integer array: it gets no gradient"),
+])
+def test_cli_wrt_names_an_input_that_has_a_gradient(capsys, wrt, words):
+    """The scalar command's message and status; it was an internal error (ValueError)."""
+    status, _, err = run_cli(capsys, "X: [3]\nY: int[3]\nsum(X)", "--wrt", wrt)
+    assert status == run_cli(capsys, "a*b", "--wrt", "Q")[0] == 2
+    assert words in err
+    assert "internal error" not in err and "Traceback" not in err
+
+
+def test_wrt_of_no_float_input_is_a_symgrad_error_as_for_scalar_programs():
+    with pytest.raises(symgrad.SymgradError, match="cannot differentiate with respect to Q"):
+        symgrad.compile("X: [3]\nsum(X)", wrt=["Q"])

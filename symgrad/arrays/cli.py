@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core.errors import SymgradError
 from . import shapes
+from .build import parse
 from .checks import random_inputs
 from .compiled import ArrayFunction
 
@@ -35,8 +36,8 @@ def _run(args, text):
                                   "(they offer the formulas, --code, --check, --explain, "
                                   "--dot, --svg, --png and --html)")
     backend = "numpy" if args.backend in (None, "python") else args.backend
-    wrt = [n.strip() for n in args.wrt.split(",")] if args.wrt else None
-    f = ArrayFunction(text, backend, wrt)
+    expression = parse(text)
+    f = ArrayFunction(expression, backend, parse_wrt(args.wrt, expression))
     dims = parse_shapes(getattr(args, "shapes", None), f)
     if args.svg or args.png or args.html or args.dot:
         at = point(args.at, f, dims) if args.at else None
@@ -72,6 +73,21 @@ def write_views(args, f, at):
         write(path, render(dot_text, fmt), ArrayInputError)
     if args.html:
         write(args.html, f.to_html(at).encode("utf-8"), ArrayInputError)
+
+
+def parse_wrt(text, expression):
+    """The --wrt names (None for all), as the scalar command reads them; an error naming
+    any that is not an input or is an integer array (which has no gradient)."""
+    from ..cli import parse_wrt as parse_names
+
+    if text is None:
+        return None
+    names = parse_names(text, tuple(expression.inputs))
+    ints = [name for name in names if expression.inputs[name].dtype == "int"]
+    if ints:
+        raise ArrayInputError(f"--wrt {text}: {ints[0]} is an integer array: it gets no "
+                              "gradient")
+    return names
 
 
 def parse_shapes(words, f):

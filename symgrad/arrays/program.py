@@ -10,7 +10,7 @@ own line first.
 
 from collections import namedtuple
 
-from ..core.errors import SymgradError
+from ..core.errors import GraphError, SymgradError
 from ..core.program import Names
 from . import graph, shapes
 from .autodiff import contributions
@@ -41,7 +41,7 @@ class ArrayProgram:
         floats = tuple(name for name in self.inputs if nodes[name].dtype == "float")
         unknown = [name for name in (wrt or ()) if name not in floats]
         if unknown:
-            raise ValueError(f"cannot differentiate with respect to {', '.join(unknown)}: "
+            raise GraphError(f"cannot differentiate with respect to {', '.join(unknown)}: "
                              f"not a float input (inputs with gradients: "
                              f"{', '.join(floats) or 'none'})")
         self.wrt = floats if wrt is None else tuple(name for name in floats if name in wrt)
