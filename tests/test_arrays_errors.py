@@ -340,3 +340,24 @@ def test_cli_wrt_names_an_input_that_has_a_gradient(capsys, wrt, words):
 def test_wrt_of_no_float_input_is_a_symgrad_error_as_for_scalar_programs():
     with pytest.raises(symgrad.SymgradError, match="cannot differentiate with respect to Q"):
         symgrad.compile("X: [3]\nsum(X)", wrt=["Q"])
+
+
+@pytest.mark.parametrize("value, kind", [
+    ("2", "str"), (b"2", "bytes"), (True, "bool"), (np.bool_(True), "bool"),
+    (np.array([2.0]), "ndarray"), (1 + 2j, "complex"),
+])
+def test_a_scalar_input_must_be_a_real_number_as_in_scalar_programs(value, kind):
+    """Strings and True were read as the numbers 2.0 and 1.0 (through float())."""
+    words = f"input a must be a real number, not {kind}"
+    for f in (symgrad.compile("X: [3]\na: []\nsum(X * a)"), symgrad.compile("X: [3]\nsum(X * a)")):
+        with pytest.raises(TypeError, match=words):
+            f.value_and_grad(X=np.ones(3), a=value)
+    with pytest.raises(TypeError, match=words):
+        symgrad.compile("a * b")(a=value, b=1.0)
+
+
+@pytest.mark.parametrize("value", [2, 2.0, np.float32(2.0), np.int64(2), np.array(2.0)])
+def test_a_scalar_input_takes_python_and_numpy_numbers(value):
+    f = symgrad.compile("X: [3]\nsum(X * a)")
+    assert f.value_and_grad(X=np.ones(3), a=value) == (6.0, {"X": pytest.approx([2.0] * 3),
+                                                            "a": 3.0})

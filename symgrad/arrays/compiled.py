@@ -7,6 +7,7 @@ an axis with no elements (``EvaluationError``), before any generated code runs.
 """
 
 import contextlib
+import numbers
 
 import numpy as np
 
@@ -214,10 +215,7 @@ def _owned(wrt, gradients, args):
 def _checked(name, node, value, dims):
     """``value`` as the array ``node`` declares, binding its dimensions in ``dims``."""
     if node.shape == () and node.dtype == "float":
-        try:  # NumPy's float, so a scalar's arithmetic follows IEEE as the arrays' does
-            return np.float64(float(value))  # (1.0 / a at a = 0 is inf, not ZeroDivisionError)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} is a scalar input; got {type(value).__name__}") from None
+        return _scalar(name, value)
     array = value if hasattr(value, "dtype") and hasattr(value, "shape") else np.asarray(value)
     if node.dtype == "int":
         if array.dtype.kind not in "iu":
@@ -258,6 +256,18 @@ def _in_words(node, expression):
 def _size_text(dim, axis, dims):
     """``n = 0`` for a named dimension, ``axis 1 of size 0`` for a number."""
     return f"{dim} = {dims[dim]}" if isinstance(dim, str) else f"axis {axis} of size {dim}"
+
+
+def _scalar(name, value):
+    """``value`` as NumPy's float, so a scalar's arithmetic follows IEEE as the arrays' does
+    (1.0 / a at a = 0 is inf, not ZeroDivisionError).  Real numbers only, as the scalar
+    compiler takes: NumPy and JAX scalars are, ``True`` and ``"2"`` are not."""
+    dtype = getattr(value, "dtype", None)
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool) or (
+        dtype is not None and dtype.kind in "iuf" and np.ndim(value) == 0)
+    if not real:
+        raise TypeError(f"input {name} must be a real number, not {type(value).__name__}")
+    return np.float64(value)
 
 
 def _index_checks(expression):
