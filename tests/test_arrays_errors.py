@@ -361,3 +361,17 @@ def test_a_scalar_input_takes_python_and_numpy_numbers(value):
     f = symgrad.compile("X: [3]\nsum(X * a)")
     assert f.value_and_grad(X=np.ones(3), a=value) == (6.0, {"X": pytest.approx([2.0] * 3),
                                                             "a": 3.0})
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("jax", marks=NEEDS_JAX)])
+def test_inputs_of_either_byte_order_give_the_same_numbers(backend):
+    """JAX refused a big-endian integer input with its own error about abstract arrays."""
+    f = symgrad.compile(MLP, backend=backend)
+    swapped = {name: value.astype(value.dtype.newbyteorder("S"))  # S: the other order
+               for name, value in arrays().items()}
+    assert not any(value.dtype.isnative for value in swapped.values())
+    value, grads = f.value_and_grad(**swapped)
+    expected, expected_grads = f.value_and_grad(**arrays())
+    assert value == pytest.approx(expected)
+    for name, grad in grads.items():
+        assert grad == pytest.approx(expected_grads[name])

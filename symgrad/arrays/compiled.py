@@ -221,6 +221,8 @@ def _checked(name, node, value, dims):
         if array.dtype.kind not in "iu":
             raise TypeError(f"{name} is declared {shapes.declared(node.shape, 'int')} but "
                             f"holds {array.dtype} values; pass an integer array")
+        if not array.dtype.isnative:  # JAX takes native byte order only (floats become so)
+            array = array.astype(array.dtype.newbyteorder("="))
     elif array.dtype.kind not in "fiub":
         raise TypeError(f"{name} must hold numbers, not {array.dtype}")
     else:
