@@ -8,6 +8,7 @@ program's own evaluator (``Program.evaluate``), only after the fast path failed.
 from __future__ import annotations
 
 import os
+from functools import partial
 from collections.abc import Iterable, Mapping
 
 import math
@@ -105,7 +106,12 @@ class CompiledFunction(NotebookDisplay):
                                 "use backend='numpy' or 'python'")
         artifact = self.artifact(kind, printer.name)
         with paused_collector():
-            return printer.load(artifact, self.program, self._label, self)
+            function = printer.load(artifact, self.program, self._label, self)
+        if printer.checks_overflow or kind not in ("value", "value_and_grad"):
+            return function
+        # NumPy warns where a value overflows or leaves the reals; symgrad then evaluates
+        # the point again and raises naming the step, so a warning would only repeat it.
+        return partial(_without_warnings, _numpy(), function)
 
 
     def __call__(self, /, *args: float, **inputs: float) -> float:
@@ -460,6 +466,11 @@ def _label(expression, operations):
     if operations > LABEL_SIZE:
         return f"a program of {operations:,} operations"
     return to_text(expression.root, expression.labels, limit=40)
+
+
+def _without_warnings(np, function, /, *args, **inputs):
+    with np.errstate(all="ignore"):
+        return function(*args, **inputs)
 
 
 def _numpy():

@@ -230,3 +230,13 @@ def test_jax_zeroing_a_subnormal_is_an_error_where_it_makes_a_result_not_finite(
         f.value_and_grad(x=1e-160, y=1e-160)
     value, grads = symgrad.compile("sqrt(x*y)").value_and_grad(x=1e-160, y=1e-160)
     assert grads["x"] == pytest.approx(0.5, rel=1e-4)
+
+
+def test_the_numpy_scalar_path_raises_its_error_without_numpy_s_warnings():
+    """NumPy warned ("divide by zero encountered in log") before symgrad's own error, on
+    stderr of the command too; under this module's fixture a warning is an exception."""
+    f = symgrad.compile("log(x) + exp(y)", backend="numpy")
+    for point, problem in (({"x": 0.0, "y": 1.0}, "log"), ({"x": 1.0, "y": 1000.0}, "exp")):
+        for call in (f, f.value_and_grad):
+            with pytest.raises(symgrad.EvaluationError, match=problem):
+                call(**point)
