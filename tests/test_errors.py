@@ -3,6 +3,7 @@
 import pytest
 
 import symgrad
+from symgrad.arrays.build import parse as parse_array
 
 BAD = [
     # text, line, column, words the message must contain
@@ -132,3 +133,23 @@ def test_an_int_beyond_the_floats_is_refused_by_name():
 def test_non_finite_inputs_are_refused():
     with pytest.raises(symgrad.EvaluationError, match="x = nan"):
         symgrad.compile("x + 1").value_and_grad(x=float("nan"))
+
+
+@pytest.mark.parametrize("text, line, column", [
+    ("a = x*2\r\nb = a +\r\nb", 2, 8),  # was column 9: the \r counted as a character
+    ("x = 2\rx $", 2, 3),  # a lone \r ends a line, as in Python: was "2x" on line 1
+])
+def test_windows_and_old_mac_line_ends_give_the_same_positions(text, line, column):
+    for parse in (symgrad.parse, parse_array):
+        with pytest.raises(symgrad.ParseError) as caught:
+            parse(text)
+        assert (caught.value.line, caught.value.column) == (line, column)
+
+
+def test_a_program_with_windows_line_ends_means_what_it_means_with_unix_ones():
+    assert symgrad.parse("a = x*2\r\nb = a + 1\r\nb") == symgrad.parse("a = x*2\nb = a + 1\nb")
+
+
+def test_an_int_input_beyond_the_floats_keeps_its_sign_in_the_message():
+    with pytest.raises(symgrad.EvaluationError, match="input x = -inf"):
+        symgrad.compile("x").value_and_grad(x=-10**400)

@@ -55,6 +55,7 @@ def parse(text):
     """The ``ArrayExpression`` of ``text``; ``ParseError`` (with a caret) if it is invalid."""
     if not isinstance(text, str):
         raise TypeError(f"expected program text, not {type(text).__name__}")
+    text = syntax.newlines(text)
     try:
         return syntax._parser().parse(text, Builder(text))
     except (UnexpectedToken, UnexpectedCharacter) as error:

@@ -435,7 +435,7 @@ def finite_float(what, value, name):
     try:
         value = float(value)
     except OverflowError:  # an int beyond the floats
-        value = math.inf
+        value = math.inf if value > 0 else -math.inf
     if not math.isfinite(value):
         raise EvaluationError(f"{what} = {value} is not a finite number", name)
     return value

@@ -45,6 +45,7 @@ def parse(text: str) -> Expression:
     if len(text) > MAX_TEXT:
         raise TooLargeError(f"the program is {len(text):,} characters long; symgrad reads at "
                             f"most {MAX_TEXT:,}: split it into smaller programs")
+    text = newlines(text)
     _check_operator_count(text)
     with ir.paused_collector():
         try:
@@ -53,6 +54,13 @@ def parse(text: str) -> Expression:
             raise _translate(error, text) from None
         except ParseError as error:
             raise _first_error(text, error) from None
+
+
+def newlines(text):
+    """``text`` with Windows' and old Macs' line ends (``\r\n``, ``\r``) as ``\n``, as
+    Python reads source: a column after a ``\r`` was one too far, and a lone ``\r`` no
+    line end at all."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def positions(text: str) -> dict:
