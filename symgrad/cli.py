@@ -371,9 +371,13 @@ def parse_wrt(text, variables):
     if text is None:
         return None
     names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        example = ",".join(variables[:2]) or "x"
+        raise InputError(f"--wrt needs the inputs to differentiate by, such as --wrt {example}"
+                         f" (inputs: {', '.join(variables) or 'none'})")
     unknown = [name for name in names if name not in variables]
-    if unknown or not names:
-        raise InputError(f"--wrt {text}: {', '.join(unknown) or 'no name'} is not an input "
+    if unknown:
+        raise InputError(f"--wrt {text}: {', '.join(unknown)} is not an input "
                          f"(inputs: {', '.join(variables) or 'none'})")
     return list(dict.fromkeys(names))
 

@@ -258,6 +258,9 @@ def test_a_domain_error_at_the_point_names_and_locates_the_subexpression():
 
 def test_bad_wrt_and_unreadable_file():
     assert_bad_input(*run(LECTURE, "--wrt", "z"), "z is not an input")
+    # An empty list was "no name is not an input".
+    assert_bad_input(*run(LECTURE, "--wrt", " , "), "--wrt needs the inputs to differentiate "
+                     "by, such as --wrt a,b (inputs: a, b, c)")
     assert_bad_input(*run("-f", "/nonexistent/model.sg"), "cannot read /nonexistent/model.sg")
 
 

@@ -286,3 +286,11 @@ def test_a_hand_made_value_of_an_unknown_op_is_refused_when_compiled():
     with pytest.raises(GraphError, match="'cube'"):
         Value(0.125, (x,), "cube").to_expression()
     assert str(Value(0.4621, (x,), "tanh").to_expression()) == "tanh(x)"  # the lecture's own
+
+
+def test_an_overflow_is_called_one_as_on_the_compiled_path():
+    """Value(1000.0).exp() said "is undefined: math range error"."""
+    with pytest.raises(symgrad.EvaluationError, match=r"^exp\(1000\.0\) overflows$"):
+        Value(1000.0).exp()
+    with pytest.raises(symgrad.EvaluationError, match=r"log\(-1\.0\) is undefined: math domain"):
+        Value(-1.0).log()

@@ -202,8 +202,12 @@ def _operand(other):
 
 
 def _undefined(op_name, operands, error):
+    """The error for ``op_name`` failing on ``operands``: it overflows (as the compiled
+    path says), or it is undefined there."""
     text = ", ".join(repr(v.data) for v in operands)
-    return EvaluationError(f"{op_name}({text}) is undefined: {error}", op_name)
+    what = ("overflows" if isinstance(error, OverflowError)
+            else f"is undefined: {error}")
+    return EvaluationError(f"{op_name}({text}) {what}", op_name)
 
 
 # Rules and methods --------------------------------------------------------------------
