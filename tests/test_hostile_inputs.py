@@ -520,6 +520,29 @@ def test_inputs_named_through_assignments_stay_inputs():
     assert expression.variables == ("x", "y", "w")
 
 
+def _tanh_chain(n):
+    lines = ["X: [n, 3]", "h0 = X"] + [f"h{i} = tanh(h{i - 1})*0.9" for i in range(1, n + 1)]
+    return "\n".join(lines + [f"sum(h{n})"])
+
+
+def _sum_of_array_terms(n):
+    return "X: [n, 3]\n" + " + ".join(f"sum(X*{i})" for i in range(1, n + 1))
+
+
+@pytest.mark.parametrize("text", [_tanh_chain(9000), _sum_of_array_terms(7000)],
+                         ids=["tanh chain", "sum"])
+def test_compiling_a_long_array_program_takes_linear_time(text):
+    """Printing each step copied the table of names, each backward step gathered the
+    targets of all steps before it, and gradients passed through a long sum walked its
+    whole chain, once a step: 9,000 tanh lines took 34 s, 7,000 sums 40 s (now 2 s each)."""
+    import numpy as np
+
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    kind, result = _in_thread(lambda: symgrad.compile(text).value_and_grad(X=X), seconds=12)
+    assert kind == "value", result
+    assert np.shape(result[1]["X"]) == X.shape
+
+
 # --- issue 22: pickles are checked as strictly as text, in linear time ------------------
 
 def _expression_plain(n_inputs, duplicate=True):

@@ -194,9 +194,29 @@ def function(program, kind="value_and_grad", entry=None):
 def _without(names, node):
     """``names`` except ``node`` itself, so a step prints its own operation."""
     if node in names and node.op != "grad":
-        names = dict(names)
-        del names[node]
+        return _Unnamed(names, node)
     return names
+
+
+class _Unnamed:
+    """``names`` as if ``node`` had none, without copying them: a copy a step made
+    printing grow as the square of the program's length."""
+
+    __slots__ = ("names", "node")
+
+    def __init__(self, names, node):
+        self.names, self.node = names, node
+
+    def __contains__(self, other):
+        return other is not self.node and other in self.names
+
+    def __getitem__(self, other):
+        if other is self.node:
+            raise KeyError(other)
+        return self.names[other]
+
+    def get(self, other, default=None):
+        return default if other is self.node else self.names.get(other, default)
 
 
 def _expression(node, names, exclude):

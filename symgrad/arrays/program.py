@@ -83,11 +83,11 @@ class ArrayProgram:
         return tuple(steps)
 
     def _gradient_names(self, allocator):
-        grads, merged = {}, self.merged
+        grads, groups = {}, _groups(self.merged)
         for step in self.contributions:
             if step.operand in grads:
                 continue
-            group = _group(step.operand, merged)
+            group = groups.get(step.operand, [step.operand])
             named = [n for n in group if n in self.expression.labels or n.op == "var"]
             if group[0] in grads:
                 name = grads[group[0]]
@@ -107,7 +107,7 @@ class ArrayProgram:
             for part in self.inline_parts(step.value):
                 for arg in part.args:
                     uses[arg] = uses.get(arg, 0) + 1
-        steps = []
+        steps, targets = [], set()
         for step in self.contributions:
             if step.operand in self.merged:  # grad_t1 = grad_hprebn: one variable
                 continue
@@ -117,10 +117,11 @@ class ArrayProgram:
                         and part is not step.value):
                     name = allocator.temporary()
                     steps.append(BackwardStep(name, part, True, None))
+                    targets.add(name)
                     self.names[part] = name
             target = self.grads[step.operand]
-            first = target not in {s.target for s in steps}
-            steps.append(BackwardStep(target, step.value, first, step))
+            steps.append(BackwardStep(target, step.value, target not in targets, step))
+            targets.add(target)
         return tuple(steps)
 
     def inline_parts(self, value):
@@ -185,13 +186,12 @@ def _pass_through(steps, labels):
     for step in steps:
         into[step.operand] = into.get(step.operand, 0) + 1
     merged, named = {}, {}  # named: group's first node -> whether the program names one
+    shortcuts = {}
     for step in steps:
         node, operand = step.node, step.operand
         if step.value is not graph.grad(node) or into[operand] != 1 or operand.op == "var":
             continue
-        top = node
-        while top in merged:
-            top = merged[top]
+        top = _top(node, merged, shortcuts)
         has_name = named.get(top, top in labels)
         if not (has_name and operand in labels):
             merged[operand] = node
@@ -199,20 +199,27 @@ def _pass_through(steps, labels):
     return merged
 
 
-def _group(node, merged):
-    """The nodes whose gradients are one variable with ``node``'s, the first step first."""
-    top = node
-    while top in merged:
-        top = merged[top]
-    group, changed = {top}, True
-    while changed:
-        changed = False
-        for operand, into in merged.items():
-            if into in group and operand not in group:
-                group.add(operand)
-                changed = True
-    ordered = [top]
+def _top(node, merged, shortcuts):
+    """The first node of ``node``'s group: ``merged`` followed to its end.
+
+    ``shortcuts`` {node: a node further along} remembers each walk, so a long chain
+    of pass-through steps is walked once, not once a step."""
+    walked = []
+    while node in merged:
+        walked.append(node)
+        node = shortcuts.get(node, merged[node])
+    for passed in walked:
+        shortcuts[passed] = node
+    return node
+
+
+def _groups(merged):
+    """{node: the nodes whose gradients are one variable with its, the first step first}
+    for every node of a group of more than one."""
+    groups, shortcuts = {}, {}
     for operand in merged:
-        if operand in group and operand is not top:
-            ordered.append(operand)
-    return ordered
+        top = _top(operand, merged, shortcuts)
+        group = groups.setdefault(top, [top])
+        group.append(operand)
+        groups[operand] = group
+    return groups
