@@ -163,7 +163,7 @@ def function(program, kind="value_and_grad", entry=None):
     outputs = [names[program.root]]
     if kind in ("value_and_grad", "trace"):
         for i, step in enumerate(program.backward):
-            own = names if step.contribution is not None else _without(names, step.value)
+            own = names if step.contribution is not None else without(names, step.value)
             text = render(step.value, own)[0]
             if not step.first:
                 text = f"{step.target} + {text}"
@@ -191,7 +191,7 @@ def function(program, kind="value_and_grad", entry=None):
     return Artifact(source, entry, program.params, tuple(outputs), keys, kind, "python")
 
 
-def _without(names, node):
+def without(names, node):
     """``names`` except ``node`` itself, so a step prints its own operation."""
     if node in names and node.op != "grad":
         return _Unnamed(names, node)
@@ -220,7 +220,7 @@ class _Unnamed:
 
 
 def _expression(node, names, exclude):
-    return render(node, _without(names, node))[0]
+    return render(node, without(names, node))[0]
 
 
 def formula(node, names):
@@ -232,7 +232,7 @@ def backward_lines(program):
     """The backward pass in the language: (target, text, comment, shape) per step."""
     rows = []
     for step in program.backward:
-        own = program.names if step.contribution is not None else _without(
+        own = program.names if step.contribution is not None else without(
             program.names, step.value)
         text = formula(step.value, own)
         if not step.first:
@@ -244,5 +244,5 @@ def backward_lines(program):
 
 def forward_lines(program):
     """The forward pass in the language: (name, text, shape) per step."""
-    return [(step.name, formula(step.node, _without(program.names, step.node)),
+    return [(step.name, formula(step.node, without(program.names, step.node)),
              shapes.text(step.node.shape)) for step in program.forward]

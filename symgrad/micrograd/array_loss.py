@@ -241,8 +241,7 @@ def _outputs(program, label):
               for dim, (source, axis) in sorted(program.dims.items())]
     for step in program.forward:
         if step.node in needed:
-            text = printer.render(step.node, {n: v for n, v in program.names.items()
-                                              if n is not step.node})[0]
+            text = printer.render(step.node, printer.without(program.names, step.node))[0]
             lines.append(f"    {step.name} = {text}")
     lines.append(f"    return {program.names[node]}")
     return "\n".join(lines) + "\n"

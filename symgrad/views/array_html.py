@@ -73,7 +73,7 @@ def _steps(program, artifact, graph, point, trace):
         node, vid = step.node, ids[step.node]
         line = at.find(("forward", index))
         shape = f"{shapes.text(node.shape)} = {previews.shape_of(value)}"
-        text = printer.formula(node, _without(names, node))
+        text = printer.formula(node, printer.without(names, node))
         steps.append({"line": line, "code": at.text(line, f"{step.name} = {text}"),
                       "words": f"Forward: {step.name} = {text} gives {step.name} of shape "
                                f"{shape}.",
@@ -102,7 +102,8 @@ def _backward_step(program, graph, step, row, value, at, line):
         return done
     names, ids = program.names, graph.ids
     node, operand = names[c.node], names[c.operand]
-    words = (f"Backward through {node} = {printer.formula(c.node, _without(names, c.node))}: "
+    operation = printer.formula(c.node, printer.without(names, c.node))
+    words = (f"Backward through {node} = {operation}: "
              f"the rule {comment}. Chain rule: {target} = {text}, of shape {shape}.")
     if not step.first:
         words += f" {operand} is used more than once, so the gradients from its uses add up."
@@ -113,11 +114,6 @@ def _backward_step(program, graph, step, row, value, at, line):
     done.update(words=words, hot=[ids[c.operand], "o" + vid], edges=[f"e{vid}_{c.index}"],
                 set=fields, **{"from": [vid]})
     return done
-
-
-def _without(names, node):
-    """``names`` except ``node``, so a step prints its own operation."""
-    return {k: v for k, v in names.items() if k is not node}
 
 
 def _page(f, value, grads, graph, steps):
