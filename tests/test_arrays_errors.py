@@ -220,6 +220,25 @@ def test_names_of_the_user_never_collide_with_generated_ones():
     assert traced == value and len(steps) == len(f.program.forward) + len(f.program.backward)
 
 
+def _loss_over(dim):
+    """Softmax regression whose batch dimension is called ``dim``."""
+    return f"X: [{dim}, 3]\nW: [3, 4]\nY: int[{dim}]\ncross_entropy(X @ W, Y) / {dim}"
+
+
+@pytest.mark.parametrize("dim", ["x", "y", "rows", "g", "out", "i0"])
+def test_a_dimension_may_have_the_name_of_an_operand_of_the_definitions(dim):
+    """cross_entropy's definition had the dimension written into its text, parsed with x
+    and y bound to its operands: a dimension called x or y was read as an operand."""
+    rng = np.random.default_rng(0)
+    point = {"X": rng.normal(size=(5, 3)), "W": rng.normal(size=(3, 4)),
+             "Y": np.array([0, 1, 2, 3, 0])}
+    expected, expected_grads = symgrad.compile(_loss_over("n")).value_and_grad(**point)
+    value, grads = symgrad.compile(_loss_over(dim)).value_and_grad(**point)
+    assert value == pytest.approx(expected, rel=1e-12)
+    for name in ("X", "W"):
+        np.testing.assert_allclose(grads[name], expected_grads[name], rtol=1e-12)
+
+
 def test_derivatives_name_gradients_the_code_computes():
     import re
 

@@ -207,7 +207,7 @@ class Builder:
     def value(self, node, token):
         """``node`` as an array operand: a dimension name is its size (a number); not a list."""
         if isinstance(node, Dim):
-            return graph.make("dim", (), (str(node),), (), "float")
+            return _dimension_operand(str(node))
         if isinstance(node, list) or isinstance(node, tuple):
             raise self.error(token, "a list is only a shape, as in reshape(x, [n, 30])")
         return node
@@ -363,8 +363,10 @@ class Builder:
                 raise self.error(token, "cross_entropy(logits, Y) takes logits of shape "
                                  f"(n, classes) and Y: int[n]; got {shapes.text(logits.shape)} "
                                  f"and {shapes.declared(labels.shape, labels.dtype)}")
-            text = DEFINITIONS[name].format(rows=logits.shape[0])
-            return expand_text(text, {"x": logits, "y": labels})
+            # The rows are bound as an operand, never written into the text: a dimension
+            # called x or y would be read as the operand of that name.
+            rows = _dimension_operand(logits.shape[0])
+            return expand_text(DEFINITIONS[name], {"x": logits, "y": labels, "rows": rows})
         self.arity(token, name, args, 1)
         x = self.value(args[0], token)
         axis = shapes.axis_of(-1 if axis == "none" else axis, x.rank, name)
@@ -375,6 +377,13 @@ def expand_text(text, env):
     """Build ``text`` (an adjoint or a definition, in the language) over ``env``'s nodes."""
     builder = Builder(text, env, internal=True)
     return syntax._parser().parse(text, builder)
+
+
+def _dimension_operand(dim):
+    """A dimension as an operand: its size, a "dim" node for a name, a number otherwise."""
+    if isinstance(dim, int):
+        return graph.const(float(dim))
+    return graph.make("dim", (), (dim,), (), "float")
 
 
 def _is_kwarg(arg):

@@ -168,11 +168,12 @@ ARRAY_OPS = {row.name: row for row in [
 # Names that only reductions take with axis=, else the table's elementwise function.
 REDUCTIONS = {"sum": "sum", "mean": "mean", "max": "amax", "logsumexp": "logsumexp"}
 
-# Operations by name, defined in the language (their backward follows from the definition).
+# Operations by name, defined in the language (their backward follows from the definition),
+# over the operands x, y and cross_entropy's number of rows, bound as operands.
 DEFINITIONS = {
     "softmax": "exp(x - expand(logsumexp(x, axis={axis}), axis={axis}))",
     "log_softmax": "x - expand(logsumexp(x, axis={axis}), axis={axis})",
-    "cross_entropy": "-mean(log_softmax(x, axis=1)[arange({rows}), y])",
+    "cross_entropy": "-mean(log_softmax(x, axis=1)[arange(rows), y])",
 }
 
 # Functions generated code calls by name, with one implementation per array library.
