@@ -1,5 +1,9 @@
 """Array programs: shape errors when compiling, clean errors when calling, readable code."""
 
+import copy
+import pickle
+import re
+
 import numpy as np
 import pytest
 
@@ -394,3 +398,51 @@ def test_inputs_of_either_byte_order_give_the_same_numbers(backend):
     assert value == pytest.approx(expected)
     for name, grad in grads.items():
         assert grad == pytest.approx(expected_grads[name])
+
+
+def _pickled(f):
+    return pickle.loads(pickle.dumps(f))
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("jax", marks=NEEDS_JAX)])
+@pytest.mark.parametrize("duplicate", [_pickled, copy.deepcopy], ids=["pickle", "deepcopy"])
+def test_an_array_function_pickles_and_copies_as_its_text(duplicate, backend):
+    """A MappingProxyType of the expression refused both: cannot pickle 'mappingproxy'."""
+    f = symgrad.compile(MLP, backend=backend, wrt=["W1", "b1", "W2"])
+    again = duplicate(f)
+    assert (again.source, again.wrt, again.backend) == (f.source, f.wrt, backend)
+    assert duplicate(f.expression).text == f.expression.text
+    rng = np.random.default_rng(0)
+    point = {name: rng.normal(size=value.shape) for name, value in arrays().items()}
+    point["Y"] = np.array([0, 4])
+    value, grads = again.value_and_grad(**point)
+    expected, expected_grads = f.value_and_grad(**point)
+    assert value == expected and set(grads) == {"W1", "b1", "W2"}
+    for name, grad in grads.items():
+        np.testing.assert_array_equal(grad, expected_grads[name])
+
+
+BAD_TEXTS = [("X: [n\nsum(X)", "line 1, column 6"),
+             ("__import__('os').system('echo pwned')", "line 1"),
+             (b"X: [n]\nsum(X)", "must be a string, not bytes")]
+
+
+@pytest.mark.parametrize("text, backend, wrt, words", [
+    *((text, "numpy", None, words) for text, words in BAD_TEXTS),
+    ("X: [n]\nsum(X)", "c", None, "array backends are: numpy, jax"),
+    ("X: [n]\nsum(X)", "numpy", "X", "wrt is not a list of names"),
+    ("X: [n]\nsum(X)", "numpy", ["Z"], "with respect to Z: not a float input"),
+])
+def test_a_tampered_array_function_pickle_is_a_symgrad_error_at_load(text, backend, wrt,
+                                                                      words, capfd):
+    function, _ = symgrad.compile("X: [n]\nsum(X)").__reduce__()  # what pickle calls
+    with pytest.raises(symgrad.SymgradError, match=re.escape(words)):
+        function(text, backend, wrt)
+    assert "pwned" not in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("text, words", BAD_TEXTS)
+def test_a_tampered_array_expression_pickle_is_a_symgrad_error_at_load(text, words):
+    function, _ = symgrad.compile("X: [n]\nsum(X)").expression.__reduce__()
+    with pytest.raises(symgrad.SymgradError, match=re.escape(words)):
+        function(text)

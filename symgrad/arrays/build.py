@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from ..core import syntax
 from ..core.autodiff import partial_pattern
-from ..core.errors import ParseError
+from ..core.errors import GraphError, ParseError
 from ..core.lalr import Token, UnexpectedCharacter, UnexpectedToken, position
 from ..core.ops import ALIASES, CONSTANTS, FUNCTIONS, OPS
 from ..backends import PYTHON_WORDS
@@ -50,6 +50,10 @@ class ArrayExpression:
     def variables(self):
         return tuple(self.inputs)
 
+    def __reduce__(self):
+        """Pickle as the program's text; unpickling parses it again, as any text."""
+        return (from_pickled_text, (self.text,))
+
 
 def parse(text):
     """The ``ArrayExpression`` of ``text``; ``ParseError`` (with a caret) if it is invalid."""
@@ -60,6 +64,14 @@ def parse(text):
         return syntax._parser().parse(text, Builder(text))
     except (UnexpectedToken, UnexpectedCharacter) as error:
         raise syntax._translate(error, text) from None
+
+
+def from_pickled_text(text):
+    """The ``ArrayExpression`` of a pickle's text (``GraphError`` or ``ParseError`` if bad)."""
+    if type(text) is not str:
+        raise GraphError(f"the text of a pickled array program must be a string, not "
+                         f"{type(text).__name__}")
+    return parse(text)
 
 
 class Builder:

@@ -15,7 +15,7 @@ from ..backends import compile_source
 from ..core.errors import EvaluationError, SymgradError
 from ..views.hooks import NotebookDisplay
 from . import graph, printer, shapes
-from .build import ArrayExpression, parse
+from .build import ArrayExpression, from_pickled_text, parse
 from .program import ArrayProgram
 from .runtime import namespace
 
@@ -55,6 +55,10 @@ class ArrayFunction(NotebookDisplay):
         self._maxima = _max_checks(expression)
         self._trace = None
         self.last_inputs = None  # the views' default point: the last value_and_grad inputs
+
+    def __reduce__(self):
+        """Pickle as the program's text and options; unpickling compiles the text again."""
+        return (_rebuild, (self.expression.text, self.backend, self.wrt))
 
     def __repr__(self):
         return f"<symgrad array program of ({', '.join(self.inputs)}), {self.backend}>"
@@ -189,6 +193,14 @@ class ArrayFunction(NotebookDisplay):
             with open(path, "w", encoding="utf-8") as stream:
                 stream.write(page)
         return page
+
+
+def _rebuild(text, backend, wrt):
+    """An ``ArrayFunction`` from its pickled form (see ``__reduce__``): the text parsed again."""
+    if wrt is not None and (type(wrt) not in (list, tuple)
+                            or not all(isinstance(name, str) for name in wrt)):
+        raise SymgradError("not a pickled symgrad function: wrt is not a list of names")
+    return ArrayFunction(from_pickled_text(text), backend, wrt)
 
 
 def _owned(wrt, gradients, args):
