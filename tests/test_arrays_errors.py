@@ -243,6 +243,47 @@ def test_a_dimension_may_have_the_name_of_an_operand_of_the_definitions(dim):
         np.testing.assert_allclose(grads[name], expected_grads[name], rtol=1e-12)
 
 
+# Rows of the array table a program cannot call: only adjoints and definitions build them.
+ROW_NAMES = ["expand", "reshape_like", "broadcast_like", "size", "first_max", "outer",
+             "scatter_add", "dim", "matmul", "amax", "take"]
+
+
+def _program_scaled_by(name, declaration):
+    """A program whose every internal row appears in the backward pass, over input ``name``."""
+    return (f"X: [n, 3]\nY: int[n]\nv: [3]\n{declaration}Z = X * {name}\n"
+            "cross_entropy(Z, Y) + sum(max(Z, axis=1)) + mean(tanh(Z @ v)) + sum(Z) / n")
+
+
+@pytest.mark.parametrize("name", ROW_NAMES)
+def test_the_names_of_internal_rows_are_free_for_inputs(name):
+    """A scalar 'size' was refused as a function to call as size(...), an unknown function."""
+    rng = np.random.default_rng(0)
+    point = {"X": rng.normal(size=(4, 3)), "Y": np.array([0, 1, 2, 0]), "v": rng.normal(size=3)}
+    for declaration, value in [("", 1.5), ("{}: [n, 3]\n", rng.normal(size=(4, 3)))]:
+        reference = symgrad.compile(_program_scaled_by("a", declaration.format("a")))
+        expected, expected_grads = reference.value_and_grad(**point, a=value)
+        f = symgrad.compile(_program_scaled_by(name, declaration.format(name)))
+        result, grads = f.value_and_grad(**point, **{name: value})
+        assert result == pytest.approx(expected, rel=1e-12)
+        expected_grads[name] = expected_grads.pop("a")
+        for input_name, grad in grads.items():
+            np.testing.assert_allclose(grad, expected_grads[input_name], rtol=1e-12)
+
+
+def test_internal_row_names_mean_in_array_programs_what_they_mean_in_scalar_ones():
+    scalar = symgrad.compile("size*outer + dim")
+    f = symgrad.compile("X: [3]\nsum(X)*size*outer + dim")
+    point = {"size": 2.0, "outer": 3.0, "dim": 5.0}
+    assert scalar.value_and_grad(**point) == (11.0, {"size": 3.0, "outer": 2.0, "dim": 1.0})
+    value, grads = f.value_and_grad(X=np.ones(3), **point)
+    assert (value, grads["outer"], grads["dim"]) == (23.0, 6.0, 1.0)
+    with pytest.raises(symgrad.ParseError, match="unknown function 'size'"):
+        symgrad.compile("X: [3]\nsum(X)*size(X)")
+    for function in ("arange", "softmax", "tanh", "sum"):
+        with pytest.raises(symgrad.ParseError, match=f"'{function}' is a function"):
+            symgrad.compile(f"X: [3]\nsum(X)*{function}")
+
+
 def test_derivatives_name_gradients_the_code_computes():
     import re
 

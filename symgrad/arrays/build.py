@@ -23,6 +23,12 @@ from .shapes import ShapeError
 from .table import ARRAY_OPS, DEFINITIONS, HELPERS, REDUCTIONS
 
 
+# What a program may call.  The table's other rows (outer, size, expand...) are built only
+# by adjoints and definitions, so their names are free for a program's own inputs.
+LANGUAGE_FUNCTIONS = frozenset({*FUNCTIONS, *ALIASES, *REDUCTIONS, *DEFINITIONS, "transpose",
+                                "reshape", "arange"})
+
+
 class Dim(str):
     """A dimension name used in an expression (``arange(n)``, ``reshape(x, [n, 30])``).
 
@@ -178,7 +184,7 @@ class Builder:
             return Dim(name)
         if name in self.scalars:
             return self.scalars[name]
-        if name in FUNCTIONS or name in ALIASES or name in ARRAY_OPS or name in DEFINITIONS:
+        if name in LANGUAGE_FUNCTIONS:
             raise self.error(first, f"'{name}' is a function; call it as {name}(...)")
         node = self.scalars[name] = graph.var(name)
         self.names[node] = name
@@ -319,8 +325,7 @@ class Builder:
                      "expand": (axis,),
                      "first_max": (axis if axis != "none" else None, False)}.get(name, ())
             return self.structural(name, args, attrs)
-        known = sorted({*FUNCTIONS, *ALIASES, *REDUCTIONS, *DEFINITIONS, "transpose",
-                        "reshape", "arange"})
+        known = sorted(LANGUAGE_FUNCTIONS)
         import difflib
 
         close = difflib.get_close_matches(name, known, n=1)
