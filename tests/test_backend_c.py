@@ -9,6 +9,7 @@ import os
 import random
 import shutil
 import subprocess
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -243,3 +244,29 @@ def test_floating_point_flags_left_set_before_a_call_are_not_blamed_on_it():
     assert f.batch(x=np.array([1.0, 2.0]))[0].tolist() == [2.0, 4.0]
     with pytest.raises(symgrad.EvaluationError, match=r"exp\(x\) overflows"):
         symgrad.compile("exp(x)", backend="c").value_and_grad(x=1000.0)
+
+
+def test_a_cached_library_cut_short_is_built_again(cache):
+    """A library truncated on disk stayed in the cache, and every later compile of the
+    program raised ctypes' OSError (file too short) until the cache was cleared.  (Built,
+    not loaded, first: a library this process has mapped must not be cut under it.)"""
+    import ctypes
+
+    source = "double twice(double x) { return 2.0 * x; }\n"
+    library = Path(os.path.realpath(cbuild.build(source)))
+    library.write_bytes(library.read_bytes()[:100])
+    twice = cbuild.load(source, ctypes.CDLL).twice
+    twice.restype, twice.argtypes = ctypes.c_double, (ctypes.c_double,)
+    assert twice(21.0) == 42.0
+    assert library.stat().st_size > 100
+
+
+def test_words_of_cc_beyond_the_compiler_are_part_of_the_cache_key(cache, monkeypatch):
+    """CC="cc -fsingle-precision-constant" got the library built for plain cc (and the
+    other way round): --version, the key's word for the compiler, is the same."""
+    monkeypatch.setenv("CC", "cc")
+    first = cbuild.build("double f(double x) { return x * 0.1; }\n")
+    monkeypatch.setenv("CC", "cc -fsingle-precision-constant")
+    second = cbuild.build("double f(double x) { return x * 0.1; }\n")
+    assert os.path.basename(first) != os.path.basename(second)
+    assert len(list(cache.glob("*.so"))) == 2

@@ -6,6 +6,7 @@ SYMGRAD_NO_CC=1 is set explicitly.  Targets per sample (``targets=k``) and the
 softmax cross-entropy are checked on the NumPy backend too.
 """
 
+import ctypes
 import os
 import random
 import subprocess
@@ -262,8 +263,8 @@ def test_losses_for_this_processor_give_the_portable_builds_numbers_to_the_bit()
     """-march=native (when the compiler takes it) changes no result: no contraction into FMA."""
     model = _model(14, 5, [8, CLASSES])
     source = compile_loss(model, cross_entropy, 5, targets=CLASSES, backend="c").source
-    native = c_loss.load(cbuild.build(source, native=True), "loss")
-    portable = c_loss.load(cbuild.build(source), "loss")
+    native = c_loss.load(ctypes.CDLL(cbuild.build(source, native=True)), "loss")
+    portable = c_loss.load(ctypes.CDLL(cbuild.build(source)), "loss")
     params = np.array([p.data for p in model.parameters()])
     value, grad = native(params, XC, YC, 1e-3)
     assert value == portable(params, XC, YC, 1e-3)[0]

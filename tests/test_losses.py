@@ -1,5 +1,6 @@
 """Compiled losses: batch values and gradients agree with the Value engine and finite differences."""
 
+import math
 import random
 
 import numpy as np
@@ -234,3 +235,36 @@ def test_the_loss_plan_is_frozen_for_its_printers():
     for item in vectors:
         with pytest.raises(dataclasses.FrozenInstanceError):
             item.name = "changed"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "c"])
+def test_a_weight_tied_to_another_gets_every_contribution(backend):
+    """One Value as two weights of a layer: NumPy's G[at] += g added one of its two
+    contributions (the gradient was 0.46 where the engine and C give 1.03)."""
+    model = _model(2, [3, 1])
+    neuron = model.layers[0].neurons[0]
+    neuron.w[1] = neuron.w[0]
+    loss = compile_loss(model, svm, n_inputs=2, backend=backend)
+    _, grad = loss(loss.parameters(), X, Y)
+    _, engine = _engine_loss(model, svm, X, Y, 0.0)  # the tied Value's grad at both places
+    # The compiled loss gives the tied weight's whole gradient at one of its places.
+    assert grad[0] + grad[1] == pytest.approx(engine[0], rel=1e-12)
+    np.testing.assert_allclose(grad[2:], engine[2:], rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "c"])
+def test_a_step_s_rate_and_the_targets_are_checked(backend):
+    """nan as the rate made every parameter nan, a string rate gave NumPy's own error, and
+    the C loss read missing targets (y=None) as zeros."""
+    loss = compile_loss(_model(2, [2, 1]), svm, n_inputs=2, backend=backend)
+    params = loss.parameters()
+    for rate, error in ((math.nan, ValueError), (math.inf, ValueError), ("0.1", TypeError),
+                        (True, TypeError)):
+        with pytest.raises(error, match="rate must be"):
+            loss.step(params, X, Y, rate)
+    assert np.isfinite(params).all()
+    loss.step(params, X, Y, 1)  # an int is a number
+    with pytest.raises(symgrad.SymgradError, match="y is None"):
+        loss(params, X, None)
+    with pytest.raises(symgrad.SymgradError, match="one sample per row; got a float"):
+        loss(params, 3.0, Y)

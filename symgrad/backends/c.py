@@ -20,7 +20,7 @@ from string import Template
 from ..core.printer import ATOM, backward_lines, forward_comments, forward_lines
 from . import Artifact, Backend, compile_source
 from .c_syntax import CSpelling, comment as _comment, literal
-from .cbuild import build
+from .cbuild import load
 
 LOSS_KINDS = ("loss", "loss_values")  # printed by c_loss from the layer plan
 COMMENTED_SIZE = 20_000  # as in the Python backend: beyond this, no comments
@@ -111,8 +111,8 @@ class CBackend(Backend):
         if artifact.kind in LOSS_KINDS:
             from . import c_loss  # imports NumPy: only for losses
 
-            return c_loss.load(build(artifact.source, native=True), artifact.kind)
-        function = ctypes.PyDLL(build(artifact.source))[artifact.entry]  # short: keep the GIL
+            return c_loss.load(load(artifact.source, ctypes.CDLL, native=True), artifact.kind)
+        function = load(artifact.source, ctypes.PyDLL)[artifact.entry]  # short: keep the GIL
         function.restype = ctypes.c_int
         function.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
         return _shim(artifact, function, label, owner)

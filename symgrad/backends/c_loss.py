@@ -391,17 +391,17 @@ class CLossPrinter(PlanPrinter):
 
 def load(library, kind):
     """The built ``kind``: ``loss(P, X, Y, l2=0.0) -> (value, G)`` or
-    ``loss_values(P, X, Y) -> V``.
+    ``loss_values(P, X, Y) -> V``, from the ``ctypes.CDLL`` ``library`` (which releases
+    the GIL while the loop runs).
 
     ``X`` is (batch, inputs) and ``Y`` (batch,) or (batch, targets), as the user passes
     them: the C reads them as they are.  Shapes are checked here: the C trusts them.
     """
     import ctypes
 
-    handle = ctypes.CDLL(library)  # releases the GIL while the loop runs
-    n_params, n_inputs, n_targets = (ctypes.c_int * 3).in_dll(handle, SIZES)
+    n_params, n_inputs, n_targets = (ctypes.c_int * 3).in_dll(library, SIZES)
     # No argtypes: every argument is passed as a ctypes object (a third of the call's cost).
-    function = handle[FUNCTION_NAMES[kind]]
+    function = library[FUNCTION_NAMES[kind]]
     function.restype = ctypes.c_int
     as_array, empty, float64 = np.ascontiguousarray, np.empty, np.dtype(np.float64)
     double, byref = ctypes.c_double, ctypes.byref

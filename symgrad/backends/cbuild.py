@@ -1,16 +1,8 @@
 """Building generated C into a shared library, cached per user on disk.
 
-A library's name hashes the source, the compiler's version and the flags, so a
-cached file is only ever reused for the same code.  Every directory from / down
-to the cache must be the user's or root's and writable by nobody else (a sticky
-directory such as /tmp aside); what symgrad creates is 0700 whatever the umask.
-The cache is opened once, component by component without following links, and
-libraries are written, checked and loaded through that handle
-(``/proc/self/fd/N/<key>.so``), so nothing can be swapped between the check and
-the load.  Libraries are built under a temporary name, moved into place with
-``os.replace`` and used only as regular files of the user's (opened
-``O_NOFOLLOW | O_NONBLOCK``).  The least recently used go beyond MAX_FILES or
-MAX_BYTES; ``clear_cache`` (``symgrad --clear-cache``) empties the cache.
+What the cache trusts, and why, is docs/trust.md's first section: each rule there is
+one function here (``_open_private``, ``_check_component``, ``_safe_file``, ``_evict``).
+Libraries are built under a temporary name and moved into place with ``os.replace``.
 """
 
 import contextlib
@@ -227,12 +219,22 @@ def build(source, native=False):
     return _build(source, loops=native)
 
 
+def load(source, open_library, native=False):
+    """``open_library`` (``ctypes.CDLL``) of ``source``'s library; rebuilt if it won't load."""
+    try:
+        return open_library(build(source, native))
+    except OSError:
+        os.unlink(build(source, native))
+        return open_library(build(source, native))
+
+
 def _build(source, processor="", loops=False):
     """Compile ``source`` into ``<key>.so`` in the cache, once; for ``processor`` (what
     ``-march=native`` means here, part of the key), with NATIVE_FLAGS."""
     command = compiler()
     flags = _sized(FLAGS + (NATIVE_FLAGS if processor else ()), source, loops)
     parts = [version(tuple(command)), " ".join(flags), ".so", source]  # ".so": keys as before
+    parts += [f"CC {word}" for word in command[1:]]  # CC="cc -O0": its words, not --version's
     if processor:
         parts.append(processor)
     key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]

@@ -92,11 +92,14 @@ class LossPrinter(PlanPrinter):
         bias = f" + {vector.bias_name}" if vector.bias is not None else ""
         return f"{vector.weights_name} @ {vector.source.name}{bias}"
 
-    def _add_at(self, array, at, contribution, note=""):
-        """``array[at] += contribution``; ``array = array.at[at].add(contribution)`` for JAX."""
+    def _add_at(self, array, at, contribution, note="", indices=None):
+        """``array[at] += contribution``, or ``np.add.at`` where ``indices`` repeat one (a tied
+        weight: += adds one contribution); ``array = array.at[at].add(...)`` for JAX."""
         note = f"  # {note}" if note else ""
         if self.functional:
             self.lines.append(f"    {array} = {array}.at[{at}].add({contribution}){note}")
+        elif indices is not None and len(set(indices.flat)) < indices.size:
+            self.lines.append(f"    np.add.at({array}, {at}, {contribution}){note}")
         else:
             self.lines.append(f"    {array}[{at}] += {contribution}{note}")
 
@@ -151,11 +154,11 @@ class LossPrinter(PlanPrinter):
         source, weights = vector.source.name, vector.weights_name
         self.lines.append(f"    # {self._dense_rule(vector, self._forward(vector))}")
         self._add_at("G", self._indices(vector.weights, weights), f"{grad} @ {source}.T",
-                     f"mul: d {vector.name}/d {weights} = {source}")
+                     f"mul: d {vector.name}/d {weights} = {source}", vector.weights)
         if vector.bias is not None:
             total = f"np.sum({grad}, axis=1)" if self.functional else f"np.add.reduce({grad}, 1)"
             self._add_at("G", self._indices(vector.bias, vector.bias_name), f"{total}[:, None]",
-                         f"add: d {vector.name}/d {vector.bias_name} = 1")
+                         f"add: d {vector.name}/d {vector.bias_name} = 1", vector.bias)
         if any(r in self.needs for r in vector.source.rows):
             self._add_to(source, source, f"{weights}.T @ {grad}",
                          f"mul: d {vector.name}/d {source} = {weights}")

@@ -40,11 +40,11 @@ class PythonPrinter(PythonSpelling):
         """The artifact of one function: the forward pass and, if asked, the backward pass.
         Past COMMENTED_SIZE operations, nobody reads it line by line: the compact form
         (``core/compact.py``), without comments, no step on a line of its own."""
-        guarded, at = self._guarded(program, kind), {}
+        guarded, at = self._guarded(program, kind, gradients), {}
         compact = len(program.forward) > COMMENTED_SIZE
         lines = [f"def {function_name}({', '.join(program.params)}):"]
         if compact:
-            plan = compact_plan(program, [step.node for step in guarded or ()])
+            plan = compact_plan(program, [node for node, _ in guarded])
             lines.append("    # forward pass (compact: a value used once is written where it "
                          "is used)")
             lines += self.compact_forward_lines(program, plan.inlinable)
@@ -53,9 +53,7 @@ class PythonPrinter(PythonSpelling):
             lines.append("    # forward pass")
             lines += forward_lines(program, self, forward_comments(program), at, len(lines))
             grads = program.grad_names()
-        locals_ = guarded_locals(program) if guarded is not None and gradients else []
-        lines += self.overflow_guard([step.name for step in guarded or ()] + [
-            f"({self.local_expression(node, program.names, {})[0]})" for node in locals_])
+        lines += self.overflow_guard([text for _, text in guarded])
         value = self.atom(program.root, program.names, exact_int=False)
         if gradients:
             lines += (self.compact_backward_lines(program, plan) if compact
@@ -87,17 +85,19 @@ class PythonPrinter(PythonSpelling):
     def comment_line(self, text):
         return f"    # {text}"
 
-    def _guarded(self, program, kind):
-        """The steps a ``kind`` function's overflow guard checks: scalar functions only
-        (None for the others, which check nothing)."""
-        scalar = self.guards_overflow and kind in ("value_and_grad", "value")
-        return guarded_steps(program) if scalar else None
+    def _guarded(self, program, kind, gradients):
+        """(node, text) of the values a ``kind`` function's overflow guard checks (scalar
+        functions only): guarded steps, and with ``gradients`` parts of local derivatives."""
+        if not (self.guards_overflow and kind in ("value_and_grad", "value")):
+            return []
+        parts = guarded_locals(program) if gradients else []
+        return [(step.node, step.name) for step in guarded_steps(program)] + [
+            (node, f"({self.local_expression(node, program.names, {})[0]})") for node in parts]
 
     def overflow_guard(self, values):
-        """Lines raising ``OverflowError`` when a ``+ - * /`` overflowed and a later step
-        could hide it (1/inf is 0): Python's float arithmetic raises for nothing else
-        silently, and ``CompiledFunction`` then names the step.  ``values``: the texts of
-        the guarded steps' names and the guarded parts of local derivatives."""
+        """Lines raising ``OverflowError`` when one of ``values`` (texts) overflowed where a
+        later step could hide it (1/inf is 0): Python's float arithmetic raises for nothing
+        else silently, and ``CompiledFunction`` then names the step."""
         if not values:
             return []
         terms = [f"{name}*0.0" for name in values]

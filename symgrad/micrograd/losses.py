@@ -13,6 +13,8 @@ imported only here.
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -129,7 +131,7 @@ class CompiledLoss:
                  ) -> tuple[float, np.ndarray]:
         """(mean loss + L2 term, its gradient with respect to ``params``)."""
         backend = self._backend
-        _some_samples(X)
+        _some_samples(X, y)
         P, X, Y = backend.loss_arrays(params, X, y)
         if not backend.checks_loss_shapes:
             self._check_shapes(P, X, Y)
@@ -151,6 +153,8 @@ class CompiledLoss:
                 and params.flags.writeable):
             raise TypeError("step updates params in place: pass a writeable float64 NumPy "
                             "vector (loss.parameters() gives one)")
+        if type(rate) is not float or rate - rate != 0.0:  # not the common call: check it
+            rate = _finite_rate(rate)
         value, grad = self(params, X, y)
         params -= rate * np.asarray(grad)
         return float(value)
@@ -242,7 +246,24 @@ def _code_lines(lines, comment="#"):
                if line.strip() not in ("", "{", "}") and not line.lstrip().startswith(comment))
 
 
-def _some_samples(X):
-    """``ShapeError`` for a batch without samples, whose mean is undefined."""
+def _finite_rate(rate):
+    """``rate`` as a float: a ``TypeError`` for what is no number, a ``ValueError`` for inf
+    and nan, which would make every parameter nan."""
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
+        raise TypeError(f"rate must be a number, not {type(rate).__name__}")
+    if not math.isfinite(rate):
+        raise ValueError(f"rate must be finite, not {rate!r}: the step is params -= rate * "
+                         "gradient")
+    return float(rate)
+
+
+def _some_samples(X, y):
+    """``ShapeError`` for a batch without samples, whose mean is undefined, or without
+    targets."""
+    if y is None:
+        raise ShapeError("y is None: the loss compares the model's output with targets, one "
+                         "per sample (predict gives the output alone)")
+    if np.ndim(X) == 0:
+        raise ShapeError(f"X must have one sample per row; got a {type(X).__name__}")
     if len(X) == 0:
         raise ShapeError("X holds no samples: the mean loss over 0 samples is undefined")
