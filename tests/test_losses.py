@@ -268,3 +268,14 @@ def test_a_step_s_rate_and_the_targets_are_checked(backend):
         loss(params, X, None)
     with pytest.raises(symgrad.SymgradError, match="one sample per row; got a float"):
         loss(params, 3.0, Y)
+
+
+@pytest.mark.parametrize("n_inputs, phrase", [
+    (3, "n_inputs=3, but the model's first neurons take 2 inputs"),  # an input left out
+    (1, "n_inputs=1, but the model's first neurons take 2 inputs"),  # a weight left out
+    (-1, "a whole number of inputs per sample"), (True, "a whole number"), (2.0, "a whole")])
+def test_n_inputs_must_be_what_the_model_takes(n_inputs, phrase):
+    """A neuron zips its weights with the inputs: n_inputs=1 on a 2-input MLP compiled,
+    left one weight out of the loss and gave it gradient 0."""
+    with pytest.raises(symgrad.SymgradError, match=phrase):
+        compile_loss(_model(2, [2, 1]), svm, n_inputs=n_inputs)

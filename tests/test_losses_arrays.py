@@ -8,6 +8,7 @@ import pytest
 from cases import NEEDS_JAX, loss_finite_differences, use_jax
 from test_losses import ScalarRoute
 
+import symgrad
 from symgrad.core.ops import OPS
 from symgrad.engine import Value
 from symgrad.losses import compile_loss, cross_entropy
@@ -98,7 +99,8 @@ def test_the_route_is_the_arrays_only_where_they_say_the_loss():
     assert compile_loss(_model([4, 1], ScalarRoute), svm, 3).route == "scalars"
     assert compile_loss(single, svm, 3, backend="c").route == "scalars"
     assert compile_loss(single, reads_a_parameter(single), 3).route == "scalars"
-    assert compile_loss(single, svm, 2).route == "scalars"  # n_inputs is not the model's
+    with pytest.raises(symgrad.SymgradError, match="first neurons take 3 inputs"):
+        compile_loss(single, svm, 2)  # n_inputs is not the model's: refused, not traced
 
     def squared(scores, targets):
         return sum((s - t) * (s - t) for s, t in zip(scores, targets))

@@ -26,6 +26,7 @@ from ..core.expression import Expression
 from ..core.ir import paused_collector
 from ..core.program import Program
 from . import array_loss
+from .nn import MLP, Layer, Neuron
 from .tracing import Symbol, symbols
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class CompiledLoss:
         else:
             raise SymgradError(f"targets must be a whole number of targets per sample (1 or "
                                f"more), got {targets!r}")
+        _check_inputs(model, n_inputs)
         self._n_inputs, self._predict = n_inputs, None
         self.signature = LossSignature(tuple(f"p{i}" for i in range(len(self._params))),
                                        tuple(f"x{i}" for i in range(n_inputs)),
@@ -244,6 +246,20 @@ class CompiledLoss:
 def _code_lines(lines, comment="#"):
     return sum(1 for line in lines
                if line.strip() not in ("", "{", "}") and not line.lstrip().startswith(comment))
+
+
+def _check_inputs(model, n_inputs):
+    """``SymgradError`` unless ``n_inputs`` is a count (1 or more) that the model takes: an
+    ``nn`` model's neurons zip their weights with the inputs, so a count too small would
+    leave weights out, silently, and one too large inputs."""
+    if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 1:
+        raise SymgradError(f"n_inputs must be a whole number of inputs per sample (1 or more), "
+                           f"got {n_inputs!r}")
+    first = model.layers[0] if isinstance(model, MLP) else model
+    first = first.neurons[0] if isinstance(first, Layer) else first
+    if isinstance(first, Neuron) and len(first.w) != n_inputs:
+        raise SymgradError(f"n_inputs={n_inputs}, but the model's first neurons take "
+                           f"{len(first.w)} inputs")
 
 
 def _finite_rate(rate):
