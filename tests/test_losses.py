@@ -9,7 +9,7 @@ from cases import Shuffled, loss_finite_differences
 
 import symgrad
 from symgrad.engine import Value
-from symgrad.losses import compile_loss
+from symgrad.losses import compile_loss, cross_entropy
 from symgrad.nn import MLP, Module
 
 RNG = np.random.default_rng(0)
@@ -279,3 +279,9 @@ def test_n_inputs_must_be_what_the_model_takes(n_inputs, phrase):
     left one weight out of the loss and gave it gradient 0."""
     with pytest.raises(symgrad.SymgradError, match=phrase):
         compile_loss(_model(2, [2, 1]), svm, n_inputs=n_inputs)
+
+
+def test_cross_entropy_of_a_single_score_says_it_needs_one_per_class():
+    """It raised "'Symbol' object is not iterable"."""
+    with pytest.raises(TypeError, match="a score per class"):
+        compile_loss(_model(2, [2, 1]), cross_entropy, 2, targets=1)

@@ -57,7 +57,10 @@ def cross_entropy(scores, targets):
     the largest score (built from ``relu``: ``m + relu(s - m)``), so no ``exp``
     overflows, in the Value engine and in every backend's generated code.
     """
-    scores = list(scores)
+    scores = list(scores) if hasattr(scores, "__iter__") else [scores]
+    if len(scores) < 2:  # one output: "'Symbol' object is not iterable" said nothing of it
+        raise TypeError("cross_entropy compares a score per class with the targets: the "
+                        "model needs 2 or more outputs, and compile_loss targets=k for k classes")
     m = scores[0]
     for s in scores[1:]:
         m = m + (s - m).relu()
