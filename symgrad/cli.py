@@ -288,7 +288,7 @@ def run(args):
     if is_array_program(text):
         from .arrays.cli import run as run_arrays
 
-        return run_arrays(args, text)
+        return run_arrays(args, text, parse_wrt)
     expression = parse(text)
     f = compile(expression, wrt=parse_wrt(args.wrt, expression.variables), backend=args.backend)
     point = parse_point(args.at, f.variables) if args.at else None

@@ -18,10 +18,11 @@ class ArrayInputError(SymgradError):
     """Bad command-line input for an array program."""
 
 
-def run(args, text):
-    """Print what the options ask for; return the exit status."""
+def run(args, text, parse_names):
+    """Print what the options ask for; return the exit status.  ``parse_names`` is the
+    scalar command's reading of --wrt (``symgrad.cli.parse_wrt``)."""
     try:
-        return _run(args, text)
+        return _run(args, text, parse_names)
     except TypeError as error:  # arrays that do not fit the declarations
         raise ArrayInputError(str(error)) from None
 
@@ -29,7 +30,7 @@ def run(args, text):
 UNSUPPORTED = ("json", "graph", "hessian", "forward", "simplify")
 
 
-def _run(args, text):
+def _run(args, text, parse_names):
     for option in UNSUPPORTED:
         if getattr(args, option, None):
             raise ArrayInputError(f"--{option} is not available for array programs yet "
@@ -37,7 +38,7 @@ def _run(args, text):
                                   "--dot, --svg, --png and --html)")
     backend = "numpy" if args.backend in (None, "python") else args.backend
     expression = parse(text)
-    f = ArrayFunction(expression, backend, parse_wrt(args.wrt, expression))
+    f = ArrayFunction(expression, backend, parse_wrt(args.wrt, expression, parse_names))
     dims = parse_shapes(getattr(args, "shapes", None), f)
     if args.svg or args.png or args.html or args.dot:
         at = point(args.at, f, dims) if args.at else None
@@ -75,11 +76,9 @@ def write_views(args, f, at):
         write(args.html, f.to_html(at).encode("utf-8"), ArrayInputError)
 
 
-def parse_wrt(text, expression):
-    """The --wrt names (None for all), as the scalar command reads them; an error naming
-    any that is not an input or is an integer array (which has no gradient)."""
-    from ..cli import parse_wrt as parse_names
-
+def parse_wrt(text, expression, parse_names):
+    """The --wrt names (None for all), read by ``parse_names`` as the scalar command reads
+    them; an error naming any that is an integer array (which has no gradient)."""
     if text is None:
         return None
     names = parse_names(text, tuple(expression.inputs))

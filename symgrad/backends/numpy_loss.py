@@ -93,12 +93,11 @@ class LossPrinter(PlanPrinter):
         return f"{vector.weights_name} @ {vector.source.name}{bias}"
 
     def _add_at(self, array, at, contribution, note="", indices=None):
-        """``array[at] += contribution``, or ``np.add.at`` where ``indices`` repeat one (a tied
-        weight: += adds one contribution); ``array = array.at[at].add(...)`` for JAX."""
+        """``array[at] += contribution``; ``np.add.at`` if ``indices`` repeat (tied weights)."""
         note = f"  # {note}" if note else ""
         if self.functional:
             self.lines.append(f"    {array} = {array}.at[{at}].add({contribution}){note}")
-        elif indices is not None and len(set(indices.flat)) < indices.size:
+        elif indices is not None and len(set(indices.flat)) < indices.size:  # += adds one
             self.lines.append(f"    np.add.at({array}, {at}, {contribution}){note}")
         else:
             self.lines.append(f"    {array}[{at}] += {contribution}{note}")

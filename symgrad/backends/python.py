@@ -17,7 +17,8 @@ from ..core.ops import OPS
 from ..core.printer import (ATOM, as_factor, backward_lines, compose, forward_comments,
                              forward_lines, unreached_line)
 from ..core.pyspell import PythonSpelling
-from ..core.runtime import PYTHON_GLOBALS, guarded_locals, guarded_steps
+from ..core.guard import guarded_locals, guarded_steps
+from ..core.runtime import PYTHON_GLOBALS
 from . import SIGNATURES, Artifact, Backend, compile_source
 
 FUNCTION_NAMES = {"value_and_grad": "value_and_grad", "value": "value",
@@ -96,8 +97,7 @@ class PythonPrinter(PythonSpelling):
 
     def overflow_guard(self, values):
         """Lines raising ``OverflowError`` when one of ``values`` (texts) overflowed where a
-        later step could hide it (1/inf is 0): Python's float arithmetic raises for nothing
-        else silently, and ``CompiledFunction`` then names the step."""
+        later step could hide it (1/inf is 0); ``CompiledFunction`` then names the step."""
         if not values:
             return []
         terms = [f"{name}*0.0" for name in values]

@@ -9,7 +9,8 @@ one loop by the table's scalar functions.  A step that fails raises, and
 """
 
 from ..core.ir import var
-from ..core.runtime import guarded_locals, guarded_steps, scalar_function
+from ..core.guard import guarded_locals, guarded_steps
+from ..core.runtime import scalar_function
 from . import Artifact, Backend, python
 
 LISTED = 2_000  # operations up to which the source shows the program as Python
