@@ -170,3 +170,15 @@ def test_the_array_graph_loads_no_numpy_until_it_draws():
             "print('numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("text, X", [
+    ("X: [n, 3, 2]\nsum(X**2)", np.zeros((0, 3, 2))),  # previews took row 0 of no rows
+    ("X: [n]\n3", np.ones(3)),  # the value, a constant, has no box: KeyError
+    ("X: [n]\nn", np.ones(3)),  # nor a dimension's size
+])
+def test_the_views_draw_empty_arrays_and_values_without_a_box(text, X):
+    f = symgrad.compile(text)
+    point = {"X": X}
+    assert "digraph" in f.to_dot(point)
+    assert "<html" in f.to_html(point).lower()

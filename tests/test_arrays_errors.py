@@ -487,3 +487,37 @@ def test_a_tampered_array_expression_pickle_is_a_symgrad_error_at_load(text, wor
     function, _ = symgrad.compile("X: [n]\nsum(X)").expression.__reduce__()
     with pytest.raises(symgrad.SymgradError, match=re.escape(words)):
         function(text)
+
+
+@pytest.mark.parametrize("dim", ["e", "pi"])
+def test_a_dimension_called_e_or_pi_is_the_dimension_not_the_constant(dim):
+    """sum(X) / e over X: [e, 3] of ones (5 rows) gave 15/2.718, not 3."""
+    f = symgrad.compile(f"X: [{dim}, 3]\nsum(X) / {dim} + sum(reshape(X, [3, {dim}]))*0")
+    assert f.value_and_grad(X=np.ones((5, 3)))[0] == 3.0
+
+
+def test_the_checks_do_not_count_nan_as_agreement():
+    """nan compared false, so a nan gradient 'agreed' with any number."""
+    from symgrad.arrays.checks import _agree
+
+    assert not _agree({"X": np.array([np.nan])}, {"X": np.array([1.0])}, 1e-10)[0]
+    assert not _agree({"X": np.array([np.inf])}, {"X": np.array([-np.inf])}, 1e-10)[0]
+    assert _agree({"X": np.array([np.nan, 1.0])}, {"X": np.array([np.nan, 1.0])}, 1e-10)[0]
+
+
+@pytest.mark.parametrize("text", [
+    "X: [n, 3]\nsum(log(X))",  # the scalar form raised at a normal draw below 0
+    "A: [5]\nB: [2]\nI: int[k]\nsum(A[I]) + sum(B[I])",  # I was drawn for A's 5, not B's 2
+])
+def test_check_draws_inputs_where_the_program_has_numbers(text):
+    report = symgrad.check(text)
+    assert report.ok, str(report)
+
+
+def test_odd_call_inputs_get_plain_answers():
+    f = symgrad.compile("X: [3]\na: []\nsum(X*a)")
+    assert f.value_and_grad(X=np.ones(3), a=-10**400)[0] == -np.inf  # was OverflowError
+    with pytest.raises(TypeError, match="X is not an array of numbers"):  # was ValueError
+        symgrad.compile("X: [n]\nsum(X)").value_and_grad(X=[[1, 2], [3]])
+    with pytest.raises(symgrad.ParseError, match="axis= given twice"):  # the last one won
+        symgrad.compile("X: [n, 2]\nsum(X, axis=0, axis=1)")

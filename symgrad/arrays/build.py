@@ -178,10 +178,10 @@ class Builder:
             return self.env[name]
         if name in self.declared:
             return self.declared[name]
-        if name in CONSTANTS and not self.internal:  # pi and e are numbers, unless assigned
-            return graph.const(CONSTANTS[name])
         if name in self.dims or self.internal:  # definitions name only dimensions freely
             return Dim(name)
+        if name in CONSTANTS:  # pi and e are numbers, unless assigned or a dimension's names
+            return graph.const(CONSTANTS[name])
         if name in self.scalars:
             return self.scalars[name]
         if name in LANGUAGE_FUNCTIONS:
@@ -215,7 +215,11 @@ class Builder:
     def rule_call(self, children, first):
         token, *args = children
         positional = [a for a in args if not _is_kwarg(a)]
-        keywords = {a[1].text: a[2] for a in args if _is_kwarg(a)}
+        keywords = {}
+        for _, word, value in filter(_is_kwarg, args):
+            if word.text in keywords:  # a dict would keep the last silently
+                raise self.error(word, f"{word.text}= given twice")
+            keywords[word.text] = value
         return self.call(token, positional, keywords)
 
     # -- building -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..core.errors import EvaluationError
 from .shapes import ShapeError, declared
 
 SCALAR_LIMIT = 2000
@@ -38,8 +39,20 @@ def check_array(program, shapes=None, seed=0):
 
     f = program if isinstance(program, ArrayFunction) else ArrayFunction(program)
     dims = checked_shapes(f, shapes)
-    rows = tuple(run_checks(f, dims, random_inputs(f, dims, seed)))
+    rows = tuple(run_checks(f, dims, check_inputs(f, dims, seed)))
     return ArrayCheckReport(rows, dims)
+
+
+def check_inputs(f, dims, seed=0):
+    """``random_inputs``; where the program is not finite at them (log of a draw below 0),
+    the float inputs made positive (|x| + 0.5), so the checks compare numbers."""
+    values = random_inputs(f, dims, seed)
+    with np.errstate(all="ignore"):
+        value, grads = f.value_and_grad(**values)
+    if np.isfinite(value) and all(np.isfinite(g).all() for g in grads.values()):
+        return values
+    return {name: np.abs(v) + 0.5 if f.expression.inputs[name].dtype == "float" else v
+            for name, v in values.items()}
 
 
 def checked_shapes(f, shapes, option="shapes"):
@@ -73,9 +86,11 @@ def random_inputs(f, dims, seed=0):
     from .compiled import _index_checks
 
     rng = np.random.default_rng(seed)
-    bounds = {}
+    bounds = {}  # an index input -> the smallest axis it indexes, with its words
     for name, dim, what in _index_checks(f.expression):
-        bounds.setdefault(name, (dims[dim] if isinstance(dim, str) else dim, dim, what))
+        size = dims[dim] if isinstance(dim, str) else dim
+        if name not in bounds or size < bounds[name][0]:
+            bounds[name] = (size, dim, what)
     values = {}
     for name, node in f.expression.inputs.items():
         shape = tuple(dims[d] if isinstance(d, str) else d for d in node.shape)
@@ -100,11 +115,20 @@ def run_checks(f, dims, values):
 
 
 def _agree(grads, expected, tolerance):
-    worst = 0.0
+    """Whether every gradient is within ``tolerance`` of ``expected`` (relative); a number
+    where the other is nan or inf is no agreement (nan compared false, so it passed)."""
+    worst, unequal = 0.0, []
     for name, grad in grads.items():
-        scale = 1.0 + np.max(np.abs(expected[name]), initial=0.0)
-        worst = max(worst, float(np.max(np.abs(np.asarray(grad) - expected[name]),
-                                        initial=0.0)) / scale)
+        grad, other = np.asarray(grad, dtype=float), np.asarray(expected[name], dtype=float)
+        finite = np.isfinite(grad) & np.isfinite(other)
+        if not np.array_equal(finite, np.isfinite(grad) | np.isfinite(other)) or not (
+                np.array_equal(grad[~finite], other[~finite], equal_nan=True)):
+            unequal.append(name)
+        grad, other = grad[finite], other[finite]
+        scale = 1.0 + np.max(np.abs(other), initial=0.0)
+        worst = max(worst, float(np.max(np.abs(grad - other), initial=0.0)) / scale)
+    if unequal:
+        return False, f"{', '.join(unequal)}: not finite where the other is, or not the same inf"
     return worst <= tolerance, f"largest difference {worst:.1e} (relative)"
 
 
@@ -136,7 +160,11 @@ def _scalarised(f, dims, values, grads):
     expression, names = scalarise(f.expression, ints, dims)
     scalar = CompiledFunction(expression)
     point = scalar_point(values, names)
-    _, scalar_grads = scalar.value_and_grad(**{v: point[v] for v in scalar.variables})
+    try:
+        _, scalar_grads = scalar.value_and_grad(**{v: point[v] for v in scalar.variables})
+    except EvaluationError as error:  # log of a normal draw below 0: the scalar path raises
+        return ("scalar compiler, element by element", None,
+                f"not run at these random inputs: {error}"), None
     expected = gradients_by_array(scalar_grads, names)
     ok, detail = _agree(grads, {k: expected[k] for k in grads}, 1e-12)
     return ("scalar compiler, element by element", ok, detail), expression
@@ -145,7 +173,9 @@ def _scalarised(f, dims, values, grads):
 def _sympy(expression, size):
     """symgrad.check (SymPy's derivatives, at a random point) on the scalar form."""
     name = "SymPy on the scalar form"
-    if expression is None or size > SYMPY_LIMIT:
+    if expression is None:
+        return name, None, "the scalar form was not run"
+    if size > SYMPY_LIMIT:
         return name, None, f"{size} elements: more than {SYMPY_LIMIT}"
     try:
         import sympy  # noqa: F401

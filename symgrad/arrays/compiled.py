@@ -228,7 +228,11 @@ def _checked(name, node, value, dims):
     """``value`` as the array ``node`` declares, binding its dimensions in ``dims``."""
     if node.shape == () and node.dtype == "float":
         return _scalar(name, value)
-    array = value if hasattr(value, "dtype") and hasattr(value, "shape") else np.asarray(value)
+    try:
+        array = (value if hasattr(value, "dtype") and hasattr(value, "shape")
+                 else np.asarray(value))
+    except ValueError as error:  # rows of different lengths
+        raise TypeError(f"{name} is not an array of numbers: {error}") from None
     if node.dtype == "int":
         if array.dtype.kind not in "iu":
             raise TypeError(f"{name} is declared {shapes.declared(node.shape, 'int')} but "
@@ -281,7 +285,10 @@ def _scalar(name, value):
         dtype is not None and dtype.kind in "iuf" and np.ndim(value) == 0)
     if not real:
         raise TypeError(f"input {name} must be a real number, not {type(value).__name__}")
-    return np.float64(value)
+    try:
+        return np.float64(value)
+    except OverflowError:  # an int beyond the floats: IEEE's infinity, as arrays would
+        return np.float64(np.inf if value > 0 else -np.inf)
 
 
 def _index_checks(expression):

@@ -77,7 +77,9 @@ def _steps(program, artifact, graph, point, trace):
         steps.append({"line": line, "code": at.text(line, f"{step.name} = {text}"),
                       "words": f"Forward: {step.name} = {text} gives {step.name} of shape "
                                f"{shape}.",
-                      "set": [[f"d{vid}", graph.data[node]]], "hot": [vid, "o" + vid],
+                      # a constant or a size as the value has no box of its own
+                      "set": [[f"d{vid}", graph.data[node]]] if node in graph.data else [],
+                      "hot": [vid, "o" + vid],
                       "from": [ids[a] for a in node.args if a in ids],
                       "edges": [f"e{vid}_{i}" for i in range(len(graph.operands(node)))]
                       + [f"e{vid}_out"], "value": (step.name, value)})

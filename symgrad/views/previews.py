@@ -37,7 +37,7 @@ def grid(value, rows=ROWS, columns=COLUMNS):
     where = ""
     if array.ndim > 2:
         where = "[" + ", ".join(["0"] * (array.ndim - 2) + [":", ":"]) + "]"
-        array = array[(0,) * (array.ndim - 2)]
+        array = array[(0,) * (array.ndim - 2)] if array.size else np.zeros((0, 0))
     matrix = array.reshape(1, -1) if array.ndim < 2 else array
     shown = matrix[:rows, :columns]
     finite = np.abs(matrix[np.isfinite(matrix)]) if matrix.size else np.zeros(0)
