@@ -119,7 +119,7 @@ def test_the_jax_backend_computes_in_float64_whatever_jax_s_default():
 
 def test_a_dimension_name_is_its_size_bound_at_call_time():
     f = symgrad.compile("X: [n, 3]\nv = sum((X - mean(X, axis=0))**2, axis=0) / (n - 1)\nsum(v)")
-    assert "    n = X.shape[0]\n" in f.source and " = n - 1.0  # ()" in f.source
+    assert "    n = X.shape[0]\n" in f.source and " = float(n) - 1.0  # ()" in f.source
     for rows in (2, 5):
         X = np.random.default_rng(rows).normal(size=(rows, 3))
         value, grads = f.value_and_grad(X=X)
@@ -204,3 +204,14 @@ def test_indexing_with_a_constant_upstream_gradient(backend):
     expected = X.copy()
     expected[1, 2] += 1.0
     np.testing.assert_allclose(grads["X"], expected)
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("jax", marks=NEEDS_JAX)])
+def test_arithmetic_on_sizes_is_in_floats(backend):
+    """n*n*n*n at n = 60,000 passed int64 as Python ints: JAX refused the int, NumPy's exp
+    took no int that large."""
+    if backend == "jax":
+        use_jax()
+    f = symgrad.compile("X: [n]\nsum(X) / (n*n*n*n) + exp(n*n*n*n*0)", backend=backend)
+    value, _ = f.value_and_grad(X=np.ones(60_000))
+    assert value == pytest.approx(1.0 + 60_000 / 60_000.0**4)

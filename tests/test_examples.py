@@ -64,7 +64,7 @@ def test_backprop_ninja_backward_has_one_line_per_lecture_step_in_order():
         if not name.startswith("t") or not name[1:].isdigit():  # t1, t2...: the language's
             steps.append(name + ("+" if text.startswith(target + " + ") else ""))
     assert steps == LECTURE_STEPS
-    assert "    n = Xb.shape[0]\n" in f.source and " = n - 1.0  # ()\n" in f.source
+    assert "    n = Xb.shape[0]\n" in f.source and " = float(n) - 1.0  # ()\n" in f.source
 
 
 def test_backprop_ninja_backward_equals_pytorch_autograd_in_float64():

@@ -8,12 +8,12 @@ def namespace(backend):
     if backend == "numpy":
         import numpy as np
 
-        return {"__builtins__": {}, "np": np, **array_helpers(np),
+        return {"__builtins__": {}, "np": np, "float": float, **array_helpers(np),
                 **helpers(np, functional=False)}
     import jax.numpy as jnp
 
-    return {"__builtins__": {"__import__": __import__}, "np": jnp, **array_helpers(jnp),
-            **helpers(jnp, functional=True)}
+    return {"__builtins__": {"__import__": __import__}, "np": jnp, "float": float,
+            **array_helpers(jnp), **helpers(jnp, functional=True)}
 
 
 def helpers(xp, functional):

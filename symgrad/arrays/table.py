@@ -159,7 +159,9 @@ ARRAY_OPS = {row.name: row for row in [
     ArrayOp("scatter_add", lambda args, k: (args[1].shape, "float"),
             lambda a, k: f"scatter_add({a[0]}, {a[1]}.shape, {', '.join(a[2:])})",
             lambda args, k: (None,) * len(args), "index", ("",), True),
-    ArrayOp("dim", lambda args, k: ((), "float"), lambda a, k: k[0],
+    # A size as a number is a float, as every other number of the code: Python's ints
+    # would multiply past NumPy's int64 (n*n*n*n at n = 60,000 failed on JAX).
+    ArrayOp("dim", lambda args, k: ((), "float"), lambda a, k: f"float({k[0]})",
             lambda args, k: (), "dimension", (), True),
     ArrayOp("arange", lambda args, k: ((k[0],), "int"), lambda a, k: f"np.arange({k[0]})",
             lambda args, k: (), "arange", (), True),

@@ -38,10 +38,10 @@ DEFAULT = "python"
 BATCH_FALLBACK = "numpy"
 # Where a backend prints no second-order or forward-mode function, these run on Python.
 PYTHON_FALLBACK = ("hvp", "jvp")
-# Words Python-syntax code may not use as names: keywords, the modules it calls and
-# every operator (helpers are called by their operator's name).
-PYTHON_WORDS = (frozenset(keyword.kwlist) | frozenset(OPS)
-                | {"math", "np", "jnp", "jax", "__debug__", "__builtins__", "OverflowError"})
+# Words Python-syntax code may not use as names: keywords, the modules it calls, the
+# names it calls (helpers by their operator's name; array code's float(n) for a size).
+PYTHON_WORDS = (frozenset(keyword.kwlist) | frozenset(OPS) | {
+    "math", "np", "jnp", "jax", "__debug__", "__builtins__", "OverflowError", "float"})
 
 
 class Backend:
