@@ -3,6 +3,8 @@
 import math
 from pathlib import Path
 
+import pytest
+
 import symgrad
 from symgrad.core import ir
 
@@ -109,3 +111,19 @@ def test_derivatives_read_as_the_golden_file_shows(request):
     if request.config.getoption("--update-golden"):
         GOLDEN.write_text(text, encoding="utf-8")
     assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("text", ["exp(x)/(exp(x) - exp(x))", "1/(x - x)", "(-2)**0.5*x",
+                                  "log(x - x)", "y/(x - x)"])
+def test_a_derivative_whose_numbers_fold_to_no_number_prints_as_built(text):
+    """Tidying folded 0**-1 (ZeroDivisionError) and (-2)**0.5 (a complex number): the
+    command said "internal error"."""
+    derivatives = symgrad.compile(text).derivatives
+    assert derivatives and all(derivatives.values())
+
+
+def test_the_derivative_of_a_power_of_zero_does_not_print_log_of_zero():
+    """d/dx 0**(x*x) printed 2*log(0)*0**x**2*x: undefined everywhere, where the gradient
+    is 0."""
+    text = symgrad.compile("2*x + 0**(x*x)").derivatives["x"]
+    assert "log(0)" not in text and "xlogy(0**x**2, 0)" in text

@@ -70,12 +70,13 @@ def tidy(root, keep=(), inputs=()):
     """
     try:
         return _Tidy(root, keep, inputs).run()
-    except _OverBudget:
+    except _AsBuilt:
         return root
 
 
-class _OverBudget(Exception):
-    """Tidying would take more work than its budget."""
+class _AsBuilt(Exception):
+    """Tidying would take more work than its budget, or fold numbers into one that has no
+    value (``0**-1``, ``(-2)**0.5``): the graph is printed as built."""
 
 
 _POSITIONS = {}  # id of an input tuple -> (the tuple, {name: index}): the last few
@@ -105,7 +106,7 @@ class _Tidy:
                 found = [self.first_input[a] for a in node.args if self.first_input[a] is not None]
                 self.first_input[node] = min(found) if found else None
         if len(self.first_input) > MAX_NODES:
-            raise _OverBudget
+            raise _AsBuilt
         self.work_left = WORK_BASE + WORK_PER_NODE * len(self.first_input)
         self.done = {}  # node -> its tidy form
         self.terms = {}  # node -> its terms, while its factors are being tidied
@@ -210,7 +211,7 @@ class _Tidy:
         order = ir.topological_order([node], operands=operands)
         self.work_left -= len(order)
         if self.work_left < 0:
-            raise _OverBudget
+            raise _AsBuilt
         return order
 
     def _sum_operands(self, node):
@@ -230,13 +231,13 @@ class _Tidy:
             plain_number = item.op == "const" and not item.origin and item.value not in _NAMED
             single = self._single(item) if e.is_integer() else None
             if single is not None:  # a sum of one term: -(2*x) or t + t
-                num *= single[0] ** e
+                num *= _real_power(single[0], e)
                 exponent[single[1]] = exponent.get(single[1], 0.0) + e
             elif plain_number:
                 if e > 0:
-                    num *= item.value ** e
+                    num *= _real_power(item.value, e)
                 else:
-                    den *= item.value ** -e
+                    den *= _real_power(item.value, -e)
             elif not e.is_integer() or op not in _PRODUCTS or item in self.keep or (
                     op == "pow" and not _plain_exponent(args[1])):
                 factors[item] = factors.get(item, 0.0) + e
@@ -313,10 +314,18 @@ class _Tidy:
         return base if e == 1 else ir.apply("pow", base, ir.const(e))
 
 
+def _real_power(base, e):
+    """``base**e`` where it is a real number; else the text is left as built."""
+    if (base == 0 and e < 0) or (base < 0 and not float(e).is_integer()):
+        raise _AsBuilt
+    return base ** e
+
+
 def _display(op_name, args):
     """The node of ``op_name`` on ``args``, helpers written as people write them:
-    xlogy(out, x), pow's derivative in y, reads out*log(x)."""
-    if op_name == "xlogy":
+    xlogy(out, x), pow's derivative in y, reads out*log(x), unless x is a constant with
+    no log (``0**y``: xlogy is 0 where out is, and log(0) would be wrong everywhere)."""
+    if op_name == "xlogy" and not (args[1].op == "const" and args[1].value <= 0):
         return ir.apply("mul", args[0], ir.apply("log", args[1]))
     return ir.apply(op_name, *args)
 
