@@ -318,3 +318,31 @@ def test_minus_zero_is_shown_as_zero_to_learners():
     status, out, _ = run("x*-0.0 + y", "--at", "x=1", "y=2", "--graph")
     assert status == 0 and "data 0 " in out and "data -0" not in out
     assert "-0 " not in run("x*-0.0 + y", "--at", "x=1", "y=2", "--explain")[1]
+
+
+def test_jax_code_with_erf_is_a_module_that_runs_on_its_own(tmp_path):
+    """The module wrote np.vectorize(math.erf, otypes=[float]) over jax.numpy, whose
+    vectorize has no otypes: importing it failed."""
+    pytest.importorskip("jax")
+    import runpy
+
+    path = tmp_path / "generated_jax.py"
+    path.write_text(symgrad.compile("erf(x)*erfc(x)", backend="jax").module_source)
+    value, (grad,) = runpy.run_path(str(path))["value_and_grad"](0.3)
+    assert float(value) == pytest.approx(math.erf(0.3) * math.erfc(0.3), rel=1e-6)
+
+
+def test_array_code_with_erf_is_a_module_that_runs_on_its_own(tmp_path):
+    """The array module defined logsumexp and the like, not erf: NameError."""
+    np = pytest.importorskip("numpy")
+    import runpy
+
+    from symgrad.arrays.cli import module_source
+
+    f = symgrad.compile("A: [n]\nsum(erf(A) * erfc(A))")
+    path = tmp_path / "generated_arrays.py"
+    path.write_text(module_source(f))
+    A = np.array([0.1, 0.2])
+    value, (grad,) = runpy.run_path(str(path))["value_and_grad"](A)
+    assert value == f.value_and_grad(A=A)[0]
+    np.testing.assert_array_equal(grad, f.value_and_grad(A=A)[1]["A"])

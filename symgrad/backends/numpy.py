@@ -55,7 +55,7 @@ class NumpyBackend(Backend):
         fallbacks = [OPS[name] for name in sorted(program.operators())
                      if OPS[name].array_fallback]
         if fallbacks:
-            lines += ["import math", ""] + [array_helper_text(op) for op in fallbacks]
+            lines += ["import math", ""] + [array_helper_text(op, self.module_name) for op in fallbacks]
         return "\n".join(lines) + "\n\n\n" + self.emit(program, kind).source
 
     def load(self, artifact, program, label, owner):

@@ -362,6 +362,9 @@ def array_helpers(np):
             for op in rows}
 
 
-def array_helper_text(op):
-    """The line defining ``op``'s array helper in a standalone NumPy module."""
+def array_helper_text(op, module="numpy"):
+    """The line defining ``op``'s array helper in a standalone module over ``module``
+    (numpy, or jax.numpy: as ``array_helpers``)."""
+    if module.startswith("jax"):
+        return f"from jax.scipy.special import {op.name}"
     return f"{op.name} = np.vectorize({op.array_fallback}, otypes=[float])"
