@@ -7,6 +7,7 @@ import pytest
 import sympy
 
 import symgrad
+import system_tools
 from symgrad.views import draw as viz
 
 LECTURE = "tanh(a*b + c)"
@@ -84,7 +85,7 @@ def test_render_without_graphviz_says_how_to_install_it(monkeypatch):
 def test_render_runs_dot_with_the_text_on_stdin(monkeypatch):
     calls = []
 
-    def fake_run(argv, input, capture_output, check):
+    def fake_run(argv, input, capture_output, check, timeout):
         calls.append((argv, input))
         return subprocess.CompletedProcess(argv, 0, stdout=b"<svg/>", stderr=b"")
 
@@ -104,3 +105,21 @@ def test_render_reports_graphviz_failures(monkeypatch):
     monkeypatch.setattr(viz.subprocess, "run", failing_run)
     with pytest.raises(symgrad.SymgradError, match="Graphviz failed: Error: syntax error"):
         viz.render("digraph {", "svg")
+
+
+def test_the_text_tree_refuses_a_program_too_large_to_read():
+    """A 700-layer tanh chain printed 27 MB, each row padded to 9,000 characters."""
+    from symgrad.views import draw
+
+    layers = "\n".join(["h = x"] + ["h = tanh(h*w + b)"] * 700 + ["h"])
+    with pytest.raises(symgrad.TooLargeError, match="the tree draws at most 1,000"):
+        draw.to_text(symgrad.compile(layers))
+
+
+def test_graphviz_that_takes_too_long_is_stopped_with_a_plain_error(monkeypatch):
+    from symgrad.views import draw
+
+    system_tools.need_dot("stopping Graphviz")
+    monkeypatch.setattr(draw, "DOT_SECONDS", 0.001)
+    with pytest.raises(symgrad.SymgradError, match="Graphviz did not finish drawing in"):
+        draw.render(draw.to_dot(symgrad.compile("tanh(a*b + c)")), "svg")

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 
-from ..core.errors import EvaluationError, SymgradError
+from ..core.errors import EvaluationError, SymgradError, TooLargeError
 from ..core.ir import Node
 from ..core.ops import OPS
 from ..core.printer import format_number, format_short
@@ -20,6 +20,11 @@ from ..core.program import Program
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
 INSTALL_HINT = "install Graphviz: apt-get install graphviz (or brew install graphviz)"
+# Seconds Graphviz gets for one drawing: its layout time grows fast with crossing edges (a
+# sum of 150 products over 50 shared inputs, 300 operations, took 150 s).
+DOT_SECONDS = 60
+# Operations the text tree draws at most: 2,100 in a chain printed 27 MB, rows 9,000 wide.
+TREE_LIMIT = 1_000
 
 
 def program_of(subject):
@@ -98,6 +103,9 @@ def to_text(subject, values=None, grads=None):
     any depth prints.
     """
     plan = program_of(subject)
+    if len(plan.forward) > TREE_LIMIT:  # a row per node, indented by its depth: the square
+        raise TooLargeError(f"the program has {len(plan.forward):,} operations; the tree "
+                            f"draws at most {TREE_LIMIT:,}: --code prints the program instead")
     data = _complete(plan, _by_node(values, plan))
     gradient = _by_node(grads, plan)
     rows, shown = [], set()
@@ -135,11 +143,17 @@ def render(dot_text, fmt):
     program = shutil.which("dot")
     if program is None:
         raise SymgradError(f"drawing {fmt} needs Graphviz's 'dot' program; {INSTALL_HINT}")
-    result = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"),
-                            capture_output=True, check=False)
+    try:
+        result = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"),
+                                capture_output=True, check=False, timeout=DOT_SECONDS)
+    except subprocess.TimeoutExpired:  # its layout grows fast with crossing edges
+        raise SymgradError(f"Graphviz did not finish drawing in {DOT_SECONDS} s: draw a "
+                           "smaller program (--graph prints the tree as text)") from None
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise SymgradError(f"Graphviz failed: {message[0] if message else 'no message'}")
+        stopped = f"stopped by signal {-result.returncode}" if result.returncode < 0 else ""
+        raise SymgradError("Graphviz failed: "
+                           f"{message[0] if message else stopped or 'no message'}")
     return result.stdout
 
 
