@@ -608,6 +608,7 @@ def write_html(path, f, point):
 def print_hessian(args, f, point):
     """--hessian: the generated code, or the second derivatives (and their numbers at --at)."""
     if args.code:
+        note_fallback(f, "hvp")
         sys.stdout.write(f.hessian_source)
         return
     formulas = f.second_derivatives
@@ -632,6 +633,16 @@ def hessian_label(a, b):
     return f"∂²/∂{a}²" if a == b else f"∂²/∂{a}∂{b}"
 
 
+def note_fallback(f, kind):
+    """A note on stderr where ``f``'s backend prints no ``kind`` code and another's is shown."""
+    from . import backends
+
+    printer = backends.for_kind(f.backend, kind).name
+    if printer != f.backend:
+        print(f"symgrad: the {f.backend} backend prints no {kind} code; this is the "
+              f"{printer} backend's", file=sys.stderr)
+
+
 def print_hessian_json(f, formulas, point, forms=None):
     """--hessian --json: {"expression", "variables", "second_derivatives"} and, with --at,
     "hessian", each as {a: {b: ...}} over the wrt inputs; with --simplify "simplified",
@@ -651,6 +662,7 @@ def print_hessian_json(f, formulas, point, forms=None):
 def print_forward(args, f, point):
     """--forward: the jvp code, the tangents step by step, or the directional derivative."""
     if args.code:
+        note_fallback(f, "jvp")
         sys.stdout.write(f.forward_source)
         return
     tangents = (parse_point(args.tangent, f.wrt, complete=False) if args.tangent

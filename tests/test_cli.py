@@ -296,3 +296,12 @@ def test_internal_error_is_one_line_unless_traceback_is_asked(monkeypatch, capsy
                    "(run again with --traceback for details)\n")
     with pytest.raises(RuntimeError):
         cli.main([LECTURE, "--traceback"])
+
+
+@pytest.mark.parametrize("mode, kind", [("--hessian", "hvp"), ("--forward", "jvp")])
+def test_code_of_another_backend_is_said_so(mode, kind):
+    """--backend c --hessian --code printed Python without a word."""
+    status, out, err = run("x**2*y", "--code", mode, "--backend", "c")
+    assert status == 0 and f"def {kind}(" in out
+    assert f"the c backend prints no {kind} code; this is the python backend's" in err
+    assert run("x**2*y", "--code", mode)[2] == ""
