@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import symgrad
+from symgrad.core.syntax import newlines
 from symgrad.core import ir
 from symgrad.core.ops import FUNCTIONS
 
@@ -162,7 +163,7 @@ def assert_only_parse_errors(text):
         try:
             function(text)
         except symgrad.ParseError as error:
-            lines = text.split("\n")
+            lines = newlines(text).split("\n")  # \r\n and a lone \r end a line, as in Python
             assert 1 <= error.line <= len(lines), (error.line, text)
             assert 1 <= error.column <= len(lines[error.line - 1]) + 1, (error.column, text)
             assert str(error).count("\n") == 2
@@ -183,6 +184,7 @@ def test_arbitrary_text_raises_only_located_parse_errors(text):
 @pytest.mark.parametrize("text", [
     "\x00", "x\x00", "\u0663", "x + \u0663", "x\u2212y", "\u0445 + 1", "1 + ", "tanh(",
     ")", "x" * 100_000 + " +", "\ufeffx", "\u00b2", "x = ", "x = 1", "tanh(x, y)", "\n\n\n)",
+    "\r\x08",
 ])
 def test_known_hostile_texts_raise_located_parse_errors(text):
     with pytest.raises(symgrad.ParseError):
