@@ -285,3 +285,14 @@ def test_cross_entropy_of_a_single_score_says_it_needs_one_per_class():
     """It raised "'Symbol' object is not iterable"."""
     with pytest.raises(TypeError, match="a score per class"):
         compile_loss(_model(2, [2, 1]), cross_entropy, 2, targets=1)
+
+
+def test_l2_and_the_arrays_must_be_real_finite_numbers():
+    """l2=1e308 made the gradient nan at zero parameters (2*l2 is inf, times 0), and complex
+    X was cut to its real part with only NumPy's warning."""
+    for l2 in (1e308, math.nan, "0.1"):
+        with pytest.raises(symgrad.SymgradError, match="l2 must be a finite number"):
+            compile_loss(_model(2, [2, 1]), svm, 2, l2=l2)
+    loss = compile_loss(_model(2, [2, 1]), svm, 2)
+    with pytest.raises(TypeError, match="real numbers; got complex ones"):
+        loss(loss.parameters(), X + 1j, Y)

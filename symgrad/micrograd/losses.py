@@ -82,6 +82,9 @@ class CompiledLoss:
         if "loss" not in self._backend.kinds:
             raise SymgradError(f"the {backend} backend does not compile losses; backends that "
                                "do: numpy, c, jax")
+        if isinstance(l2, bool) or not isinstance(l2, numbers.Real) or not math.isfinite(2 * l2):
+            raise SymgradError(f"l2 must be a finite number (its gradient 2*l2*P too), got "
+                               f"{l2!r}")
         self.model, self.l2, self.backend = model, float(l2), backend
         self._params = model.parameters()
         if targets is None:
@@ -284,5 +287,7 @@ def _some_samples(X, y):
                          "per sample (predict gives the output alone)")
     if np.ndim(X) == 0:
         raise ShapeError(f"X must have one sample per row; got a {type(X).__name__}")
+    if np.iscomplexobj(X) or np.iscomplexobj(y):  # float() would keep the real parts
+        raise TypeError("X and y hold real numbers; got complex ones")
     if len(X) == 0:
         raise ShapeError("X holds no samples: the mean loss over 0 samples is undefined")
