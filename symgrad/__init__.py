@@ -131,8 +131,8 @@ def __getattr__(name: str) -> Any:
         from .micrograd.losses import compile_loss
 
         return compile_loss
-    if name == "nn":  # importing the submodule makes it an attribute of the package
+    if name in ("nn", "losses", "tracing"):  # importing a submodule makes it an attribute
         import importlib
 
-        return importlib.import_module(".nn", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'symgrad' has no attribute {name!r}")

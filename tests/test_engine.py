@@ -294,3 +294,70 @@ def test_an_overflow_is_called_one_as_on_the_compiled_path():
         Value(1000.0).exp()
     with pytest.raises(symgrad.EvaluationError, match=r"log\(-1\.0\) is undefined: math domain"):
         Value(-1.0).log()
+
+
+def test_two_values_cannot_share_an_input_name():
+    """{x: 'a', y: 'a'} compiled x*y as a*a: 4.0 where the engine says 6.0."""
+    from symgrad.tracing import trace
+
+    x, y = Value(2.0), Value(3.0)
+    with pytest.raises(symgrad.GraphError, match="two values are named 'a'"):
+        (x * y).to_expression({x: "a", y: "a"})
+    with pytest.raises(symgrad.GraphError, match="two values are named 'w'"):
+        trace(lambda w: w * x, values={x: "w"})  # a parameter's name
+    with pytest.raises(symgrad.GraphError, match="numbers must be 'constants' or 'inputs'"):
+        (x * y).to_expression(numbers="bogus")
+    assert str(trace(lambda w: w * x, values={x: "p"})) == "w*p"
+
+
+def test_control_flow_on_a_traced_input_is_refused():
+    """`a if a else b` traced to a: compiled at a = 0 it gave 0, Python gives b."""
+    from symgrad.tracing import trace
+
+    with pytest.raises(TypeError, match="a traced input has no value yet"):
+        trace(lambda a, b: a if a else b)
+
+
+def test_the_submodules_are_attributes_of_the_package():
+    """docs/how-to/train.md writes symgrad.tracing.trace after import symgrad."""
+    import symgrad as package
+
+    assert package.tracing.trace and package.losses.compile_loss and package.nn.MLP
+
+
+def test_a_graph_with_a_hand_set_backward_is_not_copied():
+    """The copy kept the original's _backward closure: its backward() moved the original's
+    gradients, and the copy's x got 0."""
+    import copy
+
+    x = Value(0.5)
+    out = Value(math.tanh(x.data), (x,), "tanh")
+
+    def backward():
+        x.grad += (1 - out.data**2) * out.grad
+
+    out._backward = backward
+    with pytest.raises(symgrad.GraphError, match="set by hand cannot be copied"):
+        copy.deepcopy(out)
+
+
+def test_a_pickle_is_refused_when_written_if_it_could_not_be_read(monkeypatch):
+    """300,001 additions pickled to 16.7 MB that unpickling then refused."""
+    import pickle
+
+    from symgrad.core import ir
+
+    monkeypatch.setattr(ir, "MAX_OPERATIONS", 10)
+    y = Value(1.0)
+    for _ in range(11):
+        y = y + 1.0
+    with pytest.raises(symgrad.TooLargeError, match="a pickle holds at most 21"):
+        pickle.dumps(y)
+
+
+def test_trace_says_it_passes_inputs_by_position():
+    from symgrad.tracing import trace
+
+    with pytest.raises(TypeError, match="passes its inputs by position"):
+        trace(lambda x, *, y=2.0: x * y)
+    assert str(trace(lambda x, y=2.0: x * y)) == "x*y"

@@ -481,14 +481,21 @@ def test_a_batch_refuses_inputs_that_are_not_real_numbers(backend):
 def _best_time(function, argument, repeat=2):
     """The least CPU time of ``repeat`` calls: CPU time, not the clock on the wall, which
     other processes on a busy machine stretch (a 40,000-name pickle once measured 10x
-    a 10,000-name one while the tests shared two cores with three other jobs)."""
+    a 10,000-name one while the tests shared two cores with three other jobs), and with
+    the cyclic collector paused, whose walks grow with what other tests left alive."""
+    import gc
     import time
 
     best = float("inf")
     for _ in range(repeat):
-        started = time.process_time()
-        function(argument)
-        best = min(best, time.process_time() - started)
+        gc.collect()  # nor the collector's walks over what earlier tests left alive
+        gc.disable()
+        try:
+            started = time.process_time()
+            function(argument)
+            best = min(best, time.process_time() - started)
+        finally:
+            gc.enable()
     return best
 
 

@@ -142,21 +142,25 @@ class Value(NotebookDisplay):
         or become inputs too with ``numbers="inputs"`` (how a drawing gives them
         a gradient, as micrograd's does); exponents of ``x**2`` stay constants.
         """
-        root, variables, labels, _ = to_ir(self, names, numbers=numbers)
+        root, variables, labels, _ = to_ir(self, checked_names(names, numbers), numbers=numbers)
         return Expression(root, variables, labels)
 
     def inputs(self, names: Mapping[Value, str] | None = None,
                numbers: str = "constants") -> dict[str, float]:
         """{input name: data} of the leaves, named as ``to_expression`` names them."""
-        return to_ir(self, names, numbers=numbers)[3]
+        return to_ir(self, checked_names(names, numbers), numbers=numbers)[3]
 
     def __reduce__(self):
         """Pickle as plain rows, one per Value below, so depth meets no recursion limit."""
         return (_from_rows, (to_rows(self),))
 
     def __deepcopy__(self, memo):
-        """A copy of the graph below, built iteratively; shared Values stay shared."""
+        """A copy of the graph below, built iteratively; shared Values stay shared.  A
+        ``_backward`` set by hand is refused, as by pickle: the copy's would update the
+        original's Values."""
         for value in topological_order(self):
+            if value._rule not in _RULE_NAMES and value._rule not in (None, _no_rule):
+                raise GraphError("a Value whose _backward was set by hand cannot be copied")
             if id(value) not in memo:
                 copy = _new(type(value))
                 copy.data, copy.grad, copy._op = value.data, value.grad, value._op
@@ -368,6 +372,9 @@ def to_rows(root):
     or is None for a leaf.  The last row is ``root``.
     """
     order = topological_order(root)
+    if len(order) > 2 * ir.MAX_OPERATIONS + 1:  # what _from_rows would refuse to read back
+        raise TooLargeError(f"the Value's graph has {len(order):,} Values; a pickle holds at "
+                            f"most {2 * ir.MAX_OPERATIONS + 1:,}")
     index = {value: i for i, value in enumerate(order)}
     rows = []
     for v in order:
@@ -453,6 +460,20 @@ def to_ir(root, names=None, unnamed="inputs", numbers="constants"):
             variables.append(name)
             point[name] = _as_float(value)
     return built[root], variables, labels, point
+
+
+def checked_names(names, numbers="constants", taken=()):
+    """``names`` ({Value: input name}), where no two Values share a name and none is one of
+    ``taken`` (the traced parameters): ``GraphError`` otherwise, since one input would
+    stand for both (x*y named {x: 'a', y: 'a'} compiled to a*a)."""
+    if numbers not in ("constants", "inputs"):
+        raise GraphError(f"numbers must be 'constants' or 'inputs', not {numbers!r}")
+    seen = set(taken)
+    for name in (names or {}).values():
+        if name in seen:
+            raise GraphError(f"two values are named {name!r}: each input needs a name of its own")
+        seen.add(name)
+    return names
 
 
 def _as_float(value):

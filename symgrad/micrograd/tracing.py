@@ -12,7 +12,7 @@ from ..core import ir
 from ..core.errors import GraphError
 from ..core.expression import Expression
 from ..core.ops import OPS
-from .engine import Value, to_ir
+from .engine import Value, checked_names, to_ir
 
 _NUMBER = (int, float)
 
@@ -28,6 +28,11 @@ class Symbol:
 
     def __repr__(self):
         return f"Symbol({ir.structure(self.node)})"
+
+    def __bool__(self):
+        # `if x:` or `x if x else y` would pick a branch for every value of x at once.
+        raise TypeError("a traced input has no value yet, so `if` cannot test it: control "
+                        "flow cannot depend on it (relu, max, min and step choose by value)")
 
     def __float__(self):
         # math.sin(x) asks for a float: a traced input has no number yet.
@@ -98,10 +103,17 @@ def trace(function, *names, values=None):
     'tanh(x*w + b)'
     """
     if not names:
-        names = tuple(inspect.signature(function).parameters)
+        parameters = inspect.signature(function).parameters.values()
+        passed = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        if any(p.kind not in passed for p in parameters):
+            raise TypeError("trace passes its inputs by position: give their names "
+                            "(trace(f, 'x', 'y')) for a function with *args, keyword-only "
+                            "or **keyword parameters")
+        names = tuple(p.name for p in parameters)
     for name in names:
         if not ir.is_name(name):
             raise GraphError(f"not a valid input name: {name!r}")
+    checked_names(values, taken=names)
     result = function(*symbols(*names, values=values))
     if isinstance(result, Value):
         result = Symbol(to_ir(result, values or {}, unnamed="constants")[0], values)
