@@ -10,6 +10,7 @@ import sys
 import pytest
 
 import symgrad
+import system_tools
 from symgrad.views import notebook as display
 
 LECTURE = "e = a*b; d = e + c; L = d*f; L"
@@ -141,3 +142,17 @@ def test_a_value_displays_its_graph_at_its_own_data(fake_dot):
     assert "\\frac{\\partial f}{\\partial x_{1}}" in o._repr_latex_()
     assert "<svg>digraph" in o._repr_html_()
     assert "{ x1 | data 2 | grad -1.5 }" in symgrad.draw(o).source
+
+
+def test_a_notebook_picture_graphviz_draws_slowly_falls_back_to_the_text_tree(monkeypatch):
+    """A Value chain of 150 operations made _repr_html_ wait 60 s, then raise."""
+    from symgrad.views import draw, notebook
+
+    system_tools.need_dot("drawing in a notebook")
+
+    def slow(*args, **kwargs):
+        raise symgrad.SymgradError("Graphviz did not finish drawing in 10 s")
+
+    monkeypatch.setattr(draw, "render", slow)
+    page = symgrad.compile("tanh(a*b + c)")._repr_html_()
+    assert 'class="symgrad-graph"' in page and "tanh" in page

@@ -136,8 +136,9 @@ def to_text(subject, values=None, grads=None):
     return "\n".join(lines) + "\n"
 
 
-def render(dot_text, fmt):
-    """The image of ``dot_text`` in format ``fmt`` ("svg", "png", ...) as bytes, via Graphviz."""
+def render(dot_text, fmt, seconds=None):
+    """The image of ``dot_text`` in format ``fmt`` ("svg", "png", ...) as bytes, via Graphviz,
+    given ``seconds`` (default ``DOT_SECONDS``)."""
     if not re.fullmatch(r"[a-z0-9]+(:[a-z0-9]+)*", fmt):
         raise SymgradError(f"not an image format: {fmt!r}")
     program = shutil.which("dot")
@@ -145,10 +146,11 @@ def render(dot_text, fmt):
         raise SymgradError(f"drawing {fmt} needs Graphviz's 'dot' program; {INSTALL_HINT}")
     try:
         result = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"),
-                                capture_output=True, check=False, timeout=DOT_SECONDS)
+                                capture_output=True, check=False,
+                                timeout=seconds or DOT_SECONDS)
     except subprocess.TimeoutExpired:  # its layout grows fast with crossing edges
-        raise SymgradError(f"Graphviz did not finish drawing in {DOT_SECONDS} s: draw a "
-                           "smaller program (--graph prints the tree as text)") from None
+        raise SymgradError(f"Graphviz did not finish drawing in {seconds or DOT_SECONDS} s: "
+                           "draw a smaller program (--graph prints the tree as text)") from None
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
         stopped = f"stopped by signal {-result.returncode}" if result.returncode < 0 else ""

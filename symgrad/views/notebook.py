@@ -24,6 +24,7 @@ from ..core.printer import inline_size
 from ..core.program import Program
 
 GRAPH_LIMIT = 300  # operations beyond which no picture is drawn: it would be unreadable
+NOTEBOOK_SECONDS = 10  # Graphviz's time for a notebook's picture; then the text tree
 LATEX_LIMIT = 3000  # characters of text beyond which a formula is not typeset
 LATEX_DEFINITIONS = 30  # intermediate values beyond which a shared graph is not typeset
 TOO_LONG = "\\text{(too long to typeset; see .derivatives)}"
@@ -178,7 +179,10 @@ def graph_svg(shown):
 
     if shutil.which("dot") is None or _too_large(shown.program):
         return None
-    return draw.render(graph_dot(shown), "svg").decode("utf-8")
+    try:
+        return draw.render(graph_dot(shown), "svg", NOTEBOOK_SECONDS).decode("utf-8")
+    except SymgradError:  # Graphviz too slow for this graph (150 tanh layers took 60 s)
+        return None
 
 
 def graph_text(shown):
@@ -260,14 +264,17 @@ def array_svg(obj):
 
     if shutil.which("dot") is None or _too_large(obj.program):
         return None
-    return draw.render(to_dot(obj, obj.last_inputs), "svg").decode("utf-8")
+    try:
+        return draw.render(to_dot(obj, obj.last_inputs), "svg", NOTEBOOK_SECONDS).decode("utf-8")
+    except SymgradError:
+        return None
 
 
 def array_view(obj):
     """The graph (when ``dot`` is installed) and the generated code, in HTML."""
     picture = array_svg(obj)
     if picture is None:
-        picture = "<p>(drawing the graph needs Graphviz's dot program)</p>"
+        picture = "<p>(no drawing: it needs Graphviz's dot program and a graph it draws fast)</p>"
     else:
         picture = picture[picture.index("<svg"):]
     return ('<div class="symgrad">\n'
