@@ -113,4 +113,9 @@ def main():
 
 
 if __name__ == "__main__":
+    import argparse
+
+    # No options: --help prints what the benchmark measures instead of running it.
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

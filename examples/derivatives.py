@@ -3,8 +3,11 @@
 Run: python examples/derivatives.py
 """
 
+import argparse
+
 import symgrad
 
+argparse.ArgumentParser(description=__doc__).parse_args()  # --help says what this prints
 for text in ["tanh(a*b + c)", "(a*b + c)*f", "n = x1*w1 + x2*w2 + b; o = tanh(n); o"]:
     f = symgrad.compile(text)
     print(f.expression)
