@@ -99,8 +99,8 @@ class CompiledFunction(NotebookDisplay):
     def _load(self, kind, backend=None):
         """The compiled ``kind``, printed and loaded now."""
         printer = self._backend if backend is None else backend
-        if printer.max_depth is not None and self.program.depth() > printer.max_depth:
-            raise TooLargeError(f"the program is a chain {self.program.depth():,} operations "
+        if printer.max_depth is not None and (depth := self.program.depth()) > printer.max_depth:
+            raise TooLargeError(f"the program is a chain {depth:,} operations "
                                 f"deep; the {printer.name} backend compiles at most "
                                 f"{printer.max_depth:,} (its compiler crashes on deeper ones): "
                                 "use backend='numpy' or 'python'")

@@ -64,7 +64,8 @@ class ArrayFunction(NotebookDisplay):
         return f"<symgrad array program of ({', '.join(self.inputs)}), {self.backend}>"
 
     def bind(self, inputs):
-        """The arguments in order, checked against the declarations; {dimension: size}."""
+        """The arguments in order, checked against the declarations, with every index in
+        range and no max over no elements; {dimension: size}."""
         missing = [name for name in self.inputs if name not in inputs]
         unexpected = [name for name in inputs if name not in self.expression.inputs]
         if missing or unexpected:
@@ -75,6 +76,8 @@ class ArrayFunction(NotebookDisplay):
         for name in self.inputs:
             node = self.expression.inputs[name]
             args.append(_checked(name, node, inputs[name], dims))
+        self._check_indices(args, dims)
+        self._check_maxima(dims)
         return args, dims
 
     def _precision(self):
@@ -89,8 +92,6 @@ class ArrayFunction(NotebookDisplay):
     def value_and_grad(self, **inputs):
         """``(value, {input: gradient of the value, an array of the input's shape})``."""
         args, dims = self.bind(inputs)
-        self._check_indices(args, dims)
-        self._check_maxima(dims)
         self.last_inputs = inputs
         with self._precision():
             value, grads = self._run(*args)
@@ -101,8 +102,6 @@ class ArrayFunction(NotebookDisplay):
     def __call__(self, **inputs):
         """The value, a float."""
         args, dims = self.bind(inputs)
-        self._check_indices(args, dims)
-        self._check_maxima(dims)
         with self._precision():
             return float(self._value(*args))
 
@@ -167,8 +166,6 @@ class ArrayFunction(NotebookDisplay):
             self._trace = compile_source(artifact, "array program trace", self,
                                          namespace("numpy"))
         args, dims = self.bind(inputs)
-        self._check_indices(args, dims)
-        self._check_maxima(dims)
         value, grads, steps = self._trace(*args)
         return float(value), _owned(self.wrt, grads, args), steps
 

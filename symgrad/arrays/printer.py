@@ -15,8 +15,8 @@ _INFIX = {"matmul": PRODUCT}
 # Spellings that differ from the table's NumPy column on arrays: np.heaviside is
 # some 50 times slower than a comparison on a (256, 128) array (same values).
 _ARRAY_SPELLING = {"step": "np.greater({x}, 0.0)"}
-# Python's / and ** on its own numbers do not follow IEEE (1/0 raises, 64**11 is an int
-# that np.power wraps): where both operands are, NumPy computes in floats instead.
+# Python's / and ** on its own numbers do not follow IEEE (1.0/0.0 raises, (-4.0)**0.5 is
+# complex, 1e200**2.0 raises): where both operands are, NumPy's do instead.
 _PYTHON_NUMBER_SPELLING = {"div": "np.divide({x}, {y})", "pow": "np.float_power({x}, {y})"}
 
 

@@ -159,7 +159,7 @@ class Value(NotebookDisplay):
         ``_backward`` set by hand is refused, as by pickle: the copy's would update the
         original's Values."""
         for value in topological_order(self):
-            if value._rule not in _RULE_NAMES and value._rule not in (None, _no_rule):
+            if _hand_set(value):
                 raise GraphError("a Value whose _backward was set by hand cannot be copied")
             if id(value) not in memo:
                 copy = _new(type(value))
@@ -364,6 +364,12 @@ _RULE_NAMES = {**{rule: name for name, rule in RULES.items()}, _POWER_RULE: "pow
 _RULE_OF_NAME = {name: rule for rule, name in _RULE_NAMES.items()}
 
 
+def _hand_set(value):
+    """Whether ``value``'s backward step is a function set by hand (the lecture's
+    ``out._backward = ...``), not one of the table's rules: code no copy can rebind."""
+    return value._rule not in (None, _no_rule) and value._rule not in _RULE_NAMES
+
+
 def to_rows(root):
     """The graph below ``root`` as rows ``(kind, data, grad, label, op, operands, rule)``.
 
@@ -378,9 +384,9 @@ def to_rows(root):
     index = {value: i for i, value in enumerate(order)}
     rows = []
     for v in order:
-        rule = None if v._rule in (None, _no_rule) else _RULE_NAMES.get(v._rule)
-        if rule is None and v._rule not in (None, _no_rule):
+        if _hand_set(v):
             raise GraphError("a Value whose _backward was set by hand cannot be pickled")
+        rule = _RULE_NAMES.get(v._rule)  # None for a leaf
         rows.append((_KIND_OF[type(v)], v.data, v.grad, v.label, v._op,
                      tuple(index[p] for p in v._prev), rule))
     return tuple(rows)

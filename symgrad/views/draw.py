@@ -144,12 +144,12 @@ def render(dot_text, fmt, seconds=None):
     program = shutil.which("dot")
     if program is None:
         raise SymgradError(f"drawing {fmt} needs Graphviz's 'dot' program; {INSTALL_HINT}")
+    seconds = seconds or DOT_SECONDS
     try:
         result = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"),
-                                capture_output=True, check=False,
-                                timeout=seconds or DOT_SECONDS)
+                                capture_output=True, check=False, timeout=seconds)
     except subprocess.TimeoutExpired:  # its layout grows fast with crossing edges
-        raise SymgradError(f"Graphviz did not finish drawing in {seconds or DOT_SECONDS} s: "
+        raise SymgradError(f"Graphviz did not finish drawing in {seconds} s: "
                            "draw a smaller program (--graph prints the tree as text)") from None
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()

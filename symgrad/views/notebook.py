@@ -175,14 +175,9 @@ def svg(obj):
 
 def graph_svg(shown):
     """The graph as SVG text, or None without Graphviz's ``dot`` program or when too large."""
-    from . import draw
-
     if shutil.which("dot") is None or _too_large(shown.program):
         return None
-    try:
-        return draw.render(graph_dot(shown), "svg", NOTEBOOK_SECONDS).decode("utf-8")
-    except SymgradError:  # Graphviz too slow for this graph (150 tanh layers took 60 s)
-        return None
+    return _svg(graph_dot(shown))
 
 
 def graph_text(shown):
@@ -192,6 +187,17 @@ def graph_text(shown):
     if _too_large(shown.program):
         return f"(a graph of {len(shown.program.forward)} operations is too large to draw)\n"
     return draw.to_text(shown.program, *_numbers(shown))
+
+
+def _svg(dot_text):
+    """``dot_text`` drawn as SVG text, or None where Graphviz fails or takes longer than
+    NOTEBOOK_SECONDS (150 tanh layers took 60 s): the view then shows the text instead."""
+    from . import draw
+
+    try:
+        return draw.render(dot_text, "svg", NOTEBOOK_SECONDS).decode("utf-8")
+    except SymgradError:
+        return None
 
 
 def _too_large(program):
@@ -259,15 +265,11 @@ def _is_array(obj):
 
 def array_svg(obj):
     """An array program's graph as SVG at its last inputs; None without ``dot`` or too large."""
-    from . import draw
     from .array_draw import to_dot
 
     if shutil.which("dot") is None or _too_large(obj.program):
         return None
-    try:
-        return draw.render(to_dot(obj, obj.last_inputs), "svg", NOTEBOOK_SECONDS).decode("utf-8")
-    except SymgradError:
-        return None
+    return _svg(to_dot(obj, obj.last_inputs))
 
 
 def array_view(obj):
