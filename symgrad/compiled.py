@@ -36,6 +36,11 @@ _NOT_GIVEN = object()  # batch's strict, when no keyword gives it
 # Python binds keywords by scanning the parameter list, so for very many inputs
 # the checked path (one list, built once) is the faster one.
 KEYWORD_FAST_PATH = 64
+# From this many operations on, a backend with ``first_call_on_tape`` answers a first
+# call on the tape, and prints and compiles its code at the second: the tape costs a
+# twentieth of the commented code and a third of the compact code, so a program
+# evaluated once never waits for CPython's compile, and one called again pays a little.
+FIRST_CALL_ON_TAPE = 1_000
 
 
 class CompiledFunction(NotebookDisplay):
@@ -70,6 +75,7 @@ class CompiledFunction(NotebookDisplay):
         self._artifacts = {}  # kind -> what the backend printed
         self._value_and_grad = None
         self._value = None
+        self._taped = set()  # the kinds whose first call the tape answered
         self._batches = {}  # backend name -> its compiled batch function
         self._derivatives = None
         self._second = None
@@ -114,11 +120,30 @@ class CompiledFunction(NotebookDisplay):
         return partial(_without_warnings, _numpy(), function)
 
 
+    def _first(self, kind):
+        """The function that answers the next call of ``kind``: the loaded code, or for a
+        large program on a backend whose numbers the tape's match bit for bit, the
+        tape's, once (it takes the inputs in order, so the checked path calls it)."""
+        if (not self._backend.first_call_on_tape or kind in self._taped
+                or len(self.program.forward) < FIRST_CALL_ON_TAPE):
+            return self._load(kind)
+        from .backends.tape import Tape
+
+        self._taped.add(kind)
+        with paused_collector():
+            function = getattr(Tape(self.program), kind)
+
+        def once(*point):
+            setattr(self, f"_{kind}", None)  # the next call prints and loads the code
+            return function(*point)
+
+        return once
+
     def __call__(self, /, *args: float, **inputs: float) -> float:
         """The value at the given inputs, as a float."""
         point = self._bind(args, inputs)
         if self._value is None:
-            self._value = self._load("value")
+            self._value = self._first("value")
         try:
             value = self._value(*point)
         except (ArithmeticError, ValueError) as error:
@@ -134,7 +159,7 @@ class CompiledFunction(NotebookDisplay):
     def value_and_grad(self, /, *args: float, **inputs: float) -> tuple[float, dict[str, float]]:
         """``(value, {input: d value / d input})`` at the given inputs, all floats."""
         if self._value_and_grad is None:
-            self._value_and_grad = self._load("value_and_grad")
+            self._value_and_grad = self._first("value_and_grad")
         if (not args and self._by_keyword and set(map(type, inputs.values())) <= _FLOAT
                 and math.isfinite(sum(inputs.values()))):
             # The common call: Python binds the keywords itself.  Anything unusual
@@ -393,7 +418,8 @@ class CompiledFunction(NotebookDisplay):
                 # Fast path for the common call: finite floats (x - x is nan for inf and nan).
                 if all(type(x) is float and x - x == 0.0 for x in point):
                     return point
-                return [finite_float(f"input {name}", x, name) for name, x in zip(self.variables, point)]
+                return [finite_float(f"input {name}", x, name)
+                        for name, x in zip(self.variables, point)]
         if len(args) > len(self.variables):
             raise TypeError(f"expected at most {len(self.variables)} positional inputs "
                             f"({', '.join(self.variables)}), got {len(args)}")

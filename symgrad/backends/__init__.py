@@ -56,6 +56,7 @@ class Backend:
     # Its scalar functions raise when a value overflowed, even one a later step hid
     # (1/(x*x) at 1e200); else CompiledFunction evaluates the program to find out.
     checks_overflow = False
+    first_call_on_tape = False  # a large program's first call runs on the tape, as exact
 
     def emit(self, program, kind):
         """The ``Artifact`` of ``kind`` (see ``SIGNATURES``) for ``program``."""

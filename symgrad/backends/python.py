@@ -272,6 +272,7 @@ class PythonBackend(Backend):
     name = "python"
     kinds = ("value_and_grad", "value", "hvp", "jvp")
     checks_overflow = True  # overflow_guard
+    first_call_on_tape = True  # same operations in the same order (tests/test_backend_tape.py)
 
     def emit(self, program, kind="value_and_grad"):
         """For ``jvp`` the program is a ``TangentProgram``; for ``hvp``, the Program of

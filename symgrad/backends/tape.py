@@ -1,11 +1,11 @@
-"""The tape backend: a program too large to compile, run as a list of instructions.
+"""The tape backend: a program run as a list of instructions, with nothing to compile.
 
-CPython's ``compile`` needs about 6 KiB and 25 µs per generated line, so beyond a few
-hundred thousand operations printing source stops paying.  This backend turns the same
-Program into slot-numbered instructions (forward: one operator call per step; backward:
-each step's local derivative, then ``grad[target] (+)= grad[upstream] * local``), run in
-one loop by the table's scalar functions.  A step that fails raises, and
-``CompiledFunction`` asks ``Program.evaluate`` where and why, as for every backend.
+For programs too large to print as source, and for a large program's first call on the
+Python backend (printing and compiling cost three times building the tape).  The same
+Program becomes slot-numbered instructions (forward: one operator call per step; backward:
+each step's local derivative, then ``grad[target] (+)= grad[upstream] * local``), run by
+the table's scalar functions.  A step that fails raises, and ``CompiledFunction`` asks
+``Program.evaluate`` where and why, as for every backend.
 """
 
 from ..core.ir import var
@@ -37,35 +37,37 @@ class TapeBackend(Backend):
 
     def load(self, artifact, program, label, owner):
         """The tape's callable for the program the artifact lists."""
-        tape = Tape(program)
-        return tape.value if artifact.kind == "value" else tape.value_and_grad
+        return getattr(Tape(program), artifact.kind)  # its value or value_and_grad
 
 
 class Tape:
     """Slots for every value and gradient, and the instructions that fill them."""
 
     def __init__(self, program):
-        self.slot, self.initial = {}, []
-        for name in program.variables:
-            self._slot_of(var(name))
-        self.inputs = len(self.initial)
-        self.forward = [self._instruction(step.node) for step in program.forward]
+        # A slot per node, the inputs first; parts of local derivatives get theirs as met.
+        inputs = [var(name) for name in program.variables]
+        nodes = inputs + [node for node in program.nodes if node.op != "var"]
+        self.slot = slot = {node: number for number, node in enumerate(nodes)}
+        self.initial = [node.value if node.op == "const" else 0.0 for node in nodes]
+        self.inputs, self.result = len(inputs), slot[program.root]
+        self.forward = [(scalar_function(node.op), slot[node], slot[node.args[0]],
+                         slot[node.args[1]] if len(node.args) > 1 else None)
+                        for node, _, _ in program.forward]
         # The values whose overflow Python does not raise, as the Python code checks them.
-        self.guarded = [self.slot[step.node] for step in guarded_steps(program)]
-        self.result = self._slot_of(program.root)
-        self.backward = []
+        self.guarded = [slot[step.node] for step in guarded_steps(program)]
+        self.backward = backward = []
         grad_slot = {program.root: 0}  # the seed, even when the result is an input itself
-        for step in program.backward:
-            for node in program.local_operations(step.local, self.slot):
-                self.backward.append((True, *self._instruction(node)))
-            local = self._slot_of(step.local)
-            upstream = grad_slot.setdefault(step.node, len(grad_slot))
-            target = grad_slot.setdefault(step.operand, len(grad_slot))
-            self.backward.append((False, target, upstream, local, step.first))
-        self.guarded_locals = [self.slot[node] for node in guarded_locals(program)]
+        for node, _, operand, local, _, _, first in program.backward:
+            if local not in slot:  # most locals are a constant or a named value, slotted
+                for part in program.local_operations(local, slot):
+                    backward.append((True, *self._instruction(part)))
+                self._slot_of(local)  # a constant of its own
+            upstream = grad_slot.setdefault(node, len(grad_slot))
+            target = grad_slot.setdefault(operand, len(grad_slot))
+            backward.append((False, target, upstream, slot[local], first))
+        self.guarded_locals = [slot[node] for node in guarded_locals(program)]
         self.grad_count = len(grad_slot)
-        inputs = [var(name) for name in program.wrt]
-        self.outputs = [grad_slot.get(node) for node in inputs]
+        self.outputs = [grad_slot.get(var(name)) for name in program.wrt]
 
     def _slot_of(self, node):
         slot = self.slot.get(node)
@@ -75,10 +77,8 @@ class Tape:
         return slot
 
     def _instruction(self, node):
-        function = scalar_function(node.op)
-        operands = [self._slot_of(arg) for arg in node.args]
-        out = self._slot_of(node)
-        return (function, out, operands[0], operands[1] if len(operands) > 1 else None)
+        first, *second = map(self._slot_of, node.args)
+        return scalar_function(node.op), self._slot_of(node), first, second[0] if second else None
 
     def _run_forward(self, inputs):
         values = list(self.initial)
@@ -94,13 +94,11 @@ class Tape:
 
     def value_and_grad(self, *inputs):
         values = self._run_forward(inputs)
-        grads = [0.0] * self.grad_count
-        grads[0] = 1.0
+        grads = [1.0] + [0.0] * (self.grad_count - 1)  # the seed in slot 0
         for is_value, *fields in self.backward:
             if is_value:
                 function, out, a, b = fields
-                values[out] = function(values[a]) if b is None else function(values[a],
-                                                                              values[b])
+                values[out] = function(values[a]) if b is None else function(values[a], values[b])
             else:
                 target, upstream, local, first = fields
                 amount = grads[upstream] * values[local]
