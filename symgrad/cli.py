@@ -292,25 +292,27 @@ def run(args):
     expression = parse(text)
     f = compile(expression, wrt=parse_wrt(args.wrt, expression.variables), backend=args.backend)
     point = parse_point(args.at, f.variables) if args.at else None
+    numbers = None  # (value, gradient) at the point: computed once, printed below
     if point is not None:
         try:
-            f.value_and_grad(**point)  # fails here, located, if the point is outside the domain
+            numbers = f.value_and_grad(**point)  # fails here, located, if outside the domain
         except EvaluationError as error:
             raise EvaluationError(locate(error, text)) from None
     if args.svg or args.png:
         write_images(args, f, point)
     if args.html:
         write_html(args.html, f, point)
-    print_output(args, f, point)
+    print_output(args, f, point, numbers)
     return print_check(f, point) if args.check else 0
 
 
-def print_output(args, f, point):
-    """What the options ask to see on stdout (the derivatives, by default)."""
+def print_output(args, f, point, numbers):
+    """What the options ask to see on stdout (the derivatives, by default); ``numbers``
+    is ``f.value_and_grad`` at ``point``."""
     if args.hessian or args.forward:
         (print_hessian if args.hessian else print_forward)(args, f, point)
     elif args.json:
-        print_json(f, point, args.simplify)
+        print_json(f, point, numbers, args.simplify)
     elif args.code:
         sys.stdout.write(f.module_source)
     elif args.explain:
@@ -328,7 +330,7 @@ def print_output(args, f, point):
     else:
         print_derivatives(f, args.simplify)
         if point is not None:
-            print_table(f, point)
+            print_table(point, *numbers)
         elif not f.variables:
             value = f.value_and_grad()[0]
             shown = str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
@@ -525,9 +527,8 @@ def simplified(derivatives, variables):
     return result
 
 
-def print_table(f, point):
+def print_table(point, value, gradient):
     """The value and gradient at the point, aligned in two columns."""
-    value, gradient = f.value_and_grad(**point)
     print_numbers(point, [("value", value)]
                   + [(f"∂/∂{name}", x) for name, x in gradient.items()])
 
@@ -546,12 +547,11 @@ def format_point(point):
     return ", ".join(f"{name} = {format_number(x)}" for name, x in point.items())
 
 
-def print_json(f, point, simplify):
+def print_json(f, point, numbers, simplify):
     result = {"expression": str(f.expression), "variables": list(f.variables),
               "derivatives": f.derivatives}
     if point is not None:
-        value, gradient = f.value_and_grad(**point)
-        result["value"], result["gradient"] = value, gradient
+        result["value"], result["gradient"] = numbers
     if simplify:
         forms = simplified(first_derivatives(f), f.variables)
         result["simplified"] = {name: forms[f"∂/∂{name}"][0] for name in f.derivatives}

@@ -96,3 +96,18 @@ def test_hessian_simplify_json_is_symmetric():
     result = json.loads(out)
     assert status == 0 and result["simplified"]["x"]["y"] == result["simplified"]["y"]["x"]
     assert result["simplified"]["y"]["y"] == "2*x"
+
+
+@pytest.mark.parametrize("options", [(), ("--json",)])
+def test_the_point_is_evaluated_once(options, monkeypatch):
+    # A second evaluation would print and compile the code of a large program whose first
+    # call ran on the tape: the table and the JSON reuse the numbers of the domain check.
+    from symgrad.compiled import CompiledFunction
+
+    calls, value_and_grad = [], CompiledFunction.value_and_grad
+    monkeypatch.setattr(CompiledFunction, "value_and_grad",
+                        lambda self, *args, **inputs: calls.append(inputs)
+                        or value_and_grad(self, *args, **inputs))
+    status, out, _ = run("x**3*y", "--at", "x=2", "y=3", *options)
+    assert status == 0 and calls == [{"x": 2.0, "y": 3.0}]
+    assert "36.0" in out  # d/dx = 3*x**2*y at (2, 3)
