@@ -239,7 +239,7 @@ def main(argv=None):
     sizes = [n for n in (1_000, 10_000, 100_000, 1_000_000) if n <= args.max]
     if args.shapes:
         print("CPU time per node in microseconds; total = parse + program + the first call "
-              "(code printed, compiled, run; from 20,000 operations on, the tape), then what "
+              "(code printed, compiled, run; from 1,000 operations on, the tape), then what "
               "printing the code and the second call (compiling it) cost after that")
         print(f"{'shape':7} {'nodes':>8} {'total':>10} {'us/node':>8} {'parse':>7} "
               f"{'program':>7} {'first':>7} {'code':>7} {'second':>7} {'peak MiB':>8}   "

@@ -119,7 +119,6 @@ class CompiledFunction(NotebookDisplay):
         # the point again and raises naming the step, so a warning would only repeat it.
         return partial(_without_warnings, _numpy(), function)
 
-
     def _first(self, kind):
         """The function that answers the next call of ``kind``: the loaded code, or for a
         large program on a backend whose numbers the tape's match bit for bit, the
