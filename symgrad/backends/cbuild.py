@@ -221,10 +221,11 @@ def build(source, native=False):
 
 def load(source, open_library, native=False):
     """``open_library`` (``ctypes.CDLL``) of ``source``'s library; rebuilt if it won't load."""
+    path = build(source, native)
     try:
-        return open_library(build(source, native))
+        return open_library(path)
     except OSError:
-        os.unlink(build(source, native))
+        os.unlink(path)
         return open_library(build(source, native))
 
 

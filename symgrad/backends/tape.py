@@ -1,7 +1,7 @@
 """The tape backend: a program run as a list of instructions, with nothing to compile.
 
 For programs too large to print as source, and for a large program's first call on the
-Python backend (printing and compiling cost three times building the tape).  The same
+Python backend (printing and compiling cost 3 to 20 times building the tape).  The same
 Program becomes slot-numbered instructions (forward: one operator call per step; backward:
 each step's local derivative, then ``grad[target] (+)= grad[upstream] * local``), run by
 the table's scalar functions.  A step that fails raises, and ``CompiledFunction`` asks
@@ -50,9 +50,7 @@ class Tape:
         self.slot = slot = {node: number for number, node in enumerate(nodes)}
         self.initial = [node.value if node.op == "const" else 0.0 for node in nodes]
         self.inputs, self.result = len(inputs), slot[program.root]
-        self.forward = [(scalar_function(node.op), slot[node], slot[node.args[0]],
-                         slot[node.args[1]] if len(node.args) > 1 else None)
-                        for node, _, _ in program.forward]
+        self.forward = [self._instruction(node, slot.__getitem__) for node, _, _ in program.forward]
         # The values whose overflow Python does not raise, as the Python code checks them.
         self.guarded = [slot[step.node] for step in guarded_steps(program)]
         self.backward = backward = []
@@ -60,8 +58,8 @@ class Tape:
         for node, _, operand, local, _, _, first in program.backward:
             if local not in slot:  # most locals are a constant or a named value, slotted
                 for part in program.local_operations(local, slot):
-                    backward.append((True, *self._instruction(part)))
-                self._slot_of(local)  # a constant of its own
+                    backward.append((True, *self._instruction(part, self._slot_of)))
+                self._slot_of(local)  # a constant the graph lacks (parts have theirs)
             upstream = grad_slot.setdefault(node, len(grad_slot))
             target = grad_slot.setdefault(operand, len(grad_slot))
             backward.append((False, target, upstream, slot[local], first))
@@ -76,9 +74,10 @@ class Tape:
             self.initial.append(node.value if node.op == "const" else 0.0)
         return slot
 
-    def _instruction(self, node):
-        first, *second = map(self._slot_of, node.args)
-        return scalar_function(node.op), self._slot_of(node), first, second[0] if second else None
+    def _instruction(self, node, slot_of):
+        """(operator, its slot, its operands' slots, None for no second), by ``slot_of``."""
+        first, *second = map(slot_of, node.args)
+        return scalar_function(node.op), slot_of(node), first, second[0] if second else None
 
     def _run_forward(self, inputs):
         values = list(self.initial)
